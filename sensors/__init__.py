@@ -1,0 +1,1 @@
+"""Sensors and schedules (installed as aiinfra_dagster.sensors)."""
