@@ -1,9 +1,39 @@
+"""The code location: every asset, check, job and resource, built from the settings.
+
+`dagster dev -w workspace.yaml`, `dg` ([tool.dg] in pyproject.toml) and
+`dagster definitions validate` all load `defs` from this module.
+"""
+
+from __future__ import annotations
+
 import dagster as dg
 
+from aiinfra_dagster import assets as assets_package
+from aiinfra_dagster.jobs import main_job
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.settings import Settings, get_settings
 
-@dg.asset(group_name="data")
-def raw_documents() -> None:
-    """stub"""
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "lakehouse": LakehouseResource(
+            root=settings.storage.lake_root, storage_options=settings.storage.storage_options
+        ),
+        "aiinfra": SettingsResource.from_settings(settings),
+    }
 
 
-defs = dg.Definitions(assets=[raw_documents])
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=dg.load_assets_from_package_module(assets_package),
+        asset_checks=dg.load_asset_checks_from_package_module(assets_package),
+        jobs=[main_job],
+        resources=build_resources(settings),
+        # One process per run: steps share loaded libraries on small machines. The k8s
+        # deployment mode swaps in dagster_k8s.k8s_job_executor.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(get_settings())

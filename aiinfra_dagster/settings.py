@@ -2,14 +2,16 @@
 
 Precedence, lowest first: the profile's presets (`quick`, `demo`, `full`), the
 settings file (`aiinfra.yaml`, or the path in ``AIINFRA_CONFIG``), its
-``profiles.<name>`` section, then ``AIINFRA_*`` environment variables (nested
-fields with ``__``, e.g. ``AIINFRA_STORAGE__ROOT=s3://bucket/lake``). Invalid
-values fail at load with the dotted name of the field.
+``profiles.<name>`` section, ``AIINFRA_*`` environment variables (nested fields
+with ``__``, e.g. ``AIINFRA_STORAGE__ROOT=s3://bucket/lake``), then keyword
+arguments to `load_settings`. Invalid values fail at load with the dotted name
+of the field.
 """
 
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -142,7 +144,6 @@ class K8sSettings(_Section):
 
 
 class DagsterSettings(_Section):
-    owners: list[str] = Field(default_factory=lambda: ["team:ml-platform"])
     webserver_host: str = "127.0.0.1"
     webserver_port: int = Field(default=3000, ge=1, le=65535)
 
@@ -203,8 +204,21 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # File + profile values arrive as init kwargs (see load_settings); env wins over them.
-        return env_settings, init_settings
+        # Highest first: explicit kwargs, AIINFRA_* env, then presets + file (see load_settings).
+        return init_settings, env_settings, _FileSource(settings_cls)
+
+
+_FILE_DATA: ContextVar[dict[str, Any]] = ContextVar("aiinfra_file_data", default={})
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """Profile presets merged with the settings file, prepared by load_settings."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return _FILE_DATA.get().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_DATA.get())
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -250,7 +264,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         if not isinstance(file_data, dict):
             raise SettingsError(f"settings file {file_path} must contain a mapping at the top level")
 
-    profile = os.environ.get(f"{ENV_PREFIX}PROFILE") or overrides.get("profile") or file_data.get("profile") or "demo"
+    profile = overrides.get("profile") or os.environ.get(f"{ENV_PREFIX}PROFILE") or file_data.get("profile") or "demo"
     if profile not in PROFILES:
         raise SettingsError(f"invalid settings: profile: must be one of {list(PROFILES)} (got {profile!r})")
 
@@ -260,13 +274,15 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
 
     data = _deep_merge(PROFILE_PRESETS[profile], file_data)
     data = _deep_merge(data, profile_sections.get(profile) or {})
-    data = _deep_merge(data, overrides)
     data["profile"] = profile
     origin = f"file {file_path}" if file_path else "defaults"
+    token = _FILE_DATA.set(data)
     try:
-        return Settings(**data)
+        return Settings(**{**overrides, "profile": profile})
     except ValidationError as err:
         raise SettingsError(_format_validation_error(err, f"{origin} + {ENV_PREFIX}* environment")) from err
+    finally:
+        _FILE_DATA.reset(token)
 
 
 @lru_cache(maxsize=1)

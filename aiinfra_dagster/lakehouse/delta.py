@@ -185,4 +185,5 @@ def _normalise(df: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
 
 
 def _count(dt: DeltaTable) -> int:
-    return sum(int(a["num_records"]) for a in dt.get_add_actions(flatten=True).to_pylist())
+    actions = pl.DataFrame(dt.get_add_actions(flatten=True))
+    return int(actions["num_records"].sum()) if actions.height else 0

@@ -1,0 +1,34 @@
+"""Choosing the golden evaluation set the settings point at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiinfra_dagster.data.golden import QAPair, load_golden_file, load_python_faq
+from aiinfra_dagster.settings import Settings
+
+
+def load_golden_set(settings: Settings) -> tuple[list[QAPair], str]:
+    """The configured pairs and a note on where they came from (shown in the UI).
+
+    `golden.max_pairs` keeps a stable, content-independent sample: the first pairs by id.
+    """
+    if settings.golden.kind == "files":
+        if not settings.golden.paths:
+            raise ValueError("golden.kind is 'files' but golden.paths is empty")
+        pairs = [pair for path in settings.golden.paths for pair in load_golden_file(path)]
+        origin = "files: " + ", ".join(Path(p).name for p in settings.golden.paths)
+    else:
+        faq_dir = Path(settings.python_docs_dir) / "faq"
+        if not faq_dir.is_dir():
+            return [], f"{faq_dir} not found: install python3.11-doc or set golden.kind=files"
+        pairs = load_python_faq(faq_dir)
+        origin = "Python FAQ (python3.11-doc)"
+    ids = [p.qa_id for p in pairs]
+    if len(ids) != len(set(ids)):
+        seen: set[str] = set()
+        pairs = [p for p in pairs if not (p.qa_id in seen or seen.add(p.qa_id))]
+    if settings.golden.max_pairs is not None and len(pairs) > settings.golden.max_pairs:
+        pairs = sorted(pairs, key=lambda p: p.qa_id)[: settings.golden.max_pairs]
+        origin += f" (first {settings.golden.max_pairs} by id)"
+    return pairs, origin

@@ -1,0 +1,27 @@
+"""The local Dagster instance configuration used by the scripts and tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Telemetry off. Runs are launched straight away (no daemon needed for
+# `dagster job execute` or tests); `dagster dev` still runs the daemon for
+# schedules and sensors.
+INSTANCE_YAML = """\
+# Written by aiinfra_dagster.instance.write_instance_yaml.
+telemetry:
+  enabled: false
+nux:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+"""
+
+
+def write_instance_yaml(dagster_home: Path) -> Path:
+    """Write dagster.yaml into `dagster_home` (created if needed) and return its path."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    path = dagster_home / "dagster.yaml"
+    path.write_text(INSTANCE_YAML)
+    return path

@@ -1,0 +1,1 @@
+"""Locating models offline: packages, local directories, or (when allowed) a hub."""

@@ -1,0 +1,246 @@
+"""Data-preparation assets: raw documents to validated, redacted, deduplicated chunks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.data import ingest
+from aiinfra_dagster.data.golden_source import load_golden_set
+from aiinfra_dagster.data.chunk_set import build_chunk_set
+from aiinfra_dagster.data.chunking import HFTokenCounter
+from aiinfra_dagster.data.tables import (
+    CHUNK_DUPLICATES,
+    DOCUMENT_CHUNKS,
+    GOLDEN_QA,
+    QUARANTINE,
+    RAW_DOCUMENTS,
+    VALIDATED_DOCUMENTS,
+)
+from aiinfra_dagster.data.validation import split_documents
+from aiinfra_dagster.models.locate import resolve_model_path
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.settings import SettingsResource
+
+GROUP = "data"
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"delta", "polars"},
+    owners=OWNERS,
+    description=(
+        "Every document of every configured source, one row each with its original bytes. "
+        "Incremental: only new or changed documents are written; removed ones are deleted."
+    ),
+)
+def raw_documents(
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource
+) -> dg.MaterializeResult:
+    settings = aiinfra.value
+    per_source: dict[str, int] = {}
+    resolved = {}
+    documents = []
+    for source in settings.sources:
+        resolved[source.name] = ingest.resolve_source(source, settings.python_docs_dir)
+        docs = list(ingest.iter_source_documents(source, settings.python_docs_dir))
+        per_source[source.name] = len(docs)
+        documents.extend(docs)
+        if resolved[source.name].kind == "pydoc_topics" and source.kind == "python_docs":
+            context.log.warning(
+                f"source '{source.name}': {settings.python_docs_dir} not found; using pydoc_data.topics "
+                "(install python3.11-doc or set python_docs_dir)"
+            )
+    rows = ingest.raw_rows(documents, datetime.now(UTC))
+    result = lakehouse.store.sync(
+        RAW_DOCUMENTS,
+        rows,
+        compare=["source", "path", "format", "content_hash"],
+        scope=pl.col("source").is_in(list(per_source)),
+    )
+    return dg.MaterializeResult(
+        metadata=lakehouse.table_metadata(
+            RAW_DOCUMENTS,
+            result,
+            documents_seen=len(documents),
+            megabytes_seen=round(sum(len(d.content) for d in documents) / 1e6, 3),
+            sources=dg.MetadataValue.md(
+                markdown_table(
+                    ["source", "kind", "location", "documents"],
+                    [[n, resolved[n].kind, resolved[n].location, c] for n, c in per_source.items()],
+                )
+            ),
+        )
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "validated_documents",
+            deps=[raw_documents],
+            group_name=GROUP,
+            kinds={"delta", "great_expectations"},
+            owners=OWNERS,
+            description=(
+                "Raw documents that pass the Great Expectations suite, with PII (emails, phone numbers, "
+                "IP addresses, credentials) redacted. Nothing downstream sees the original text."
+            ),
+        ),
+        dg.AssetSpec(
+            "quarantine",
+            deps=[raw_documents],
+            group_name=GROUP,
+            kinds={"delta", "great_expectations"},
+            owners=OWNERS,
+            description="Raw documents that failed the suite, each with the checks that caught it and why.",
+        ),
+    ],
+)
+def validated_documents(
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource
+):
+    settings = aiinfra.value
+    store = lakehouse.store
+    raw_version = store.version(RAW_DOCUMENTS.name)
+    raw = store.read(RAW_DOCUMENTS)
+    split = split_documents(raw, raw_version or 0, settings.validation, settings.pii, datetime.now(UTC))
+    valid_result = store.sync(VALIDATED_DOCUMENTS, split.valid)
+    quarantine_result = store.sync(QUARANTINE, split.quarantined, compare=["content_hash", "checks", "reason"])
+    lineage = {"input_raw_documents_version": raw_version}
+    yield dg.MaterializeResult(
+        asset_key="validated_documents",
+        metadata=lakehouse.table_metadata(
+            VALIDATED_DOCUMENTS,
+            valid_result,
+            **lineage,
+            raw_rows=raw.height,
+            valid_rows=split.valid.height,
+            quarantined_rows=split.quarantined.height,
+            accounting=dg.MetadataValue.md(
+                f"raw **{raw.height}** = valid **{split.valid.height}** + quarantined **{split.quarantined.height}**"
+            ),
+            pii_redactions=dg.MetadataValue.md(
+                markdown_table(["PII type", "redactions"], sorted(split.pii_counts.items()))
+            ),
+            expectations=dg.MetadataValue.md(split.suite.as_markdown()),
+        ),
+    )
+    yield dg.MaterializeResult(
+        asset_key="quarantine",
+        metadata=lakehouse.table_metadata(
+            QUARANTINE,
+            quarantine_result,
+            **lineage,
+            reasons=dg.MetadataValue.md(markdown_table(["check", "documents"], split.reasons.items())),
+            sample=dg.MetadataValue.md(
+                markdown_table(
+                    ["path", "reason"],
+                    split.quarantined.select("path", "reason").head(10).rows(),
+                )
+            ),
+        ),
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "document_chunks",
+            deps=["validated_documents"],
+            group_name=GROUP,
+            kinds={"delta", "polars"},
+            owners=OWNERS,
+            description=(
+                "Structure-aware chunks (headings first, then token bounds measured with the embedding "
+                "model's tokenizer), with content-derived ids; exact and near duplicates removed."
+            ),
+        ),
+        dg.AssetSpec(
+            "chunk_duplicates",
+            deps=["validated_documents"],
+            group_name=GROUP,
+            kinds={"delta"},
+            owners=OWNERS,
+            description="Every chunk occurrence removed as an exact or near duplicate, and the chunk it duplicates.",
+        ),
+    ],
+)
+def document_chunks(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource):
+    settings = aiinfra.value
+    store = lakehouse.store
+    tokenizer_path = resolve_model_path(
+        settings.models.embedding, "models.embedding", allow_hub_downloads=settings.models.allow_hub_downloads
+    ) / "tokenizer.json"
+    validated_version = store.version(VALIDATED_DOCUMENTS.name)
+    documents = store.read(VALIDATED_DOCUMENTS)
+    chunk_set = build_chunk_set(documents, HFTokenCounter.from_file(tokenizer_path), settings.chunking)
+    chunks_result = store.sync(DOCUMENT_CHUNKS, chunk_set.chunks)
+    duplicates_result = store.sync(CHUNK_DUPLICATES, chunk_set.duplicates)
+    tokens = chunk_set.chunks["n_tokens"]
+    lineage = {"input_validated_documents_version": validated_version}
+    yield dg.MaterializeResult(
+        asset_key="document_chunks",
+        metadata=lakehouse.table_metadata(
+            DOCUMENT_CHUNKS,
+            chunks_result,
+            **lineage,
+            documents=chunk_set.documents,
+            chunks_produced=chunk_set.produced,
+            exact_duplicates_removed=chunk_set.exact_duplicates,
+            near_duplicates_removed=chunk_set.near_duplicates,
+            tokens=dg.MetadataValue.md(
+                markdown_table(
+                    ["max_tokens setting", "mean", "p50", "max"],
+                    [[
+                        settings.chunking.max_tokens,
+                        round(float(tokens.mean() or 0), 1),
+                        int(tokens.median() or 0),
+                        int(tokens.max() or 0),
+                    ]],
+                )
+            ),
+        ),
+    )
+    yield dg.MaterializeResult(
+        asset_key="chunk_duplicates",
+        metadata=lakehouse.table_metadata(CHUNK_DUPLICATES, duplicates_result, **lineage),
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"delta", "polars"},
+    owners=OWNERS,
+    tags={"aiinfra/usage": "evaluation-only"},
+    description=(
+        "Human-written question/answer pairs for evaluation (the Python FAQ by default, or the user's "
+        "JSONL/CSV). Evaluation only: never an input to training."
+    ),
+)
+def golden_qa(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource):
+    settings = aiinfra.value
+    pairs, origin = load_golden_set(settings)
+    if not pairs:
+        context.log.warning(f"golden set is empty ({origin})")
+    frame = GOLDEN_QA.conform([vars(p) for p in pairs])
+    result = lakehouse.store.sync(GOLDEN_QA, frame)
+    return dg.MaterializeResult(
+        metadata=lakehouse.table_metadata(
+            GOLDEN_QA,
+            result,
+            origin=origin,
+            by_section=dg.MetadataValue.md(
+                markdown_table(
+                    ["section", "pairs"],
+                    frame.group_by("section").len().sort("section").rows(),
+                )
+            ),
+            sample=dg.MetadataValue.md(
+                markdown_table(["question", "answer (start)"], [[p.question, p.answer[:120]] for p in pairs[:5]])
+            ),
+        )
+    )

@@ -1,0 +1,24 @@
+"""The effective settings of a run, carried as resource config.
+
+Freezing the resolved settings into the run's config means the run records
+exactly what it used, and a person can override any value from the Launchpad.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from aiinfra_dagster.settings import Settings
+
+
+class SettingsResource(dg.ConfigurableResource):
+    settings_json: str = Field(description="Resolved aiinfra settings (aiinfra.yaml + AIINFRA_* env), as JSON")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SettingsResource:
+        return cls(settings_json=settings.model_dump_json())
+
+    @property
+    def value(self) -> Settings:
+        return Settings.model_validate_json(self.settings_json)

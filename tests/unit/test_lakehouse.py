@@ -1,0 +1,88 @@
+"""The Delta store against real Delta tables on disk."""
+
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+
+from aiinfra_dagster.lakehouse import DeltaStore, SchemaMismatchError, TableSchema
+
+SCHEMA = TableSchema(
+    "items",
+    {"id": pl.String, "value": pl.Int64, "score": pl.Float64, "at": pl.Datetime("us", "UTC"), "tags": pl.List(pl.String)},
+    key=("id",),
+    nullable=frozenset({"tags"}),
+)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def rows(*items):
+    return SCHEMA.conform([{"id": i, "value": v, "score": float(v), "at": NOW, "tags": None} for i, v in items])
+
+
+@pytest.fixture
+def store(tmp_path):
+    return DeltaStore(str(tmp_path / "lake"))
+
+
+@pytest.mark.parametrize("bad", [1.5, "5", True])
+def test_conform_refuses_silent_casts(bad):
+    with pytest.raises(SchemaMismatchError, match="value"):
+        SCHEMA.conform([{"id": "a", "value": bad, "score": 1.0, "at": NOW}])
+
+
+def test_write_refuses_mistyped_frames_and_leaves_table_untouched(store):
+    store.write(SCHEMA, rows(("a", 1)))
+    before = store.version("items")
+    with pytest.raises(SchemaMismatchError, match="'value' has type Float64, expected Int64"):
+        store.write(SCHEMA, rows(("b", 2)).with_columns(pl.col("value").cast(pl.Float64)))
+    with pytest.raises(SchemaMismatchError, match="missing columns"):
+        store.write(SCHEMA, rows(("b", 2)).drop("score"))
+    with pytest.raises(SchemaMismatchError, match="nulls but is not nullable"):
+        store.write(SCHEMA, rows(("b", 2)).with_columns(pl.lit(None, pl.Int64).alias("value")))
+    with pytest.raises(SchemaMismatchError, match="duplicate"):
+        store.write(SCHEMA, rows(("b", 2), ("b", 3)))
+    assert store.version("items") == before
+    assert store.read(SCHEMA)["id"].to_list() == ["a"]
+
+
+def test_append_overwrite_and_time_travel(store):
+    v_first = store.write(SCHEMA, rows(("a", 1))).version
+    store.write(SCHEMA, rows(("b", 2)), mode="append")
+    assert sorted(store.read(SCHEMA)["id"]) == ["a", "b"]
+    result = store.write(SCHEMA, rows(("c", 3)), mode="overwrite")
+    assert result.row_count == 1 and store.read(SCHEMA)["id"].to_list() == ["c"]
+    assert store.read(SCHEMA, version=v_first)["id"].to_list() == ["a"]
+
+
+def test_sync_is_idempotent_and_atomic(store):
+    first = store.sync(SCHEMA, rows(("a", 1), ("b", 2)))
+    assert (first.inserted, first.committed) == (2, True)
+    again = store.sync(SCHEMA, rows(("a", 1), ("b", 2)))
+    assert not again.committed and again.version == first.version
+    change = store.sync(SCHEMA, rows(("a", 10), ("c", 3)))
+    assert (change.inserted, change.updated, change.deleted) == (1, 1, 1)
+    assert change.version == first.version + 1  # one commit for insert + update + delete
+    assert dict(store.read(SCHEMA).select("id", "value").iter_rows()) == {"a": 10, "c": 3}
+    assert dict(store.read(SCHEMA, version=first.version).select("id", "value").iter_rows()) == {"a": 1, "b": 2}
+
+
+def test_sync_ignores_volatile_columns_and_respects_scope(store):
+    store.sync(SCHEMA, rows(("a", 1), ("b", 2)))
+    later = rows(("a", 1)).with_columns(pl.lit(datetime(2027, 1, 1, tzinfo=UTC)).dt.cast_time_unit("us").alias("at"))
+    kept = store.sync(SCHEMA, later, compare=["value"], scope=pl.col("id") == "zzz")
+    assert not kept.committed  # 'b' is out of scope, 'a' only changed a volatile column
+    assert store.read(SCHEMA)["at"].to_list() == [NOW, NOW]
+
+
+def test_merge_upserts_without_deleting(store):
+    store.sync(SCHEMA, rows(("a", 1), ("b", 2)))
+    result = store.merge(SCHEMA, rows(("b", 20)))
+    assert (result.updated, result.deleted) == (1, 0)
+    assert dict(store.read(SCHEMA).select("id", "value").iter_rows()) == {"a": 1, "b": 20}
+
+
+def test_missing_table_reads_empty_and_missing_version_errors(store):
+    assert store.read(SCHEMA).is_empty()
+    with pytest.raises(FileNotFoundError):
+        store.read(SCHEMA, version=3)

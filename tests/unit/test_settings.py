@@ -1,0 +1,90 @@
+from pathlib import Path
+
+import pytest
+
+from aiinfra_dagster.settings import PROFILES, SettingsError, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("AIINFRA_"):
+            monkeypatch.delenv(key)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "aiinfra.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_repo_settings_file_loads_every_profile(monkeypatch):
+    for profile in PROFILES:
+        monkeypatch.setenv("AIINFRA_PROFILE", profile)
+        settings = load_settings(REPO / "aiinfra.yaml")
+        assert settings.profile == profile
+    assert load_settings(REPO / "aiinfra.yaml", profile="quick").sources[0].max_documents == 40
+
+
+def test_profiles_change_sizes(tmp_path):
+    path = write(tmp_path, "profile: quick\n")
+    quick = load_settings(path)
+    full = load_settings(path, profile="full")
+    assert quick.chunking.max_tokens < full.chunking.max_tokens
+    assert full.k8s.enabled and not quick.k8s.enabled
+
+
+def test_precedence_preset_file_profile_section_env(tmp_path, monkeypatch):
+    path = write(
+        tmp_path,
+        "profile: quick\nchunking: {max_tokens: 100}\nprofiles:\n  quick: {chunking: {min_tokens: 3}}\n",
+    )
+    s = load_settings(path)
+    assert (s.chunking.max_tokens, s.chunking.min_tokens) == (100, 3)
+    assert s.chunking.dedup_num_perm == 64  # from the quick preset
+    monkeypatch.setenv("AIINFRA_CHUNKING__MAX_TOKENS", "77")
+    monkeypatch.setenv("AIINFRA_QDRANT__URL", "http://qdrant:6333")
+    s = load_settings(path)
+    assert s.chunking.max_tokens == 77 and s.chunking.min_tokens == 3
+    assert s.qdrant.url == "http://qdrant:6333"
+
+
+def test_config_path_from_env(tmp_path, monkeypatch):
+    path = write(tmp_path, "storage: {root: s3://bucket/lake}\n")
+    monkeypatch.setenv("AIINFRA_CONFIG", str(path))
+    assert load_settings().storage.lake_root == "s3://bucket/lake"
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("chunking: {max_tokens: many}\n", "chunking.max_tokens"),
+        ("validation: {max_control_char_ratio: 2}\n", "validation.max_control_char_ratio"),
+        ("sources: [{name: x, kind: directory}]\n", "sources.0"),
+        ("storage: {rooot: /tmp}\n", "storage.rooot"),
+        ("models: {embedding: {source: hub}}\n", "models.embedding"),
+        ("chunking: {max_tokens: 20, min_tokens: 30}\n", "chunking"),
+    ],
+)
+def test_invalid_settings_name_the_field(tmp_path, text, field):
+    with pytest.raises(SettingsError) as err:
+        load_settings(write(tmp_path, text))
+    assert field in str(err.value)
+
+
+def test_invalid_env_value_names_the_field(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIINFRA_VALIDATION__MIN_CHARS", "-5")
+    with pytest.raises(SettingsError, match="validation.min_chars"):
+        load_settings(write(tmp_path, ""))
+
+
+def test_unknown_profile_and_missing_file(tmp_path, monkeypatch):
+    with pytest.raises(SettingsError, match="not found"):
+        load_settings(tmp_path / "nope.yaml")
+    monkeypatch.setenv("AIINFRA_PROFILE", "huge")
+    with pytest.raises(SettingsError, match="profile"):
+        load_settings(write(tmp_path, ""))
