@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -28,7 +29,6 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 class ExpectationOutcome:
     name: str
     reason: str
-    blocking: bool
     success: bool
     evaluated: int
     failed_ids: tuple[str, ...]
@@ -51,10 +51,10 @@ class SuiteOutcome:
         return failed
 
     def as_markdown(self) -> str:
-        lines = ["| check | blocking | failed rows | result |", "|---|---|---|---|"]
+        lines = ["| expectation | reason when failing | failed rows | result |", "|---|---|---|---|"]
         for o in self.outcomes:
             status = "pass" if o.success else "FAIL"
-            lines.append(f"| `{o.name}` | {'yes' if o.blocking else 'no'} | {len(o.failed_ids)} / {o.evaluated} | {status} |")
+            lines.append(f"| `{o.name}` | {o.reason} | {len(o.failed_ids)} / {o.evaluated} | {status} |")
         return "\n".join(lines)
 
 
@@ -63,7 +63,6 @@ class Expectation:
     name: str
     reason: str
     build: Any
-    blocking: bool = True
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -137,24 +136,31 @@ def document_expectations(settings: ValidationSettings) -> list[Expectation]:
     return suite
 
 
-def run_suite(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -> SuiteOutcome:
-    """Validate `frame` with a real GE suite; every failing row is reported by id."""
-    if frame.is_empty():
-        return SuiteOutcome(name, tuple(ExpectationOutcome(e.name, e.reason, e.blocking, True, 0, ()) for e in expectations))
+@lru_cache(maxsize=1)
+def _context() -> Any:
+    """One ephemeral GE context per process (each one creates a temporary docs site)."""
     context = gx.get_context(mode="ephemeral")
     try:
         context.variables.progress_bars = {"globally": False}
     except Exception:  # progress-bar config moved between GE releases; purely cosmetic
         pass
+    return context
+
+
+def run_suite(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -> SuiteOutcome:
+    """Validate `frame` with a real GE suite; every failing row is reported by id."""
+    if frame.is_empty():
+        return SuiteOutcome(name, tuple(ExpectationOutcome(e.name, e.reason, True, 0, ()) for e in expectations))
+    context = _context()
     batch_definition = (
-        context.data_sources.add_pandas(f"{name}_source")
+        context.data_sources.add_or_update_pandas(f"{name}_source")
         .add_dataframe_asset(name)
         .add_batch_definition_whole_dataframe("whole")
     )
     suite = gx.ExpectationSuite(name=name)
     for e in expectations:
         suite.add_expectation(e.build(**e.kwargs, meta={"check": e.name, "reason": e.reason}))
-    suite = context.suites.add(suite)
+    suite = context.suites.add_or_update(suite)
     # Text columns are not needed by any expectation beyond null-ness; keep frames light.
     columns = sorted({e.kwargs["column"] for e in expectations} | {ID_COLUMN})
     pdf = frame.select(columns).to_pandas()
@@ -170,5 +176,5 @@ def run_suite(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -
         if r.exception_info and r.exception_info.get("raised_exception"):
             raise RuntimeError(f"expectation {e.name} raised: {r.exception_info.get('exception_message')}")
         ids = tuple(str(row[ID_COLUMN]) for row in (r.result.get("unexpected_index_list") or []))
-        outcomes.append(ExpectationOutcome(e.name, e.reason, e.blocking, bool(r.success), frame.height, ids))
+        outcomes.append(ExpectationOutcome(e.name, e.reason, bool(r.success), frame.height, ids))
     return SuiteOutcome(name, tuple(outcomes))

@@ -43,7 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1600, "height": 1000}
+VIEWPORT = {"width": 1920, "height": 1200}  # larger graphs stay above the UI's "minimal node" zoom
 RENDER_TIMEOUT_MS = 45_000  # first page load compiles/fetches the UI bundle and lays out the graph
 SETTLE_TIMEOUT_MS = 15_000  # live data ("Loading...") filling in after the graph is drawn
 
@@ -91,13 +91,21 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
+def _truncated_pattern(name: str) -> re.Pattern[str]:
+    """``name`` as the UI middle-truncates it in small graph nodes: ``<prefix>…<suffix>``."""
+    prefixes = "|".join(re.escape(name[:i]) for i in range(len(name) - 1, 0, -1))
+    suffixes = "|".join(re.escape(name[-i:]) for i in range(len(name) - 1, 0, -1))
+    return re.compile(f"^(?:{prefixes})\u2026(?:{suffixes})?$")
+
+
 def _name_locator(page: Page, name: str) -> Locator:
-    """A visible element showing ``name``; long asset names are middle-truncated in graph nodes but
-    keep the full name in ``data-tooltip``/``title``."""
+    """A visible element showing ``name``. Graph nodes middle-truncate long names (keeping the full
+    name in ``data-tooltip``/``title`` at normal zoom, only ``pre…fix`` when zoomed far out)."""
     return (
         page.get_by_text(name, exact=True)
         .or_(page.locator(f'[data-tooltip="{name}"]'))
         .or_(page.locator(f'[title="{name}"]'))
+        .or_(page.get_by_text(_truncated_pattern(name)))
         .filter(visible=True)
         .first
     )

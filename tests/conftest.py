@@ -1,0 +1,51 @@
+"""Shared fixtures: settings pointed at a temporary lake, and small real corpora."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from aiinfra_dagster.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never read the developer's aiinfra.yaml or AIINFRA_* variables by accident."""
+    for key in list(os.environ):
+        if key.startswith("AIINFRA_") and key != "AIINFRA_TEST_ARTIFACTS":
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Quick-profile settings with all state under tmp_path; keyword arguments override."""
+
+    def make(**overrides: Any) -> Settings:
+        overrides.setdefault("storage", {"home": str(tmp_path / "aiinfra")})
+        return load_settings(None, profile="quick", **overrides)
+
+    return make
+
+
+@pytest.fixture
+def instance(tmp_path: Path):
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as inst:
+        yield inst
+
+
+def write_files(root: Path, files: dict[str, bytes | str]) -> Path:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return root

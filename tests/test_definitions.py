@@ -1,0 +1,92 @@
+"""The code location loads the same way through every entry point, and its lineage is snapshotted.
+
+Set UPDATE_SNAPSHOTS=1 to rewrite tests/snapshots/asset_specs.json after an intended change;
+the diff then shows the lineage change in review.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from aiinfra_dagster.definitions import build_definitions
+from aiinfra_dagster.settings import load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+SNAPSHOT = REPO / "tests" / "snapshots" / "asset_specs.json"
+BIN = Path(sys.executable).parent
+
+
+def spec_snapshot(defs: dg.Definitions) -> dict[str, dict]:
+    graph = defs.resolve_asset_graph()
+    checks_by_asset: dict[str, list[dict]] = {}
+    for check_key in graph.asset_check_keys:
+        node = graph.get_check_spec(check_key)
+        checks_by_asset.setdefault(check_key.asset_key.to_user_string(), []).append(
+            {"name": check_key.name, "blocking": node.blocking}
+        )
+    snapshot = {}
+    for spec in defs.resolve_all_asset_specs():
+        key = spec.key.to_user_string()
+        snapshot[key] = {
+            "group": spec.group_name,
+            "deps": sorted(d.asset_key.to_user_string() for d in spec.deps),
+            "kinds": sorted(spec.kinds),
+            "owners": sorted(spec.owners),
+            "tags": dict(sorted((k, v) for k, v in spec.tags.items() if not k.startswith("dagster/kind/"))),
+            "description": bool(spec.description),
+            "checks": sorted(checks_by_asset.get(key, []), key=lambda c: c["name"]),
+            "automation": str(spec.automation_condition.get_label() or type(spec.automation_condition).__name__)
+            if spec.automation_condition
+            else None,
+        }
+    return dict(sorted(snapshot.items()))
+
+
+def test_asset_specs_match_snapshot(tmp_path):
+    snapshot = spec_snapshot(build_definitions(load_settings(None, profile="quick")))
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(json.dumps(snapshot, indent=2) + "\n")
+    assert snapshot == json.loads(SNAPSHOT.read_text()), "asset lineage changed: rerun with UPDATE_SNAPSHOTS=1 and review"
+
+
+def test_every_asset_is_documented_owned_grouped_and_checked():
+    defs = build_definitions(load_settings(None, profile="quick"))
+    for key, spec in spec_snapshot(defs).items():
+        assert spec["group"] and spec["group"] != "default", key
+        assert spec["owners"] and spec["kinds"] and spec["description"], key
+    checked = {k for k, s in spec_snapshot(defs).items() if s["checks"]}
+    assert {"raw_documents", "validated_documents", "document_chunks", "golden_qa"} <= checked
+
+
+def test_golden_set_feeds_no_training_asset():
+    defs = build_definitions(load_settings(None, profile="quick"))
+    graph = defs.resolve_asset_graph()
+    downstream = graph.get_descendants(dg.AssetKey("golden_qa")) if hasattr(graph, "get_descendants") else set()
+    for key in downstream:
+        assert graph.get(key).group_name not in {"training", "synthetic"}, key
+
+
+def _run(cmd: list[str], cwd: Path) -> str:
+    env = {**os.environ, "AIINFRA_PROFILE": "quick", "DAGSTER_HOME": str(cwd / "dagster_home")}
+    (cwd / "dagster_home").mkdir(exist_ok=True)
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout + proc.stderr
+
+
+def test_all_entry_points_load_the_same_definitions(tmp_path):
+    expected = set(spec_snapshot(build_definitions(load_settings(None, profile="quick"))))
+    out = _run([str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], tmp_path)
+    assert "aiinfra_dagster" in out
+    listed = _run([str(BIN / "dg"), "list", "defs", "--json"], tmp_path)
+    payload = json.loads(listed[listed.index("{") :]) if listed.lstrip().startswith("{") else json.loads(listed[listed.index("[") :])
+    text = json.dumps(payload)
+    for key in expected:
+        assert f'"{key}"' in text, key
+    _run([str(BIN / "dg"), "check", "defs"], tmp_path)

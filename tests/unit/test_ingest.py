@@ -1,0 +1,47 @@
+"""Reading sources: directories, the Python docs with their pydoc fallback, stable ids."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from aiinfra_dagster.data.ingest import SourceError, iter_source_documents, raw_rows, resolve_source
+from aiinfra_dagster.settings import SourceSettings
+from tests.conftest import write_files
+
+
+def test_directory_globs_exclude_cap_and_stable_ids(tmp_path):
+    root = write_files(tmp_path / "docs", {"a.md": "# A", "sub/b.rst": "B\n=", "drafts/c.md": "# C", "d.bin": b"\x00"})
+    source = SourceSettings(name="docs", kind="directory", path=str(root), globs=["**/*.md", "**/*.rst"], exclude=["drafts/*"])
+    docs = list(iter_source_documents(source, "/nonexistent"))
+    assert [d.path for d in docs] == ["a.md", "sub/b.rst"]
+    again = list(iter_source_documents(source, "/nonexistent"))
+    assert [d.document_id for d in docs] == [d.document_id for d in again]
+    assert len({d.document_id for d in docs}) == 2 and all(len(d.document_id) == 32 for d in docs)
+    capped = source.model_copy(update={"max_documents": 1})
+    assert len(list(iter_source_documents(capped, "/nonexistent"))) == 1
+
+
+def test_missing_directory_names_the_setting(tmp_path):
+    source = SourceSettings(name="docs", kind="directory", path=str(tmp_path / "missing"))
+    with pytest.raises(SourceError, match=r"sources\[\].path"):
+        list(iter_source_documents(source, "/nonexistent"))
+
+
+def test_python_docs_fall_back_to_pydoc_topics(tmp_path):
+    source = SourceSettings(name="python-docs", kind="python_docs", max_documents=5)
+    assert resolve_source(source, str(tmp_path / "absent")).kind == "pydoc_topics"
+    docs = list(iter_source_documents(source, str(tmp_path / "absent")))
+    assert len(docs) == 5 and all(d.path.startswith("pydoc_data.topics/") for d in docs)
+    assert all(len(d.content) > 0 for d in docs)
+    assert resolve_source(source, str(tmp_path)).kind == "directory"
+
+
+def test_raw_rows_keep_bytes_and_null_text_for_undecodable_content(tmp_path):
+    root = write_files(tmp_path, {"ok.txt": "héllo", "bad.txt": b"\xff\xfe"})
+    docs = list(iter_source_documents(SourceSettings(name="s", kind="directory", path=str(root)), "/x"))
+    rows = {r["path"]: r for r in raw_rows(docs, datetime(2026, 1, 1, tzinfo=UTC)).iter_rows(named=True)}
+    assert rows["ok.txt"]["text"] == "héllo" and rows["ok.txt"]["bytes"] == len("héllo".encode())
+    assert rows["bad.txt"]["text"] is None and rows["bad.txt"]["content"] == b"\xff\xfe"
+    assert rows["bad.txt"]["format"] == "text"
