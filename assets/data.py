@@ -1,6 +1,5 @@
 """Data-preparation assets: raw documents to validated, redacted, deduplicated chunks."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 

@@ -1,6 +1,5 @@
 """Asset checks of the data stage; they read the persisted tables, so they can be re-run alone."""
 
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl

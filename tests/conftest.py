@@ -39,7 +39,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 @pytest.fixture
 def instance(tmp_path: Path):
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as inst:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as inst:
         yield inst
 
 

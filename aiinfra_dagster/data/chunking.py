@@ -82,23 +82,12 @@ def _split_rst(text: str) -> list[Section]:
         if over and prev_blank and i + 2 < n:
             title = lines[i + 1].strip()
             under = lines[i + 2].rstrip()
-            if (
-                title
-                and _adornment_char(title) is None
-                and under == line.rstrip()
-                and len(under) >= len(title)
-            ):
+            if title and _adornment_char(title) is None and under == line.rstrip() and len(under) >= len(title):
                 open_title((over, True), title)
                 i += 3
                 continue
         # Title + underline (title starts in column 0).
-        if (
-            prev_blank
-            and line.strip()
-            and not line[0].isspace()
-            and i + 1 < n
-            and _adornment_char(line) is None
-        ):
+        if prev_blank and line.strip() and not line[0].isspace() and i + 1 < n and _adornment_char(line) is None:
             under = lines[i + 1].rstrip()
             ch = _adornment_char(under)
             if ch and len(under) >= len(line.rstrip()):
@@ -126,8 +115,11 @@ def _split_markdown(text: str) -> list[Section]:
     for line in text.split("\n"):
         fm = _FENCE_RE.match(line)
         if fence is not None:
-            if fm and fm.group(1)[0] == fence[0] and len(fm.group(1)) >= len(fence) and not line.strip(
-                fence[0] + " \t"
+            if (
+                fm
+                and fm.group(1)[0] == fence[0]
+                and len(fm.group(1)) >= len(fence)
+                and not line.strip(fence[0] + " \t")
             ):
                 fence = None
             body.append(line)
@@ -155,9 +147,37 @@ _HTML_SKIP = frozenset({"script", "style", "head", "template", "noscript", "svg"
 _HTML_HEADINGS = {f"h{i}": i for i in range(1, 7)}
 _HTML_BLOCKS = frozenset(
     {
-        "p", "div", "section", "article", "main", "header", "footer", "nav", "aside", "ul", "ol",
-        "li", "dl", "dt", "dd", "table", "tr", "thead", "tbody", "blockquote", "pre", "figure",
-        "figcaption", "hr", "br", "form", "fieldset", "details", "summary", "body", "html",
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "header",
+        "footer",
+        "nav",
+        "aside",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "table",
+        "tr",
+        "thead",
+        "tbody",
+        "blockquote",
+        "pre",
+        "figure",
+        "figcaption",
+        "hr",
+        "br",
+        "form",
+        "fieldset",
+        "details",
+        "summary",
+        "body",
+        "html",
     }
 )
 _WS_RE = re.compile(r"\s+")

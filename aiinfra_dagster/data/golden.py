@@ -40,8 +40,8 @@ def qa_id_for(source: str, question: str) -> str:
 _ROLE_RE = re.compile(r":[\w.+-]+(?::[\w.+-]+)?:`([^`]+)`")
 _LINK_RE = re.compile(r"`([^`<]+?)\s*<([^`>]+)>`__?")
 _ANON_REF_RE = re.compile(r"`([^`]+)`__?")
-_LITERAL_RE = re.compile(r"``(.+?)``")
-_STRONG_RE = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
+_LITERAL_RE = re.compile(r"``(.+?)``", re.S)
+_STRONG_RE = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*", re.S)
 _EMPH_RE = re.compile(r"(?<![\w*])\*(\S(?:[^*]*?\S)?)\*(?![\w*])")
 _DIRECTIVE_RE = re.compile(r"(\s*)\.\.\s+([\w:-]+)::(.*)")
 _EXPLICIT_RE = re.compile(r"(\s*)\.\.(?:\s|$)")
@@ -49,13 +49,33 @@ _OPTION_RE = re.compile(r"\s+:[\w-]+:.*")
 
 # Directives whose whole block is dropped: navigation, index entries, hidden test setup.
 _DROP_BLOCK = frozenset(
-    {"contents", "toctree", "index", "testsetup", "testcleanup", "highlight", "raw", "include",
-     "sectionauthor", "moduleauthor", "tabularcolumns", "meta", "only", "ifconfig"}
+    {
+        "contents",
+        "toctree",
+        "index",
+        "testsetup",
+        "testcleanup",
+        "highlight",
+        "raw",
+        "include",
+        "sectionauthor",
+        "moduleauthor",
+        "tabularcolumns",
+        "meta",
+        "only",
+        "ifconfig",
+    }
 )
 _CODE_DIRECTIVES = frozenset({"code-block", "code", "sourcecode", "doctest", "testcode", "testoutput"})
 _LABELS = {
-    "note": "Note:", "warning": "Warning:", "seealso": "See also:", "tip": "Tip:", "important": "Important:",
-    "caution": "Caution:", "versionadded": "New in version", "versionchanged": "Changed in version",
+    "note": "Note:",
+    "warning": "Warning:",
+    "seealso": "See also:",
+    "tip": "Tip:",
+    "important": "Important:",
+    "caution": "Caution:",
+    "versionadded": "New in version",
+    "versionchanged": "Changed in version",
     "deprecated": "Deprecated since version",
 }
 
@@ -73,17 +93,33 @@ def _role_text(match: re.Match[str]) -> str:
 
 def strip_inline_markup(text: str) -> str:
     """Turn reST inline markup into the plain text a reader would see."""
+    literals: list[str] = []
+
+    def stash(match: re.Match[str]) -> str:  # literal text must survive the later rules
+        literals.append(match.group(1))
+        return f"\x00{len(literals) - 1}\x00"
+
+    text = _LITERAL_RE.sub(stash, text)
     text = _ROLE_RE.sub(_role_text, text)
     text = _LINK_RE.sub(r"\1 (\2)", text)
-    text = _LITERAL_RE.sub(r"\1", text)
     text = _ANON_REF_RE.sub(r"\1", text)
     text = _STRONG_RE.sub(r"\1", text)
     text = _EMPH_RE.sub(r"\1", text)
-    return text.replace("\\ ", "")
+    text = text.replace("\\ ", "")
+    return re.sub("\x00(\\d+)\x00", lambda m: literals[int(m.group(1))], text)
 
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
+
+
+_BULLET_RE = re.compile(r"\s*(?:[*+-]|#\.|\d+\.|\(?[A-Za-z0-9]\))\s+")
+
+
+def _text_indent(line: str) -> int:
+    """Column where a paragraph's text starts (after a list marker, if any)."""
+    bullet = _BULLET_RE.match(line)
+    return bullet.end() if bullet else _indent(line)
 
 
 def _block_end(lines: list[str], start: int, base: int) -> int:
@@ -97,20 +133,38 @@ def _block_end(lines: list[str], start: int, base: int) -> int:
 
 
 def clean_rst_body(text: str) -> str:
-    """Light reST-to-text: drop labels, comments and navigation directives, keep code as is."""
+    """Light reST-to-text: drop labels, comments and navigation directives, keep code as is.
+
+    Inline markup is stripped per paragraph, since roles and literals often
+    wrap across lines; literal blocks, code directives and doctests are copied
+    verbatim.
+    """
     lines = text.split("\n")
     out: list[str] = []
-    code_until = -1  # lines before this index are a literal block: copied verbatim
+    prose: list[str] = []
+
+    def flush() -> None:
+        if prose:
+            out.append(strip_inline_markup("\n".join(prose)))
+            prose.clear()
+
+    def verbatim(stop: int) -> int:
+        flush()
+        out.extend(ln.rstrip() for ln in lines[i:stop])
+        return stop
+
     i = 0
     while i < len(lines):
         line = lines[i].rstrip()
-        if i < code_until:
-            out.append(line)
+        base = _indent(line)
+        if not line:
+            flush()
+            out.append("")
             i += 1
             continue
-        base = _indent(line)
         directive = _DIRECTIVE_RE.fullmatch(line)
         if directive:
+            flush()
             name, arg = directive.group(2), directive.group(3).strip()
             end = _block_end(lines, i + 1, base)
             if name in _DROP_BLOCK:
@@ -120,26 +174,32 @@ def clean_rst_body(text: str) -> str:
             while i < end and _OPTION_RE.fullmatch(lines[i]):
                 i += 1  # directive options such as ":linenos:"
             if name in _CODE_DIRECTIVES:
-                code_until = end
+                i = verbatim(end)
             elif name in _LABELS:
                 out.append(" " * base + " ".join(filter(None, [_LABELS[name], strip_inline_markup(arg)])))
             continue
         if _EXPLICIT_RE.match(line):  # labels, comments ("XXX" notes), footnotes, targets
+            flush()
             i = _block_end(lines, i + 1, base)
             continue
-        if line.lstrip().startswith(">>>"):
-            out.append(line)
-            i += 1
+        if line.lstrip().startswith(">>>"):  # doctest block: runs to the next blank line
+            stop = i
+            while stop < len(lines) and lines[stop].strip():
+                stop += 1
+            i = verbatim(stop)
             continue
         if line.endswith("::"):
-            stripped = line[:-2].rstrip()
-            if stripped:
-                out.append(strip_inline_markup(stripped if line[:-2].endswith((" ", "\t")) else line[:-1]))
-            code_until = _block_end(lines, i + 1, base)
+            head = line[:-2]
+            if head.strip():
+                prose.append(head.rstrip() if head.endswith((" ", "\t")) else line[:-1])
+            flush()
             i += 1
+            stop = _block_end(lines, i, _text_indent(line))
+            i = verbatim(stop)
             continue
-        out.append(strip_inline_markup(line))
+        prose.append(line)
         i += 1
+    flush()
     cleaned = "\n".join(out)
     return re.sub(r"\n{3,}", "\n\n", cleaned).strip("\n").rstrip()
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 PII_TYPES: tuple[str, ...] = ("email", "phone", "ip_address", "credential")
@@ -37,43 +37,42 @@ class Redaction:
     counts: dict[str, int]
 
 
+# Patterns open with a literal or a character class and keep their lookbehind
+# after the first character: sre can then skip ahead quickly instead of trying
+# the lookbehind at every position of a multi-megabyte text.
+
 # --------------------------------------------------------------------------- email
 
-_EMAIL_RE = re.compile(
-    r"(?<![\w.%+-])"
-    r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}"
-    r"@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-    r"[A-Za-z]{2,24}"
-    r"(?![\w-])"
-)
+# Anchored on "@" (rare) and extended leftwards over the local part in Python.
+_EMAIL_DOMAIN_RE = re.compile(r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])")
+_EMAIL_LOCAL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,65}\Z")
+_EMAIL_MAX_LOCAL = 64
 
 # --------------------------------------------------------------------------- phone
 
 # International numbers must start with "+" and use separators, which rules out
 # decimals, versions and dates; the digit count is checked afterwards.
 _PHONE_INTL_RE = re.compile(
-    r"(?<![\w+.])"
-    r"\+\d{1,3}"
+    r"\+(?<![\w+.]\+)"
+    r"\d{1,3}"
     r"(?:[ .-]\(\d{1,4}\)|\(\d{1,4}\))?"
     r"(?:[ .-]\d{1,5}){1,5}"
     r"(?![\w]|[ .-]\d)"
 )
 # North-American style 3-3-4: "555-123-4567", "555.123.4567", "(555) 123-4567".
 _PHONE_LOCAL_RE = re.compile(
-    r"(?<![\w.+-])"
-    r"(?:\(\d{3}\)[ ]?\d{3}[-. ]|\d{3}(?P<sep>[-.])\d{3}(?P=sep))"
+    r"(?:\((?<![\w.+-]\()\d{3}\)[ ]?\d{3}[-. ]|\d(?<![\w.+-]\d)\d{2}(?P<sep>[-.])\d{3}(?P=sep))"
     r"\d{4}"
     r"(?![\w]|[.-]\d)"
 )
 # "555 123 4567": neighbouring digits (" 233 377 610 987 1597") mean a number
 # sequence, not a phone, so spaced numbers must stand alone.
-_PHONE_SPACED_RE = re.compile(r"(?<![\w.+-])(?<!\d )\d{3} \d{3} \d{4}(?![\w]|[ .-]\d)")
+_PHONE_SPACED_RE = re.compile(r"\d(?<![\w.+-]\d)(?<!\d \d)\d{2} \d{3} \d{4}(?![\w]|[ .-]\d)")
 
 # --------------------------------------------------------------------------- ip
 
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_IPV4_RE = re.compile(rf"(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?![\w]|\.\d)")
+# Dotted-quad candidate; octet ranges and leading zeros are checked in Python.
+_IPV4_RE = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)")
 # Loose IPv6 candidate; ipaddress.IPv6Address has the final word on validity.
 _IPV6_RE = re.compile(
     r"(?<![\w:.-])"
@@ -81,17 +80,23 @@ _IPV6_RE = re.compile(
     r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
     r"(?![\w:]|\.\w)"
 )
+_IPV6_ANCHOR_RE = re.compile(r":[0-9A-Fa-f]{0,4}:")
+_IPV6_MAX_REACH = 48  # a candidate spans at most 7 * 5 + 15 characters
+_HEX_COLON = frozenset("0123456789abcdefABCDEF:")
 
 # --------------------------------------------------------------------------- credentials
 
-_CREDENTIAL_TOKEN_RE = re.compile(
-    r"(?<![\w-])(?:"
-    r"(?:AKIA|ASIA)[0-9A-Z]{16}"  # AWS access key id
-    r"|gh[pousr]_[A-Za-z0-9]{36,255}"  # GitHub tokens
-    r"|github_pat_[A-Za-z0-9_]{22,255}"  # GitHub fine-grained PAT
-    r"|xox[abprs]-[A-Za-z0-9-]{10,250}"  # Slack tokens
-    r"|eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{0,4096}"  # JWT
-    r")(?![\w-])"
+# One pattern per token family so each starts with a literal prefix.
+_CREDENTIAL_TOKEN_RES = tuple(
+    re.compile(p + r"(?![\w-])")
+    for p in (
+        r"AKIA(?<![\w-]AKIA)[0-9A-Z]{16}",  # AWS access key id
+        r"ASIA(?<![\w-]ASIA)[0-9A-Z]{16}",  # AWS temporary access key id
+        r"gh(?<![\w-]gh)[pousr]_[A-Za-z0-9]{36,255}",  # GitHub tokens
+        r"github_pat_(?<![\w-]github_pat_)[A-Za-z0-9_]{22,255}",  # GitHub fine-grained PAT
+        r"xox(?<![\w-]xox)[abprs]-[A-Za-z0-9-]{10,250}",  # Slack tokens
+        r"eyJ(?<![\w-]eyJ)[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{0,4096}",  # JWT
+    )
 )
 _PEM_RE = re.compile(
     r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----"
@@ -99,12 +104,16 @@ _PEM_RE = re.compile(
     r"-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----"
 )
 _BEARER_RE = re.compile(
-    r"(?i:\bAuthorization)[\"']?[ \t]*[:=][ \t]*[\"']?(?i:Bearer)[ \t]+"
+    r"\b(?i:Authorization)[\"']?[ \t]*[:=][ \t]*[\"']?(?i:Bearer)[ \t]+"
     r"(?P<value>[A-Za-z0-9\-._~+/]{8,4096}=*)"
 )
 # Key names that announce a secret; only the value after ":" / "=" is redacted.
+_ASSIGN_KEYWORDS = r"passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+# Keywords are searched in the lowercased text (a fast case-sensitive scan); the
+# full pattern is then matched at each hit.
+_ASSIGN_KEYWORD_RE = re.compile(_ASSIGN_KEYWORDS)
 _ASSIGN_RE = re.compile(
-    r"(?i:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)"
+    rf"(?i:{_ASSIGN_KEYWORDS})"
     r"[\w-]{0,40}"
     r"[\"']?[ \t]*"
     r"(?::=|=(?!=)|:(?![:=]))"
@@ -129,8 +138,15 @@ class _Match:
 
 
 def _iter_email(text: str) -> Iterator[tuple[int, int]]:
-    for m in _EMAIL_RE.finditer(text):
-        yield m.span()
+    for m in _EMAIL_DOMAIN_RE.finditer(text):
+        at = m.start()
+        local = _EMAIL_LOCAL_RE.search(text, max(0, at - _EMAIL_MAX_LOCAL - 1), at)
+        if local is None or len(local.group()) > _EMAIL_MAX_LOCAL or not local.group()[0].isalnum():
+            continue
+        start = local.start()
+        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            continue  # part of a longer word: not an address boundary
+        yield start, m.end()
 
 
 def _iter_phone(text: str) -> Iterator[tuple[int, int]]:
@@ -156,10 +172,42 @@ def _at_line_end(text: str, pos: int) -> bool:
     return not rest or rest[0] in "\r\n"
 
 
+def _valid_octets(quad: str) -> bool:
+    return all(len(o) == 1 or (o[0] != "0" and int(o) <= 255) for o in quad.split("."))
+
+
+def _ipv6_candidates(text: str) -> Iterator[re.Match[str]]:
+    """``_IPV6_RE.finditer`` without trying the pattern at every character.
+
+    A candidate can only start where a run of hex digits and colons starts, and
+    it contains ``:h:`` (two colons at most four hex digits apart), so the
+    pattern is tried once per run that holds such an anchor.
+    """
+    end = 0
+    last_start = -1
+    for anchor in _IPV6_ANCHOR_RE.finditer(text):
+        pos = anchor.start()
+        if pos < end:
+            continue
+        start, limit = pos, max(0, pos - _IPV6_MAX_REACH)
+        while start > limit and text[start - 1] in _HEX_COLON:
+            start -= 1
+        if start == limit and start > 0 and text[start - 1] in _HEX_COLON:
+            continue  # the run starts too far left for a match from there to reach this anchor
+        if start == last_start:
+            continue
+        last_start = start
+        m = _IPV6_RE.match(text, start)
+        if m is not None:
+            end = m.end()
+            yield m
+
+
 def _iter_ip(text: str) -> Iterator[tuple[int, int]]:
     for m in _IPV4_RE.finditer(text):
-        yield m.span()
-    for m in _IPV6_RE.finditer(text):
+        if _valid_octets(m.group()):
+            yield m.span()
+    for m in _ipv6_candidates(text):
         cand = m.group()
         if cand == "::" or not any(c.isdigit() for c in cand):
             continue
@@ -210,14 +258,41 @@ def _is_secret_literal(value: str) -> bool:
     return value.lower() not in _NON_SECRET_WORDS and not _PLACEHOLDER_VALUE_RE.fullmatch(value)
 
 
+def _iter_find(haystack: str, needle: str) -> Iterator[int]:
+    pos = haystack.find(needle)
+    while pos >= 0:
+        yield pos
+        pos = haystack.find(needle, pos + 1)
+
+
+def _matches_at(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:
+    """Like ``pattern.finditer`` but only tried at candidate positions, non-overlapping."""
+    end = 0
+    for start in starts:
+        if start < end:
+            continue
+        m = pattern.match(text, start)
+        if m is not None:
+            end = m.end()
+            yield m
+
+
 def _iter_credential(text: str) -> Iterator[tuple[int, int]]:
-    for m in _CREDENTIAL_TOKEN_RE.finditer(text):
-        yield m.span()
+    for pattern in _CREDENTIAL_TOKEN_RES:
+        for m in pattern.finditer(text):
+            yield m.span()
     for m in _PEM_RE.finditer(text):
         yield m.span()
-    for m in _BEARER_RE.finditer(text):
+    lowered = text.lower()
+    if len(lowered) != len(text):  # rare non-ASCII case changes shift offsets: scan the original
+        bearers: Iterable[re.Match[str]] = _BEARER_RE.finditer(text)
+        assigns: Iterable[re.Match[str]] = _ASSIGN_RE.finditer(text)
+    else:
+        bearers = _matches_at(_BEARER_RE, text, _iter_find(lowered, "authorization"))
+        assigns = _matches_at(_ASSIGN_RE, text, (m.start() for m in _ASSIGN_KEYWORD_RE.finditer(lowered)))
+    for m in bearers:
         yield m.span("value")
-    for m in _ASSIGN_RE.finditer(text):
+    for m in assigns:
         if m.group("q") is not None:
             if _is_secret_literal(m.group("qvalue")):
                 yield m.span("qvalue")
@@ -246,10 +321,7 @@ def _find(text: str, types: tuple[str, ...], allowlist: Collection[str]) -> list
     """All non-overlapping matches; overlaps go to the longer, then more specific match."""
     allowed = frozenset(allowlist)
     found = [
-        _Match(s, e, kind)
-        for kind in types
-        for s, e in _FINDERS[kind](text)
-        if e > s and text[s:e] not in allowed
+        _Match(s, e, kind) for kind in types for s, e in _FINDERS[kind](text) if e > s and text[s:e] not in allowed
     ]
     found.sort(key=lambda m: (m.start, -(m.end - m.start), _PRIORITY[m.kind]))
     kept: list[_Match] = []
@@ -260,9 +332,7 @@ def _find(text: str, types: tuple[str, ...], allowlist: Collection[str]) -> list
     return kept
 
 
-def redact_pii(
-    text: str, types: Sequence[str] = PII_TYPES, allowlist: Collection[str] = ()
-) -> Redaction:
+def redact_pii(text: str, types: Sequence[str] = PII_TYPES, allowlist: Collection[str] = ()) -> Redaction:
     """Replace PII with typed placeholders; allowlisted exact strings survive."""
     kinds = _check_types(types)
     matches = _find(text, kinds, allowlist)
@@ -278,9 +348,7 @@ def redact_pii(
     return Redaction(text="".join(parts), counts=counts)
 
 
-def count_pii(
-    text: str, types: Sequence[str] = PII_TYPES, allowlist: Collection[str] = ()
-) -> dict[str, int]:
+def count_pii(text: str, types: Sequence[str] = PII_TYPES, allowlist: Collection[str] = ()) -> dict[str, int]:
     """Count PII without building the redacted text (for reporting/quality checks)."""
     kinds = _check_types(types)
     counts = dict.fromkeys(kinds, 0)
@@ -289,9 +357,7 @@ def count_pii(
     return counts
 
 
-def find_pii(
-    text: str, types: Sequence[str] = PII_TYPES, allowlist: Collection[str] = ()
-) -> list[tuple[str, str]]:
+def find_pii(text: str, types: Sequence[str] = PII_TYPES, allowlist: Collection[str] = ()) -> list[tuple[str, str]]:
     """``(type, matched_text)`` pairs, so reviewers can judge false positives."""
     kinds = _check_types(types)
     return [(m.kind, text[m.start : m.end]) for m in _find(text, kinds, allowlist)]

@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from aiinfra_dagster.instance import write_instance_yaml
+
 __all__ = [
     "WebserverError",
     "free_port",
@@ -60,20 +62,6 @@ query AiinfraWorkspaceLoadStatus {
 }
 """
 
-# Telemetry off, no NUX pop-up in the UI, and runs launched straight away (the default
-# QueuedRunCoordinator would wait for a dagster-daemon that tests do not start).
-_INSTANCE_YAML = """\
-# Written by aiinfra_dagster.testing.webserver.write_instance_yaml for tests and scripts.
-telemetry:
-  enabled: false
-nux:
-  enabled: false
-run_coordinator:
-  module: dagster._core.run_coordinator
-  class: DefaultRunCoordinator
-"""
-
-
 class WebserverError(RuntimeError):
     """The webserver did not start, exited early, or its code location failed to load."""
 
@@ -83,12 +71,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def write_instance_yaml(dagster_home: Path) -> None:
-    """Write a ``dagster.yaml`` into ``dagster_home`` that needs no daemon and sends no telemetry."""
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").write_text(_INSTANCE_YAML, encoding="utf-8")
 
 
 def webserver_command(workspace: Path, *, host: str, port: int) -> list[str]:

@@ -66,7 +66,7 @@ HOSTILE = {
     "bad/image.html": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
     "bad/control.txt": b"\x00\x01\x02\x03" * 200 + b"looks like text at the end",
     "bad/huge.txt": ("All work and no play makes Jack a dull boy. " * 5000).encode(),
-    "dup/sockets-copy.rst": GOOD_RST,
+    "mirror/sockets.rst": GOOD_RST,
 }
 EXPECTED_CHECKS = {
     "bad/latin1.txt": "decodes_as_utf8",
@@ -75,7 +75,7 @@ EXPECTED_CHECKS = {
     "bad/image.html": "decodes_as_utf8",
     "bad/control.txt": "not_binary",
     "bad/huge.txt": "within_size_limit",
-    "dup/sockets-copy.rst": "not_duplicate",
+    "mirror/sockets.rst": "not_duplicate",
 }
 GOLDEN = [
     {"question": "How do I open a TCP connection?", "answer": "Use socket.create_connection."},
@@ -130,7 +130,7 @@ def test_hostile_corpus_is_quarantined_with_reasons_and_nothing_is_lost(hostile_
     for path, check in EXPECTED_CHECKS.items():
         assert check in by_path[path]["checks"], (path, by_path[path])
         assert by_path[path]["reason"]
-    assert "duplicate_of=" in by_path["dup/sockets-copy.rst"]["reason"]
+    assert "duplicate_of=" in by_path["mirror/sockets.rst"]["reason"]
     assert "max_bytes=100000" in by_path["bad/huge.txt"]["reason"]
 
     # Raw keeps the original bytes of every file, including the bad ones.
@@ -211,7 +211,7 @@ def test_failed_step_leaves_tables_consistent(hostile_settings, instance, tmp_pa
     result = build_definitions(broken).resolve_job_def("main").execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
-    assert "models.embedding" in failure.step_failure_data.error.message
+    assert "models.embedding" in failure.step_failure_data.error.to_string()
     store = DeltaStore(hostile_settings.storage.lake_root)
     assert store.read(DOCUMENT_CHUNKS).is_empty()
     assert store.read(RAW_DOCUMENTS).height == len(HOSTILE)

@@ -31,7 +31,7 @@ def hf() -> HFTokenCounter:
 def _generated_rst(seed: int, n_sections: int = 12) -> str:
     """A reST document with prose, code, long unbroken paragraphs and huge tokens."""
     rng = random.Random(seed)
-    words = "the socket module provides access to BSD interface calls, e.g. os.getpid() and 3.11.7".split()
+    words = "the socket module provides access to BSD interface calls, e.g. os.getpid() and 3.11.7".split(" ")
     out = ["=" * 20, "Generated Title", "=" * 20, ""]
     for i in range(n_sections):
         title = f"Section {i} about {rng.choice(words)}"
@@ -39,7 +39,7 @@ def _generated_rst(seed: int, n_sections: int = 12) -> str:
         for _ in range(rng.randint(1, 6)):
             kind = rng.random()
             if kind < 0.15:
-                out += ["Example::", "", *("    x = f(%d)  # comment" % k for k in range(rng.randint(3, 80))), ""]
+                out += ["Example::", "", *(f"    x = f({k})  # comment" for k in range(rng.randint(3, 80))), ""]
             elif kind < 0.25:
                 out += ["".join(rng.choice("abcdefXYZ0123456789") for _ in range(rng.randint(200, 3000))), ""]
             else:
@@ -53,7 +53,8 @@ def _generated_rst(seed: int, n_sections: int = 12) -> str:
 
 def _real_or_generated_docs() -> list[tuple[str, str]]:
     names = ["os.rst.txt", "re.rst.txt", "stdtypes.rst.txt", "socket.rst.txt", "itertools.rst.txt"]
-    docs = [(n, (DOC_SOURCES / "library" / n).read_text("utf-8")) for n in names if (DOC_SOURCES / "library" / n).exists()]
+    paths = [DOC_SOURCES / "library" / n for n in names]
+    docs = [(p.name, p.read_text("utf-8")) for p in paths if p.exists()]
     # Generated documents are always included, so the properties are tested even without python3.11-doc.
     docs += [(f"generated-{i}.rst", _generated_rst(i)) for i in range(3)]
     return docs

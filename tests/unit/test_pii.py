@@ -70,8 +70,17 @@ def test_phone_negative(text: str) -> None:
 
 @pytest.mark.parametrize(
     "ip",
-    ["192.168.0.1", "127.0.0.1", "255.255.255.255", "2001:db8::1", "fe80::1234", "::1",
-     "2001:0db8:0000:0000:0000:0000:0000:0001", "::ffff:192.0.2.1", "2001::"],
+    [
+        "192.168.0.1",
+        "127.0.0.1",
+        "255.255.255.255",
+        "2001:db8::1",
+        "fe80::1234",
+        "::1",
+        "2001:0db8:0000:0000:0000:0000:0000:0001",
+        "::ffff:192.0.2.1",
+        "2001::",
+    ],
 )
 def test_ip_positive(ip: str) -> None:
     text = f"connect to {ip} now"
@@ -146,7 +155,7 @@ def test_private_key_block_is_redacted_whole() -> None:
         ("secret=s3cr3tP4ssw0rd", "secret=[CREDENTIAL]"),
         ("token='abc'", "token='[CREDENTIAL]'"),
         ("{'password': 'kadidd!ehopper'}", "{'password': '[CREDENTIAL]'}"),
-        ("DB_PASSWORD=\"x y z\"", "DB_PASSWORD=\"[CREDENTIAL]\""),
+        ('DB_PASSWORD="x y z"', 'DB_PASSWORD="[CREDENTIAL]"'),
         ("GITHUB_TOKEN=ghp_" + "z9" * 18, "GITHUB_TOKEN=[CREDENTIAL]"),
     ],
 )
@@ -171,7 +180,7 @@ def test_credential_assignment_keeps_key(text: str, expected: str) -> None:
         "passwd=''",
         "use_token=True, secret=False",
         "def getpass(prompt='Password: ', stream=None):",
-        "tn.read_until(b\"Password: \")",
+        'tn.read_until(b"Password: ")',
         "if password == 'x':",
         "password: once a connection is established",
         ":token:`~python-grammar:expression`",
