@@ -137,13 +137,22 @@ def chunks_cover_documents(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset="golden_qa", description="The golden set is non-empty and its questions are unique.")
+@dg.asset_check(
+    asset="golden_qa",
+    description="The golden set is non-empty, no answer is empty and no page asks the same question twice.",
+)
 def golden_qa_usable(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     golden = lakehouse.store.read(GOLDEN_QA)
-    duplicates = golden.height - golden["question"].n_unique() if golden.height else 0
+    duplicates = golden.height - golden.select("source", "question").n_unique() if golden.height else 0
+    repeated_across_sources = golden.group_by("question").len().filter(pl.col("len") > 1)["question"].to_list()
     empty_answers = golden.filter(pl.col("answer").str.strip_chars() == "").height
     return dg.AssetCheckResult(
         passed=golden.height > 0 and duplicates == 0 and empty_answers == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"pairs": golden.height, "duplicate_questions": duplicates, "empty_answers": empty_answers},
+        metadata={
+            "pairs": golden.height,
+            "duplicate_questions_within_a_source": duplicates,
+            "questions_asked_in_several_sources": dg.MetadataValue.json(repeated_across_sources),
+            "empty_answers": empty_answers,
+        },
     )

@@ -17,7 +17,7 @@ aiinfra instance "$DAGSTER_HOME" >/dev/null
 
 echo "[demo] profile=$AIINFRA_PROFILE DAGSTER_HOME=$DAGSTER_HOME"
 start=$(date +%s)
-dagster job execute -w workspace.yaml -j main
+dagster job execute -m aiinfra_dagster.definitions -j main
 echo "[demo] main job finished in $(( $(date +%s) - start )) s"
 
 if [[ "${AIINFRA_NO_UI:-0}" == 1 ]]; then exit 0; fi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from aiinfra_dagster.data.golden import QAPair, load_golden_file, load_python_faq
@@ -24,10 +25,10 @@ def load_golden_set(settings: Settings) -> tuple[list[QAPair], str]:
             return [], f"{faq_dir} not found: install python3.11-doc or set golden.kind=files"
         pairs = load_python_faq(faq_dir)
         origin = "Python FAQ (python3.11-doc)"
-    ids = [p.qa_id for p in pairs]
-    if len(ids) != len(set(ids)):
-        seen: set[str] = set()
-        pairs = [p for p in pairs if not (p.qa_id in seen or seen.add(p.qa_id))]
+    ids = Counter(p.qa_id for p in pairs)
+    repeated = sorted(i for i, n in ids.items() if n > 1)
+    if repeated:
+        raise ValueError(f"golden set ({origin}) has repeated ids {repeated[:5]}: ids must be unique")
     if settings.golden.max_pairs is not None and len(pairs) > settings.golden.max_pairs:
         pairs = sorted(pairs, key=lambda p: p.qa_id)[: settings.golden.max_pairs]
         origin += f" (first {settings.golden.max_pairs} by id)"

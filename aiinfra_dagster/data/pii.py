@@ -72,7 +72,8 @@ _PHONE_SPACED_RE = re.compile(r"\d(?<![\w.+-]\d)(?<!\d \d)\d{2} \d{3} \d{4}(?![\
 # --------------------------------------------------------------------------- ip
 
 # Dotted-quad candidate; octet ranges and leading zeros are checked in Python.
-_IPV4_RE = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)")
+# A preceding "-" marks a package version ("novas-3.1.1.3.tar.gz"), not an address.
+_IPV4_RE = re.compile(r"\d(?<![\w.-]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)")
 # Loose IPv6 candidate; ipaddress.IPv6Address has the final word on validity.
 _IPV6_RE = re.compile(
     r"(?<![\w:.-])"

@@ -31,7 +31,21 @@ def hf() -> HFTokenCounter:
 def _generated_rst(seed: int, n_sections: int = 12) -> str:
     """A reST document with prose, code, long unbroken paragraphs and huge tokens."""
     rng = random.Random(seed)
-    words = "the socket module provides access to BSD interface calls, e.g. os.getpid() and 3.11.7".split(" ")
+    words = [
+        "the",
+        "socket",
+        "module",
+        "provides",
+        "access",
+        "to",
+        "BSD",
+        "interface",
+        "calls,",
+        "e.g.",
+        "os.getpid()",
+        "and",
+        "3.11.7",
+    ]
     out = ["=" * 20, "Generated Title", "=" * 20, ""]
     for i in range(n_sections):
         title = f"Section {i} about {rng.choice(words)}"

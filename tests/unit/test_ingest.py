@@ -45,3 +45,20 @@ def test_raw_rows_keep_bytes_and_null_text_for_undecodable_content(tmp_path):
     assert rows["ok.txt"]["text"] == "héllo" and rows["ok.txt"]["bytes"] == len("héllo".encode())
     assert rows["bad.txt"]["text"] is None and rows["bad.txt"]["content"] == b"\xff\xfe"
     assert rows["bad.txt"]["format"] == "text"
+
+
+def test_golden_set_from_files_caps_stably_and_rejects_repeated_ids(tmp_path, make_settings):
+    import json
+
+    from aiinfra_dagster.data.golden_source import load_golden_set
+
+    path = tmp_path / "g.jsonl"
+    path.write_text("".join(json.dumps({"question": f"Q{i}?", "answer": f"A{i}"}) + "\n" for i in range(10)))
+    pairs, origin = load_golden_set(make_settings(golden={"kind": "files", "paths": [str(path)], "max_pairs": 4}))
+    again, _ = load_golden_set(make_settings(golden={"kind": "files", "paths": [str(path)], "max_pairs": 4}))
+    assert len(pairs) == 4 and [p.qa_id for p in pairs] == [p.qa_id for p in again]
+    assert "g.jsonl" in origin and "first 4" in origin
+    with pytest.raises(ValueError, match="repeated ids"):
+        load_golden_set(make_settings(golden={"kind": "files", "paths": [str(path), str(path)]}))
+    empty, why = load_golden_set(make_settings(python_docs_dir=str(tmp_path / "none")))
+    assert empty == [] and "python3.11-doc" in why

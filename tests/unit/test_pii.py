@@ -100,6 +100,7 @@ def test_ip_in_url_brackets_and_quotes() -> None:
         "256.1.1.1 is not valid",
         "01.02.03.04",
         "the OID 1.3.6.1.4.1 is long",
+        "Downloading novas-3.1.1.3.tar.gz (136kB)",
         "std::vector<int>",
         "at 12:30:45 today",
         "s[::2] reverses, s[1::2] takes odds, s[::-1]",
@@ -253,3 +254,14 @@ def test_large_input_is_linear_time() -> None:
     assert counts["email"] >= 20_000
     assert counts["ip_address"] >= 40_000
     assert elapsed < 10, elapsed
+
+
+def test_redaction_is_idempotent() -> None:
+    text = (
+        'password = "hunter2", api_key: sk4f8a9b7c6d5e, token=ghp_' + "a1" * 18 + "\n"
+        "Authorization: Bearer abcdefgh12345678 a@example.com +1 555-123-4567 10.0.0.1 ::1\n"
+    )
+    once = redact_pii(text)
+    assert once.counts == {"email": 1, "phone": 1, "ip_address": 2, "credential": 4}
+    assert count_pii(once.text) == dict.fromkeys(PII_TYPES, 0)
+    assert redact_pii(once.text).text == once.text
