@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from aiinfra_dagster.data.chunking import TokenCounter, chunk_document
+from aiinfra_dagster.data.chunking import TokenCounter, chunk_documents
 from aiinfra_dagster.data.dedup import near_duplicates
 from aiinfra_dagster.data.tables import CHUNK_DUPLICATES, DOCUMENT_CHUNKS
 from aiinfra_dagster.settings import ChunkingSettings
@@ -37,8 +37,12 @@ def build_chunk_set(documents: pl.DataFrame, counter: TokenCounter, settings: Ch
     kept: dict[str, dict[str, object]] = {}
     removed: list[dict[str, object]] = []
     produced = 0
-    for doc in documents.sort("source", "path").iter_rows(named=True):
-        for chunk in chunk_document(doc["text"], doc["format"], counter, settings.max_tokens, settings.min_tokens):
+    ordered = documents.sort("source", "path").to_dicts()
+    per_document = chunk_documents(
+        [(doc["text"], doc["format"]) for doc in ordered], counter, settings.max_tokens, settings.min_tokens
+    )
+    for doc, doc_chunks in zip(ordered, per_document, strict=True):
+        for chunk in doc_chunks:
             produced += 1
             occurrence = {"document_id": doc["document_id"], "position": chunk.position, "path": doc["path"]}
             if chunk.chunk_id in kept:
