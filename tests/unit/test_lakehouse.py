@@ -86,3 +86,28 @@ def test_missing_table_reads_empty_and_missing_version_errors(store):
     assert store.read(SCHEMA).is_empty()
     with pytest.raises(FileNotFoundError):
         store.read(SCHEMA, version=3)
+
+
+def test_uris_for_local_paths_file_urls_and_object_stores(tmp_path):
+    from aiinfra_dagster.lakehouse import table_uri
+
+    assert table_uri("s3://bucket/lake/", "raw_documents") == "s3://bucket/lake/raw_documents"
+    assert table_uri("az://container/lake", "t") == "az://container/lake/t"
+    assert table_uri(f"file://{tmp_path}/lake", "t") == str(tmp_path / "lake" / "t")
+    store = DeltaStore(f"file://{tmp_path}/lake")
+    store.sync(SCHEMA, rows(("a", 1)))
+    assert DeltaStore(str(tmp_path / "lake")).read(SCHEMA)["id"].to_list() == ["a"]
+
+
+def test_lakehouse_resource_metadata_records_version_rows_and_schema(tmp_path):
+    from aiinfra_dagster.resources.lakehouse import LakehouseResource
+
+    resource = LakehouseResource(root=str(tmp_path / "lake"))
+    result = resource.store.sync(SCHEMA, rows(("a", 1), ("b", 2)))
+    meta = resource.table_metadata(SCHEMA, result, input_x_version=3)
+    assert meta["delta_version"] == result.version == 1
+    assert meta["dagster/row_count"] == 2 and meta["rows_inserted"] == 2
+    columns = {c.name: c for c in meta["dagster/column_schema"].columns}
+    assert list(columns) == list(SCHEMA.columns)
+    assert columns["id"].constraints.unique and columns["tags"].constraints.nullable
+    assert meta["input_x_version"] == 3
