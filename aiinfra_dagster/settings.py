@@ -124,6 +124,61 @@ class GoldenSettings(_Section):
     max_pairs: int | None = Field(default=None, ge=1)
 
 
+class LabelSettings(_Section):
+    """Classes, weak supervision and where reference/human labels come from."""
+
+    reference: Literal["python_library_chapters", "file", "none"] = "python_library_chapters"
+    reference_path: str | None = None
+    classes: list[str] = Field(default_factory=list, description="Label set; empty = the reference labels' classes")
+    descriptions: dict[str, str] = Field(default_factory=dict, description="Class -> text for the zero-shot labeler")
+    keyword_functions: dict[str, list[str]] = Field(
+        default_factory=dict, description="Extra labeling functions: class -> keywords/regexes"
+    )
+    builtin_functions: bool = True
+    zero_shot: bool = True
+    zero_shot_min_similarity: float = Field(default=0.2, ge=-1.0, le=1.0)
+    zero_shot_min_margin: float = Field(default=0.02, ge=0.0)
+    human_labels_paths: list[str] = Field(default_factory=list, description="CSV, JSONL or Label Studio JSON exports")
+    label_model_max_iter: int = Field(default=100, ge=1)
+
+    @model_validator(mode="after")
+    def _file_needs_path(self) -> LabelSettings:
+        if self.reference == "file" and not self.reference_path:
+            raise ValueError("labels.reference 'file' needs labels.reference_path")
+        return self
+
+
+class FeatureSettings(_Section):
+    embedding_batch_size: int = Field(default=64, ge=1)
+    embedding_max_length: int = Field(default=256, ge=8)
+
+
+class SyntheticSettings(_Section):
+    """Synthetic Q/A generation and the filters every pair must pass."""
+
+    generator: Literal["template", "llm"] = "template"
+    max_chunks: int | None = Field(default=None, ge=1, description="Chunks to generate from (stable sample by id)")
+    questions_per_chunk: int = Field(default=1, ge=1)
+    max_new_tokens: int = Field(default=96, ge=8)
+    batch_size: int = Field(default=8, ge=1)
+    seed: int = 0
+    round_trip_k: int = Field(default=5, ge=1)
+    decontamination_threshold: float = Field(default=0.85, gt=0.0, le=1.0)
+    near_duplicate_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    min_question_chars: int = Field(default=10, ge=1)
+    max_question_chars: int = Field(default=300, ge=1)
+    min_answer_chars: int = Field(default=10, ge=1)
+    max_answer_chars: int = Field(default=2000, ge=1)
+
+
+class TrainingSetSettings(_Section):
+    validation_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
+    human_pairs_paths: list[str] = Field(default_factory=list, description="Human-written Q/A JSONL/CSV files")
+    system_prompt: str = (
+        "You are a documentation assistant. Answer the question using the context; say so when it does not contain the answer."
+    )
+
+
 class QdrantSettings(_Section):
     url: str | None = Field(default=None, description="Qdrant server URL; embedded when unset")
     api_key: str | None = None
@@ -153,13 +208,16 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
         "sources": [{"name": "python-docs", "kind": "python_docs", "max_documents": 40}],
         "golden": {"max_pairs": 20},
         "chunking": {"max_tokens": 128, "dedup_num_perm": 64},
+        "synthetic": {"generator": "template", "max_chunks": 60},
     },
     "demo": {
         "sources": [{"name": "python-docs", "kind": "python_docs"}],
+        "synthetic": {"generator": "llm", "max_chunks": 150},
     },
     "full": {
         "sources": [{"name": "python-docs", "kind": "python_docs"}],
         "chunking": {"max_tokens": 384, "dedup_num_perm": 256},
+        "synthetic": {"generator": "llm", "questions_per_chunk": 2},
         "k8s": {"enabled": True},
     },
 }
@@ -181,6 +239,10 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     models: ModelSettings = ModelSettings()
     golden: GoldenSettings = GoldenSettings()
+    labels: LabelSettings = LabelSettings()
+    features: FeatureSettings = FeatureSettings()
+    synthetic: SyntheticSettings = SyntheticSettings()
+    training_set: TrainingSetSettings = TrainingSetSettings()
     qdrant: QdrantSettings = QdrantSettings()
     k8s: K8sSettings = K8sSettings()
     dagster: DagsterSettings = DagsterSettings()

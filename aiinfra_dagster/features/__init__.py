@@ -1,0 +1,1 @@
+"""Chunk features: versioned definitions, a history table, point-in-time reads."""
