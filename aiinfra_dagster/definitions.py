@@ -11,6 +11,7 @@ import dagster as dg
 from aiinfra_dagster import assets as assets_package
 from aiinfra_dagster.jobs import main_job
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.settings import Settings, get_settings
 
@@ -21,6 +22,12 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             root=settings.storage.lake_root, storage_options=settings.storage.storage_options
         ),
         "aiinfra": SettingsResource.from_settings(settings),
+        "embedding_model": EmbeddingModelResource(
+            model_ref_json=settings.models.embedding.model_dump_json(),
+            allow_hub_downloads=settings.models.allow_hub_downloads,
+            batch_size=settings.features.embedding_batch_size,
+            max_length=settings.features.embedding_max_length,
+        ),
     }
 
 

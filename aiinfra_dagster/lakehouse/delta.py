@@ -86,6 +86,12 @@ class DeltaStore:
         rows = df.height if mode == "overwrite" else _count(dt)
         return WriteResult(schema.name, self.uri(schema.name), dt.version(), rows, inserted=df.height)
 
+    def no_change(self, schema: TableSchema) -> WriteResult:
+        """The result of a write that had nothing to commit (the table is created if missing)."""
+        self._ensure_table(schema)
+        dt = self._table(schema.name)
+        return WriteResult(schema.name, self.uri(schema.name), dt.version(), _count(dt), committed=False)
+
     def merge(self, schema: TableSchema, df: pl.DataFrame) -> WriteResult:
         """Upsert `df` by the schema key (no deletes); unchanged rows are not rewritten."""
         return self.sync(schema, df, delete_missing=False)
@@ -130,8 +136,7 @@ class DeltaStore:
             deletes = candidates.join(desired.select(key), on=key, how="anti", nulls_equal=True)
 
         if inserts.height + updates.height + deletes.height == 0:
-            dt = self._table(schema.name)
-            return WriteResult(schema.name, self.uri(schema.name), dt.version(), current.height, committed=False)
+            return self.no_change(schema)
 
         source = pl.concat(
             [

@@ -1,0 +1,443 @@
+"""Programmatic labeling functions (LFs): cheap, noisy heuristics that vote a class or abstain.
+
+Every LF of the project is declared here so reviewers see all heuristics side by side.  An
+LF's ``version`` hashes its code and parameters, so stored votes can be recomputed exactly
+when (and only when) a heuristic changes.
+
+The default LFs target the Python library reference chapters.  Their knowledge comes from
+hand-written tables below (topic keywords, module -> chapter); they never read the
+reference labels or ``library/index``, and never look at a chunk's ``path`` (the page name
+would be a lookup of the answer rather than a heuristic about the text).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+ABSTAIN: str | None = None
+
+TEXT = "Text Processing Services"
+BINARY = "Binary Data Services"
+DATATYPES = "Data Types"
+NUMERIC = "Numeric and Mathematical Modules"
+FUNCTIONAL = "Functional Programming Modules"
+FILESYS = "File and Directory Access"
+PERSISTENCE = "Data Persistence"
+ARCHIVING = "Data Compression and Archiving"
+FILEFORMATS = "File Formats"
+CRYPTO = "Cryptographic Services"
+ALLOS = "Generic Operating System Services"
+CONCURRENCY = "Concurrent Execution"
+IPC = "Networking and Interprocess Communication"
+NETDATA = "Internet Data Handling"
+MARKUP = "Structured Markup Processing Tools"
+INTERNET = "Internet Protocols and Support"
+MULTIMEDIA = "Multimedia Services"
+I18N = "Internationalization"
+FRAMEWORKS = "Program Frameworks"
+TK = "Graphical User Interfaces with Tk"
+DEVELOPMENT = "Development Tools"
+DEBUG = "Debugging and Profiling"
+DISTRIBUTION = "Software Packaging and Distribution"
+RUNTIME = "Python Runtime Services"
+CUSTOMINTERP = "Custom Python Interpreters"
+IMPORTING = "Importing Modules"
+LANGUAGE = "Python Language Services"
+WINDOWS = "MS Windows Specific Services"
+UNIX = "Unix Specific Services"
+SUPERSEDED = "Superseded Modules"
+
+
+@dataclass(frozen=True)
+class ChunkView:
+    chunk_id: str
+    path: str
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LabelingFunction:
+    name: str
+    apply: Callable[[ChunkView], str | None]
+    version: str
+
+
+def function_version(
+    func: Callable[..., object],
+    params: Mapping[str, object] | None = None,
+    depends: Iterable[Callable[..., object]] = (),
+) -> str:
+    """First 12 hex of sha256 over the source of ``func`` (and helpers it calls) plus its parameters."""
+    digest = hashlib.sha256()
+    for fn in (func, *depends):
+        try:
+            source = inspect.getsource(fn)
+        except (OSError, TypeError):  # defined in a REPL or compiled: fall back to the code object
+            code = fn.__code__  # type: ignore[attr-defined]
+            source = repr((code.co_code, code.co_consts, code.co_names))
+        digest.update(source.encode())
+    digest.update(json.dumps(params or {}, sort_keys=True, default=repr).encode())
+    return digest.hexdigest()[:12]
+
+
+def labeling_function(
+    name: str,
+    func: Callable[[ChunkView], str | None],
+    params: Mapping[str, object] | None = None,
+    depends: Iterable[Callable[..., object]] = (),
+) -> LabelingFunction:
+    """Wrap a heuristic; ``params`` are whatever the closure captured, so changing them changes the version."""
+    return LabelingFunction(name=name, apply=func, version=function_version(func, params, depends))
+
+
+def slug(label: str) -> str:
+    """A stable identifier fragment for a class name ("Data Types" -> "data_types")."""
+    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_") or "label"
+
+
+def compile_keywords(keywords: Sequence[str]) -> re.Pattern[str]:
+    """Case-insensitive alternation: entries of only words and spaces match whole words, others are regexes."""
+    if not keywords:
+        raise ValueError("a keyword list must not be empty")
+    parts = []
+    for kw in keywords:
+        if re.fullmatch(r"[\w ]+", kw):
+            parts.append(r"\b" + r"\s+".join(re.escape(w) for w in kw.split()) + r"\b")
+        else:
+            re.compile(kw)  # fail here, naming the bad entry, rather than in the alternation
+            parts.append(f"(?:{kw})")
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+# ----------------------------------------------------------------------------- hand-written tables
+
+# Topic vocabulary per chapter, as someone who knows the standard library would write it.
+# Broad on purpose: these LFs trade precision for coverage.
+CHAPTER_KEYWORDS: dict[str, tuple[str, ...]] = {
+    TEXT: (r"regular expressions?", r"\bregex\w*", r"\bre\.\w+\(", r"pattern objects?", r"match objects?",
+           r"unicode (?:character )?database", r"text ?wrap\w*", r"\bdiff(?:lib|s)?\b", r"string formatting",
+           r"format (?:spec\w*|string)", r"template strings?", r"\breadline\b", r"tab completion",
+           r"stringprep", r"sequence ?matcher", r"normali[sz]ation form"),
+    BINARY: (r"\bstruct\b", r"byte order", r"endian\w*", r"packed binary", r"\bcodecs?\b",
+             r"\bcodec registry", r"format characters", r"incremental (?:en|de)coder", r"byte order mark"),
+    DATATYPES: (r"\bdatetime\b", r"\btimedelta\b", r"\btzinfo\b", r"time ?zones?", r"\bcalendar\b",
+                r"\bdeque\b", r"\bnamedtuple\b", r"\bOrderedDict\b", r"\bdefaultdict\b", r"\bChainMap\b",
+                r"\bheap(?:q| queue)?\b", r"\bbisect\w*", r"weak ?ref\w*", r"\benum\w*", r"\bIntFlag\b",
+                r"(?:shallow|deep) cop(?:y|ies)", r"pretty[- ]print\w*", r"topological(?:ly)? sort\w*",
+                r"\bcollections\.abc\b"),
+    NUMERIC: (r"\bmath\b", r"floating[- ]point", r"\bdecimal\b", r"\bfractions?\b", r"random (?:numbers?|integers?)",
+              r"\bstatistic\w*", r"complex numbers?", r"\bsqrt\b", r"logarithm\w*", r"trigonometric",
+              r"\brounding\b", r"\b(?:mean|median|variance|standard deviation)\b", r"pseudo-?random",
+              r"\bgaussian\b", r"\bdistribution\b", r"\bnumeric\w*", r"\bquantize\b", r"\bprecision\b"),
+    FUNCTIONAL: (r"\bitertools\b", r"\bfunctools\b", r"\boperator\b", r"\bpartial\b", r"\breduce\b",
+                 r"\blru_cache\b", r"\bcache\b", r"higher-order", r"\baccumulate\b", r"\bpermutations\b",
+                 r"\bcombinations\b", r"\bsingledispatch\w*", r"\bgroupby\b", r"\bislice\b",
+                 r"iterator building blocks"),
+    FILESYS: (r"\bpathlib\b", r"\bdirector(?:y|ies)\b", r"\bos\.path\b", r"path ?names?", r"\bglob\w*",
+              r"\bfnmatch\b", r"\bshutil\b", r"temporary (?:file|director)\w*", r"\btempfile\b",
+              r"\bsymlinks?\b", r"symbolic links?", r"\bPurePath\b", r"file ?names?", r"\bfilecmp\b",
+              r"\blinecache\b", r"\bfileinput\b", r"\bstat\b"),
+    PERSISTENCE: (r"\bpickl\w*", r"\bunpickl\w*", r"\bseriali[sz]\w*", r"\bmarshal\w*", r"\bshelve\w*", r"\bdbm\b",
+                  r"\bsqlite3?\b", r"\bSQL\b", r"\bdatabases?\b", r"\bcursors?\b", r"\bpersisten\w*",
+                  r"\bcopyreg\b", r"\btransactions?\b", r"\bcommit\b"),
+    ARCHIVING: (r"\bcompress\w*", r"\bdecompress\w*", r"\bzip ?files?\b", r"\bzipfile\b", r"\bgzip\b",
+                r"\bbz2\b", r"\blzma\b", r"\btar ?(?:files?|archives?)\b", r"\btarfile\b", r"\barchives?\b",
+                r"\bzlib\b", r"\bcrc32\b", r"compression level"),
+    FILEFORMATS: (r"\bcsv\b", r"configuration files?", r"\bconfigparser\b", r"\bINI\b", r"\btoml\w*",
+                  r"\bnetrc\b", r"\bplist\w*", r"\bdialects?\b", r"property lists?", r"\bdelimiter\b",
+                  r"\binterpolation\b"),
+    CRYPTO: (r"\bhash(?:es|ing|lib)?\b", r"\bdigests?\b", r"\bsha\d*\b", r"\bmd5\b", r"\bhmac\b", r"\bsecrets?\b",
+             r"cryptographic\w*", r"\bblake2\w*", r"\bsalt\b", r"secure (?:random|tokens?)", r"\bpasswords?\b"),
+    ALLOS: (r"operating system", r"environment variables?", r"file descriptors?", r"process ids?", r"\blogg(?:er|ers|ing)\b",
+            r"log (?:records?|messages?|levels?)", r"\bargparse\b", r"command[- ]line (?:arguments?|options?)",
+            r"\bcurses\b", r"\bterminal\b", r"\bplatform\b", r"\berrno\b", r"\bctypes\b", r"shared librar\w*",
+            r"\bC (?:functions?|types?|structures?)\b", r"\bos\.\w+", r"\bbinary (?:mode|files?)\b",
+            r"\btext (?:mode|files?)\b", r"\bbuffered\b", r"\bsubparsers?\b", r"\bgetpass\b", r"\btime\.\w+"),
+    CONCURRENCY: (r"\bthread\w*", r"\blocks?\b", r"\bmultiprocessing\b", r"\bsubprocess\w*", r"process pool",
+                  r"\bexecutors?\b", r"\bfutures?\b", r"\bqueues?\b", r"\bconcurren\w*", r"context variables?",
+                  r"\bcontextvars?\b", r"\bsched\w*", r"\bGIL\b", r"\bsemaphores?\b", r"\bbarriers?\b",
+                  r"\bchild process\w*", r"\bparallel\w*", r"\bpipes?\b", r"\bPopen\b"),
+    IPC: (r"\bsockets?\b", r"\bTCP\b", r"\bUDP\b", r"\bSSL\b", r"\bTLS\b", r"\bcertificates?\b", r"\bselect\b",
+          r"\bepoll\b", r"\bkqueue\b", r"\bselectors?\b", r"\bsignals?\b", r"\bmmap\b", r"event loops?",
+          r"\basyncio\b", r"\bcoroutines?\b", r"\bawait\w*", r"\btransports?\b", r"\bprotocols?\b",
+          r"\basync\b", r"\bnetwork\w*", r"\bhandshake\b", r"\bIPv[46]\b", r"\bAF_INET6?\b"),
+    NETDATA: (r"\be-?mails?\b", r"\bMIME\b", r"\bheaders?\b", r"\bmessages?\b", r"\bjson\b", r"\bmailbox\w*",
+              r"\bmimetypes?\b", r"\bbase64\b", r"\bbinascii\b", r"quoted-printable", r"\buuencod\w*",
+              r"\bRFC ?\d+\b", r"\bpayloads?\b", r"\bcharset\b", r"\bMaildir\b", r"\bmbox\b"),
+    MARKUP: (r"\bxml\b", r"\bhtml\b", r"element ?tree", r"\bDOM\b", r"\bSAX\b", r"\bexpat\b", r"\bparsers?\b",
+             r"\btags?\b", r"\bentit(?:y|ies)\b", r"\bnamespaces?\b", r"\bXPath\b", r"\bminidom\b",
+             r"\bElement\b", r"\bdocument handler"),
+    INTERNET: (r"\bhttps?\b", r"\bURLs?\b", r"\burllib\w*", r"\bFTP\b", r"\bPOP3\b", r"\bIMAP4?\b", r"\bSMTP\b",
+               r"web ?browsers?", r"\bWSGI\b", r"\brequests?\b", r"\bservers?\b", r"\bcookies?\b", r"\bxmlrpc\b",
+               r"\bXML-RPC\b", r"IP addresses?", r"\bUUIDs?\b", r"\bsocketserver\b", r"\bproxy\b", r"\bhostname\b"),
+    MULTIMEDIA: (r"\baudio\b", r"\bWAV\w*\b", r"\bsound\b", r"\bcolou?rs?\b", r"\bRGB\b", r"\bHSV\b", r"\bYIQ\b",
+                 r"\bHLS\b", r"sample (?:rate|width)", r"\bframes?\b", r"\bchannels?\b", r"\bcolorsys\b"),
+    I18N: (r"\bgettext\b", r"\blocale\w*", r"\btranslat\w*", r"message catalog\w*", r"\bi18n\b", r"\bl10n\b",
+           r"\bplural\w*", r"internationali[sz]\w*", r"locali[sz]\w*", r"\bLC_\w+"),
+    FRAMEWORKS: (r"\bturtles?\b", r"command interpreter", r"\bcmd\b", r"\bshlex\b", r"lexical analy\w*",
+                 r"\bpen\b", r"shell-like", r"\bCmd\b", r"\bprompt\b", r"\bcanvas\b"),
+    TK: (r"\btkinter\b", r"\bTk\b", r"\bwidgets?\b", r"\bwindows?\b", r"\bbuttons?\b", r"\bcanvas\b", r"\bTcl\b",
+         r"\bttk\b", r"\bIDLE\b", r"\bdialogs?\b", r"\bfonts?\b", r"\bmenus?\b", r"\bGUI\b", r"\bgeometry manager"),
+    DEVELOPMENT: (r"\btyping\b", r"type hints?", r"type checkers?", r"\bgeneric\w*", r"\bpydoc\b", r"\bdoctests?\b",
+                  r"\bunittest\b", r"test cases?", r"\bmock\w*", r"\bassert\w*", r"\b2to3\b", r"\bfixers?\b",
+                  r"development mode", r"regression tests?", r"\bTypeVar\b", r"\bProtocol\b", r"\btest suites?\b",
+                  r"\bpatch\w*"),
+    DEBUG: (r"\bdebugg\w*", r"\bpdb\b", r"\bbreakpoints?\b", r"\bprofil\w*", r"\btimeit\b", r"\btrac(?:e|ing)\b",
+            r"\btracemalloc\b", r"\bfaulthandler\b", r"audit events?", r"\bbdb\b", r"stack frames?",
+            r"memory (?:allocations?|blocks?)", r"\bcProfile\b", r"\bsnapshots?\b", r"\bexecution time\b"),
+    DISTRIBUTION: (r"\bdistutils\b", r"setup\.py", r"\bensurepip\b", r"\bpip\b", r"virtual environments?", r"\bvenv\b",
+                   r"\bzipapp\b", r"package index", r"\binstall\w*", r"\bsetuptools\b", r"\bdistributions?\b",
+                   r"\bactivate\b"),
+    RUNTIME: (r"\bsys\.\w+", r"\bsysconfig\b", r"\bbuiltins\b", r"\b__main__\b", r"\bwarnings?\b", r"\bdataclass\w*",
+              r"context managers?", r"\bcontextlib\b", r"abstract base class\w*", r"\batexit\b", r"\btraceback\w*",
+              r"\b__future__\b", r"garbage collect\w*", r"\binspect\w*", r"site-packages", r"\binterpreter\b",
+              r"\bABCMeta\b", r"\bexit\b"),
+    CUSTOMINTERP: (r"interactive (?:interpreter|console)", r"read-eval-print", r"\bcodeop\b",
+                   r"\bInteractiveConsole\b", r"\bInteractiveInterpreter\b", r"\bcompile_command\b",
+                   r"incomplete (?:input|statements?)"),
+    IMPORTING: (r"\bimportlib\w*", r"\bfinders?\b", r"\bloaders?\b", r"module spec\w*", r"\bzipimport\w*",
+                r"\bpkgutil\b", r"\brunpy\b", r"\bsys\.path\b", r"meta path", r"\bresources?\b", r"\bmetadata\b",
+                r"entry points?", r"\bimport system\b", r"\bimport(?:ed|ing)? (?:modules?|packages?)\b",
+                r"\bmodulefinder\b", r"\bnamespace packages?\b"),
+    LANGUAGE: (r"\bast\b", r"abstract syntax trees?", r"\btokens?\b", r"\btokeni[sz]\w*", r"\bkeywords?\b",
+               r"symbol tables?", r"\bsymtable\b", r"\bbytecode\w*", r"\bdis\b", r"\bcompileall\b", r"\bpy_compile\b",
+               r"\bpyclbr\b", r"\btabnanny\b", r"parse trees?", r"\bopcodes?\b", r"\bpickletools\b",
+               r"\bnodes?\b", r"\bNodeVisitor\b", r"\bsource code\b"),
+    WINDOWS: (r"\bWindows\b", r"\bregistry\b", r"\bwinreg\b", r"\bmsvcrt\b", r"\bwinsound\b", r"\bHKEY_\w+",
+              r"\bconsole\b", r"\bbeep\b", r"\bWin32\b", r"\bDLL\b"),
+    UNIX: (r"\bUnix\b", r"\bposix\b", r"password database", r"\bpwd\b", r"\bgrp\b", r"group database", r"\btermios\b",
+           r"\btty\b", r"\bpty\b", r"pseudo-?terminal", r"\bfcntl\b", r"resource (?:limits?|usage)", r"\bsyslog\b",
+           r"\bioctl\b", r"\bflock\b", r"\brlimit\w*", r"\bRLIMIT_\w+"),
+    SUPERSEDED: (r"\bdeprecated\b", r"deprecated-removed", r"removed in (?:Python )?3\.1[2-3]", r"\bPEP 594\b",
+                 r"\boptparse\b", r"\bimp\b", r"\basyncore\b", r"\basynchat\b", r"\bcgi\w*", r"\btelnet\w*",
+                 r"\bnntp\w*", r"\bsmtpd\b", r"\buu\b", r"\bxdrlib\b", r"\baifc\b", r"\bsunau\b", r"\baudioop\b",
+                 r"\bcrypt\b", r"\bspwd\b", r"\bnis\b", r"\bimghdr\b", r"\bsndhdr\b", r"\bmailcap\b", r"\bmsilib\b",
+                 r"\bossaudiodev\b", r"\bpipes\b", r"superseded"),
+}
+
+# Where a module's documentation lives, from knowledge of the standard library.  Used for
+# mentions inside the text (roles, imports, qualified names); lookups fall back to the
+# parent package ("xml.dom.minidom" -> "xml").
+CHAPTER_MODULES: dict[str, tuple[str, ...]] = {
+    TEXT: ("string", "re", "difflib", "textwrap", "unicodedata", "stringprep", "readline", "rlcompleter"),
+    BINARY: ("struct", "codecs"),
+    DATATYPES: ("datetime", "zoneinfo", "calendar", "collections", "heapq", "bisect", "array", "weakref", "types",
+                "copy", "pprint", "reprlib", "enum", "graphlib"),
+    NUMERIC: ("numbers", "math", "cmath", "decimal", "fractions", "random", "statistics"),
+    FUNCTIONAL: ("itertools", "functools", "operator"),
+    FILESYS: ("pathlib", "os.path", "fileinput", "stat", "filecmp", "tempfile", "glob", "fnmatch", "linecache",
+              "shutil"),
+    PERSISTENCE: ("pickle", "copyreg", "shelve", "marshal", "dbm", "sqlite3"),
+    ARCHIVING: ("zlib", "gzip", "bz2", "lzma", "zipfile", "tarfile"),
+    FILEFORMATS: ("csv", "configparser", "tomllib", "netrc", "plistlib"),
+    CRYPTO: ("hashlib", "hmac", "secrets"),
+    ALLOS: ("os", "io", "time", "argparse", "getopt", "logging", "getpass", "curses", "platform", "errno", "ctypes"),
+    CONCURRENCY: ("threading", "multiprocessing", "concurrent", "subprocess", "sched", "queue", "contextvars",
+                  "_thread"),
+    IPC: ("asyncio", "socket", "ssl", "select", "selectors", "signal", "mmap"),
+    NETDATA: ("email", "json", "mailbox", "mimetypes", "base64", "binascii", "quopri"),
+    MARKUP: ("html", "xml", "pyexpat"),
+    INTERNET: ("webbrowser", "wsgiref", "urllib", "http", "ftplib", "poplib", "imaplib", "smtplib", "uuid",
+               "socketserver", "xmlrpc", "ipaddress"),
+    MULTIMEDIA: ("wave", "colorsys"),
+    I18N: ("gettext", "locale"),
+    FRAMEWORKS: ("turtle", "cmd", "shlex"),
+    TK: ("tkinter", "idlelib"),
+    DEVELOPMENT: ("typing", "pydoc", "doctest", "unittest", "lib2to3", "test"),
+    DEBUG: ("bdb", "faulthandler", "pdb", "profile", "cProfile", "pstats", "timeit", "trace", "tracemalloc"),
+    DISTRIBUTION: ("distutils", "ensurepip", "venv", "zipapp"),
+    RUNTIME: ("sys", "sysconfig", "builtins", "__main__", "warnings", "dataclasses", "contextlib", "abc", "atexit",
+              "traceback", "__future__", "gc", "inspect", "site"),
+    CUSTOMINTERP: ("code", "codeop"),
+    IMPORTING: ("zipimport", "pkgutil", "modulefinder", "runpy", "importlib"),
+    LANGUAGE: ("ast", "symtable", "token", "keyword", "tokenize", "tabnanny", "pyclbr", "py_compile", "compileall",
+               "dis", "pickletools"),
+    WINDOWS: ("msvcrt", "winreg", "winsound"),
+    UNIX: ("posix", "pwd", "grp", "termios", "tty", "pty", "fcntl", "resource", "syslog"),
+    SUPERSEDED: ("aifc", "asynchat", "asyncore", "audioop", "cgi", "cgitb", "chunk", "crypt", "imghdr", "imp",
+                 "mailcap", "msilib", "nis", "nntplib", "optparse", "ossaudiodev", "pipes", "smtpd", "sndhdr", "spwd",
+                 "sunau", "telnetlib", "uu", "xdrlib"),
+}
+
+MODULE_CHAPTER: dict[str, str] = {m: chapter for chapter, mods in CHAPTER_MODULES.items() for m in mods}
+
+_ROLE_MOD_RE = re.compile(r":mod:`~?!?(?:[^`<]*<)?([A-Za-z_][\w.]*)>?`")
+_ROLE_OBJ_RE = re.compile(r":(?:func|class|meth|exc|data|attr|const|obj):`~?!?(?:[^`<]*<)?([A-Za-z_][\w.]*)>?`")
+_IMPORT_RE = re.compile(r"^\s*(?:>>>\s*|\.\.\.\s*)?(?:from\s+([A-Za-z_][\w.]*)\s+import\b|import\s+([A-Za-z_][\w.]*))",
+                        re.MULTILINE)
+_MODULE_DIRECTIVE_RE = re.compile(r"^\s*\.\.\s+(?:current)?module::\s*([A-Za-z_][\w.]*)", re.MULTILINE)
+
+
+def module_chapter(name: str) -> str | None:
+    """The chapter of a (possibly dotted) module or object name, trying the longest known prefix."""
+    parts = name.split(".")
+    for n in range(len(parts), 0, -1):
+        chapter = MODULE_CHAPTER.get(".".join(parts[:n]))
+        if chapter is not None:
+            return chapter
+    return None
+
+
+def plurality(labels: Iterable[str | None], allowed: frozenset[str]) -> str | None:
+    """The most frequent allowed label; abstain on ties so a mixed chunk is not forced."""
+    counts = Counter(label for label in labels if label is not None and label in allowed)
+    if not counts:
+        return ABSTAIN
+    (best, n), *rest = counts.most_common(2)
+    if rest and rest[0][1] == n:
+        return ABSTAIN
+    return best
+
+
+# ----------------------------------------------------------------------------- factories
+
+
+def _topic_lf(label: str, keywords: Sequence[str], min_hits: int, field: str, name: str) -> LabelingFunction:
+    pattern = compile_keywords(keywords)
+
+    def topic(chunk: ChunkView) -> str | None:
+        text = chunk.section if field == "section" else chunk.text if field == "text" else f"{chunk.section}\n{chunk.text}"
+        hits = 0
+        for _ in pattern.finditer(text):
+            hits += 1
+            if hits >= min_hits:
+                return label
+        return ABSTAIN
+
+    params = {"label": label, "keywords": list(keywords), "min_hits": min_hits, "field": field}
+    return labeling_function(name, topic, params, depends=(compile_keywords,))
+
+
+def keyword_labeling_functions(spec: Mapping[str, Sequence[str]], *, min_hits: int = 1) -> list[LabelingFunction]:
+    """One LF per label from settings (label -> keywords/regexes), matched in the heading and the text.
+
+    Each LF's version covers only its own label and keywords, so editing one label's list
+    invalidates only that LF's stored votes.
+    """
+    lfs = []
+    names: set[str] = set()
+    for label, keywords in spec.items():
+        if isinstance(keywords, str):
+            raise ValueError(f"keywords for {label!r} must be a list, not a string")
+        name = f"kw_{slug(label)}"
+        if name in names:
+            raise ValueError(f"labels {label!r} and another label share the LF name {name!r}")
+        names.add(name)
+        lfs.append(_topic_lf(label, list(keywords), min_hits, "both", name))
+    return lfs
+
+
+def _heading_topic_lf(allowed: frozenset[str]) -> LabelingFunction:
+    """Headings are short and deliberate, so the chapter whose vocabulary dominates the heading is a strong hint."""
+    patterns = {label: compile_keywords(kws) for label, kws in CHAPTER_KEYWORDS.items() if label in allowed}
+
+    def heading_topic(chunk: ChunkView) -> str | None:
+        counts = {label: len(p.findall(chunk.section)) for label, p in patterns.items()}
+        best = max(counts.values(), default=0)
+        winners = [label for label, n in counts.items() if n == best]
+        return winners[0] if best > 0 and len(winners) == 1 else ABSTAIN
+
+    params = {"classes": sorted(patterns), "keywords": {k: list(CHAPTER_KEYWORDS[k]) for k in sorted(patterns)}}
+    return labeling_function("heading_topic", heading_topic, params, depends=(compile_keywords,))
+
+
+def _module_lf(name: str, extract: Callable[[ChunkView], list[str]], allowed: frozenset[str]) -> LabelingFunction:
+    def module_vote(chunk: ChunkView) -> str | None:
+        return plurality((module_chapter(m) for m in extract(chunk)), allowed)
+
+    params = {"modules": {k: list(v) for k, v in CHAPTER_MODULES.items()}, "classes": sorted(allowed)}
+    return labeling_function(name, module_vote, params, depends=(extract, module_chapter, plurality))
+
+
+def _mod_roles(chunk: ChunkView) -> list[str]:
+    return _ROLE_MOD_RE.findall(chunk.text)
+
+
+def _object_roles(chunk: ChunkView) -> list[str]:
+    return [t for t in _ROLE_OBJ_RE.findall(chunk.text) if "." in t]
+
+
+def _imports(chunk: ChunkView) -> list[str]:
+    return [a or b for a, b in _IMPORT_RE.findall(chunk.text)]
+
+
+def _module_directives(chunk: ChunkView) -> list[str]:
+    return _MODULE_DIRECTIVE_RE.findall(chunk.text)
+
+
+def _fixed_lf(name: str, label: str, pattern: str) -> LabelingFunction:
+    regex = re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+
+    def fixed(chunk: ChunkView) -> str | None:
+        return label if regex.search(chunk.text) else ABSTAIN
+
+    return labeling_function(name, fixed, {"label": label, "pattern": pattern})
+
+
+# Precise, low-coverage cues tied to reST conventions of the Python docs.
+_FIXED_RULES: tuple[tuple[str, str, str], ...] = (
+    ("deprecation_removal", SUPERSEDED, r"deprecated-removed::\s*3\.\d+\s+3\.1[23]|\bPEP\s*594\b|:pep:`594`"),
+    ("async_code", IPC, r"\basync\s+def\b|\bawait\s+\w|\basyncio\.run\("),
+    ("unix_availability", UNIX, r"availability::\s*Unix"),
+    ("tk_widget_code", TK, r"\b(?:tk|ttk|tkinter)\.[A-Z]\w+\(|\.(?:pack|grid|mainloop)\("),
+    ("sql_statement", PERSISTENCE, r"\b(?:SELECT\s+.+\s+FROM|CREATE\s+TABLE|INSERT\s+INTO)\b"),
+    ("email_headers", NETDATA, r"^\s*(?:From|To|Subject|Content-Type|MIME-Version):\s+\S"),
+    ("http_urls_in_code", INTERNET, r"\burlopen\(|\bHTTP(?:S)?Connection\(|\bHTTPServer\b"),
+    ("doctest_prompt_typing", DEVELOPMENT, r"\bfrom typing import\b|\bTypeVar\(|\bunittest\.TestCase\b"),
+)
+
+
+def default_labeling_functions(classes: Sequence[str]) -> list[LabelingFunction]:
+    """The LF suite for the Python library chapters; LFs for classes not in ``classes`` are left out.
+
+    A mix on purpose: one broad keyword LF per chapter (high coverage, noisy), heading and
+    module-mention LFs that vote any chapter (fewer, more precise), and a few precise cues.
+    """
+    allowed = frozenset(classes)
+    lfs: list[LabelingFunction] = []
+    for label, keywords in CHAPTER_KEYWORDS.items():
+        if label in allowed:
+            lfs.append(_topic_lf(label, keywords, 2, "text", f"topic_{slug(label)}"))
+    lfs.append(_heading_topic_lf(allowed))
+    lfs.append(_module_lf("module_roles", _mod_roles, allowed))
+    lfs.append(_module_lf("qualified_references", _object_roles, allowed))
+    lfs.append(_module_lf("import_statements", _imports, allowed))
+    lfs.append(_module_lf("module_directive", _module_directives, allowed))
+    for name, label, pattern in _FIXED_RULES:
+        if label in allowed:
+            lfs.append(_fixed_lf(name, label, pattern))
+    return lfs
+
+
+def apply_functions(lfs: Sequence[LabelingFunction], chunks: Sequence[ChunkView], classes: Sequence[str]) -> np.ndarray:
+    """Votes as an (n_chunks, n_lfs) int matrix of indices into ``classes``, -1 for abstain.
+
+    An LF emitting a label outside ``classes`` is a bug in the LF, so it raises instead of
+    being silently dropped.
+    """
+    index = {label: i for i, label in enumerate(classes)}
+    if len(index) != len(classes):
+        raise ValueError("classes must be unique")
+    names = [lf.name for lf in lfs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"labeling function names must be unique: {names}")
+    votes = np.full((len(chunks), len(lfs)), -1, dtype=np.int64)
+    for j, lf in enumerate(lfs):
+        for i, chunk in enumerate(chunks):
+            label = lf.apply(chunk)
+            if label is None:
+                continue
+            k = index.get(label)
+            if k is None:
+                raise ValueError(f"labeling function {lf.name!r} emitted {label!r}, which is not one of the classes")
+            votes[i, j] = k
+    return votes

@@ -1,0 +1,210 @@
+"""Label assets: human reference categories, annotators' labels and the combined chunk labels."""
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
+from aiinfra_dagster.features.embeddings import embedding_matrix
+from aiinfra_dagster.features.tables import CHUNK_EMBEDDINGS
+from aiinfra_dagster.labels.functions import default_labeling_functions, keyword_labeling_functions
+from aiinfra_dagster.labels.human import read_human_label_file, validate_human_labels
+from aiinfra_dagster.labels.pipeline import ZeroShotInputs, label_chunks
+from aiinfra_dagster.labels.reference import load_reference_file, parse_library_chapters
+from aiinfra_dagster.labels.tables import CHUNK_LABELS, HUMAN_LABEL_QUARANTINE, HUMAN_LABELS, REFERENCE_LABELS
+from aiinfra_dagster.labels.zero_shot import label_descriptions
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.models import EmbeddingModelResource
+from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.settings import Settings
+
+GROUP = "labels"
+
+
+def label_classes(settings: Settings, reference: pl.DataFrame) -> list[str]:
+    """The configured label set, or the classes of the reference labels."""
+    return list(settings.labels.classes) or sorted(set(reference["label"].to_list()))
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"delta", "polars"},
+    owners=OWNERS,
+    tags={"aiinfra/usage": "evaluation-only"},
+    description=(
+        "Human categorisation used to measure labelers: the chapter each library page belongs to in the "
+        "Python docs' library index by default, or the user's own path/label file."
+    ),
+)
+def reference_labels(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource):
+    settings = aiinfra.value
+    labels = settings.labels
+    if labels.reference == "python_library_chapters":
+        sources_dir = Path(settings.python_docs_dir)
+        found = parse_library_chapters(sources_dir) if (sources_dir / "library" / "index.rst.txt").exists() else []
+        origin = "Python library index chapters" if found else f"{sources_dir}/library/index.rst.txt not found"
+    elif labels.reference == "file":
+        assert labels.reference_path is not None
+        found = load_reference_file(Path(labels.reference_path))
+        origin = f"file {Path(labels.reference_path).name}"
+    else:
+        found, origin = [], "none configured"
+    if not found:
+        context.log.warning(f"no reference labels ({origin}); labelers cannot be measured")
+    frame = REFERENCE_LABELS.conform([{"path": r.path, "label": r.label, "origin": origin} for r in found])
+    result = lakehouse.store.sync(REFERENCE_LABELS, frame)
+    return dg.MaterializeResult(
+        metadata=lakehouse.table_metadata(
+            REFERENCE_LABELS,
+            result,
+            origin=origin,
+            classes=frame["label"].n_unique(),
+            pages_per_class=dg.MetadataValue.md(
+                markdown_table(["label", "pages"], frame.group_by("label").len().sort("len", descending=True).rows())
+            ),
+        )
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "human_labels",
+            deps=["document_chunks", reference_labels],
+            group_name=GROUP,
+            kinds={"delta"},
+            owners=OWNERS,
+            description="Annotators' labels imported from CSV, JSONL or Label Studio exports; they win over machine labels.",
+        ),
+        dg.AssetSpec(
+            "human_label_quarantine",
+            deps=["document_chunks", reference_labels],
+            group_name=GROUP,
+            kinds={"delta"},
+            owners=OWNERS,
+            description="Human label records that were not accepted, each with the reason (unknown chunk, unknown label, ...).",
+        ),
+    ]
+)
+def human_labels(lakehouse: LakehouseResource, aiinfra: SettingsResource):
+    settings = aiinfra.value
+    store = lakehouse.store
+    classes = set(label_classes(settings, store.read(REFERENCE_LABELS)))
+    chunk_ids = set(store.read(DOCUMENT_CHUNKS)["chunk_id"].to_list())
+    records = [r for p in settings.labels.human_labels_paths for r in read_human_label_file(Path(p))]
+    imported = validate_human_labels(records, chunk_ids, classes)
+    accepted = store.sync(HUMAN_LABELS, HUMAN_LABELS.conform(imported.accepted))
+    quarantined = store.sync(HUMAN_LABEL_QUARANTINE, HUMAN_LABEL_QUARANTINE.conform(imported.quarantined))
+    files = [Path(p).name for p in settings.labels.human_labels_paths]
+    yield dg.MaterializeResult(
+        asset_key="human_labels",
+        metadata=lakehouse.table_metadata(
+            HUMAN_LABELS, accepted, files=dg.MetadataValue.json(files), records_read=len(records)
+        ),
+    )
+    yield dg.MaterializeResult(
+        asset_key="human_label_quarantine",
+        metadata=lakehouse.table_metadata(
+            HUMAN_LABEL_QUARANTINE,
+            quarantined,
+            sample=dg.MetadataValue.md(
+                markdown_table(["file", "record", "reason"], [[q["source_file"], q["record"], q["reason"]] for q in imported.quarantined[:10]])
+            ),
+        ),
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=["document_chunks", "chunk_embeddings", reference_labels, "human_labels"],
+    kinds={"delta", "polars"},
+    owners=OWNERS,
+    description=(
+        "A label per chunk: labeling functions (keyword, regex, module-name and heading heuristics, each "
+        "versioned by its code) and a zero-shot embedding labeler, combined by a Dawid-Skene label model "
+        "that learns each source's accuracy from their agreements; human labels win."
+    ),
+)
+def chunk_labels(
+    context: dg.AssetExecutionContext,
+    lakehouse: LakehouseResource,
+    aiinfra: SettingsResource,
+    embedding_model: EmbeddingModelResource,
+) -> dg.MaterializeResult:
+    settings = aiinfra.value
+    store = lakehouse.store
+    inputs = {t.name: store.version(t.name) for t in (DOCUMENT_CHUNKS, CHUNK_EMBEDDINGS, REFERENCE_LABELS, HUMAN_LABELS)}
+    reference = store.read(REFERENCE_LABELS)
+    classes = label_classes(settings, reference)
+    chunks = store.read(DOCUMENT_CHUNKS).select("chunk_id", "path", "section", "text").sort("chunk_id")
+    if not classes:
+        context.log.warning("no label classes (set labels.classes or reference labels): chunks stay unlabeled")
+    lfs = default_labeling_functions(classes) if settings.labels.builtin_functions else []
+    lfs += keyword_labeling_functions({k: v for k, v in settings.labels.keyword_functions.items() if k in classes})
+
+    zero_shot = None
+    if settings.labels.zero_shot and classes:
+        encoder = embedding_model.encoder()
+        aligned = chunks.select("chunk_id").join(store.read(CHUNK_EMBEDDINGS), on="chunk_id", how="left")
+        if aligned["embedding"].null_count():
+            raise RuntimeError("chunk_embeddings is missing chunks: materialize chunk_embeddings first")
+        descriptions = [settings.labels.descriptions.get(c, d) for c, d in zip(classes, label_descriptions(classes), strict=True)]
+        zero_shot = ZeroShotInputs(
+            chunk_embeddings=embedding_matrix(aligned),
+            label_embeddings=encoder.encode(descriptions),
+            model_id=encoder.model_id,
+            min_similarity=settings.labels.zero_shot_min_similarity,
+            min_margin=settings.labels.zero_shot_min_margin,
+        )
+    human = dict(store.read(HUMAN_LABELS).select("chunk_id", "label").iter_rows())
+    outcome = label_chunks(
+        chunks,
+        classes,
+        lfs,
+        zero_shot=zero_shot,
+        human=human,
+        reference=dict(reference.select("path", "label").iter_rows()),
+        max_iter=settings.labels.label_model_max_iter,
+    )
+    result = store.sync(CHUNK_LABELS, outcome.table)
+
+    def pct(value: object) -> str:
+        return "n/a" if value is None else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
+
+    return dg.MaterializeResult(
+        metadata=lakehouse.table_metadata(
+            CHUNK_LABELS,
+            result,
+            **{f"input_{name}_version": v for name, v in inputs.items()},
+            labeling_version=outcome.version,
+            classes=len(classes),
+            coverage=round(outcome.coverage, 4),
+            conflict_rate=round(outcome.conflict_rate, 4),
+            evaluated_on_reference_chunks=outcome.evaluated_on,
+            label_model_vs_majority_vote=dg.MetadataValue.md(
+                markdown_table(
+                    ["method", "accuracy vs reference", "macro-F1 vs reference"],
+                    [[c["method"], pct(c["accuracy"]), pct(c["macro_f1"])] for c in outcome.comparison],
+                )
+            ),
+            labeling_functions=dg.MetadataValue.md(
+                markdown_table(
+                    ["source", "version", "coverage", "accuracy vs reference", "label model's estimate"],
+                    [
+                        [s["source"], versions.get(str(s["source"]), "-"), pct(s["coverage"]), pct(s["accuracy_vs_reference"]), pct(s["estimated_accuracy"])]
+                        for s in outcome.per_source
+                        for versions in [{lf.name: lf.version for lf in lfs}]
+                    ],
+                )
+            ),
+            class_balance=dg.MetadataValue.md(
+                markdown_table(["label", "chunks"], sorted(outcome.class_balance.items(), key=lambda kv: -kv[1]))
+            ),
+            decided_by=dg.MetadataValue.json(
+                dict(outcome.table.group_by("decided_by").len().sort("decided_by").iter_rows())
+            ),
+        )
+    )
+

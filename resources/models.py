@@ -1,0 +1,27 @@
+"""Model resources: configured in settings, resolved offline when a step first needs them."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from aiinfra_dagster.models.embedding import TextEncoder, load_encoder
+from aiinfra_dagster.models.locate import resolve_model_path
+from aiinfra_dagster.settings import ModelRef
+
+
+class EmbeddingModelResource(dg.ConfigurableResource):
+    """The sentence encoder (all-MiniLM-L6-v2 from its package by default)."""
+
+    model_ref_json: str = Field(description="models.embedding from the settings, as JSON")
+    allow_hub_downloads: bool = False
+    batch_size: int = 64
+    max_length: int = 256
+
+    @property
+    def model_ref(self) -> ModelRef:
+        return ModelRef.model_validate_json(self.model_ref_json)
+
+    def encoder(self) -> TextEncoder:
+        path = resolve_model_path(self.model_ref, "models.embedding", allow_hub_downloads=self.allow_hub_downloads)
+        return load_encoder(str(path), self.max_length, self.batch_size)
