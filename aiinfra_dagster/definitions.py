@@ -31,10 +31,18 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     }
 
 
+def all_assets() -> list:
+    return list(dg.load_assets_from_package_module(assets_package))
+
+
+def all_asset_checks() -> list:
+    return list(dg.load_asset_checks_from_package_module(assets_package))
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=dg.load_assets_from_package_module(assets_package),
-        asset_checks=dg.load_asset_checks_from_package_module(assets_package),
+        assets=all_assets(),
+        asset_checks=all_asset_checks(),
         jobs=[main_job],
         resources=build_resources(settings),
         # One process per run: steps share loaded libraries on small machines. The k8s

@@ -69,6 +69,7 @@ def generate_chat(
     temperature: float = 0.0,
     repetition_penalty: float = 1.0,
     assistant_prefix: str = "",
+    stop_strings: Sequence[str] = (),
 ) -> list[str]:
     """Generated continuations (without the prompt), in prompt order.
 
@@ -77,7 +78,9 @@ def generate_chat(
     touching the caller's global torch RNG.  Prompts are sorted by length
     before batching to waste little padding.  ``assistant_prefix`` starts the
     reply (e.g. ``"Question:"``) to hold small models to a format; it is not
-    part of the returned text.
+    part of the returned text.  Generation of a row ends at EOS or at any of
+    ``stop_strings`` (which stay in the returned text), so a model that starts
+    a second answer does not burn the whole token budget.
     """
     if max_new_tokens < 1 or batch_size < 1:
         raise ValueError("max_new_tokens and batch_size must be >= 1")
@@ -97,6 +100,8 @@ def generate_chat(
             "pad_token_id": tokenizer.pad_token_id,
             "repetition_penalty": repetition_penalty,
         }
+        if stop_strings:
+            options.update(stop_strings=list(stop_strings), tokenizer=tokenizer)
         if sampling:
             options.update(temperature=temperature, top_p=0.95, top_k=50)
         with torch.random.fork_rng(devices=[]), torch.inference_mode():

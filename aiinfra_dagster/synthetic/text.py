@@ -177,6 +177,7 @@ def module_name(section: str, rst: str = "") -> str | None:
 def clean_heading(title: str) -> str:
     """A heading as a reader sees it, without the ' --- description' of module titles."""
     plain = " ".join(strip_inline_markup(title).split())
+    plain = re.sub(r"(^|\s)\.(?=\w)", r"\1", plain)  # ":class:`.time` Objects" -> "time Objects"
     return _TITLE_SEP_RE.split(plain, maxsplit=1)[0].strip()
 
 

