@@ -1,0 +1,58 @@
+"""Choosing the configured generator and turning filter results into table rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from aiinfra_dagster.models.locate import resolve_model_path
+from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.synthetic.generate import Generator, LLMGenerator, QACandidate, TemplateGenerator
+from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA
+
+
+def make_generator(settings: Settings) -> Generator:
+    """Templates (cheap, the quick profile) or the configured base LLM (GGUF file or HF directory)."""
+    params = settings.synthetic
+    if params.generator == "template":
+        return TemplateGenerator(questions_per_chunk=params.questions_per_chunk)
+    path = resolve_model_path(settings.models.llm, "models.llm", allow_hub_downloads=settings.models.allow_hub_downloads)
+    gguf = path.name if path.suffix == ".gguf" else None
+    return LLMGenerator(
+        model_path=path.parent if gguf else path,
+        gguf_file=gguf,
+        max_new_tokens=params.max_new_tokens,
+        batch_size=params.batch_size,
+        seed=params.seed,
+    )
+
+
+def synthetic_rows(
+    kept: Sequence[QACandidate], dropped: Sequence[tuple[QACandidate, str]], generation_version: str
+) -> pl.DataFrame:
+    """Every candidate, kept or dropped with its reason: nothing generated disappears.
+
+    A repeated candidate id (same generator, chunk and question) is one row: the
+    report's `duplicate_id` count says how many repeats there were.
+    """
+    rows, seen = [], set()
+    for c, reason in [(c, None) for c in kept] + list(dropped):
+        if c.candidate_id not in seen:
+            seen.add(c.candidate_id)
+            rows.append((c, reason))
+    return SYNTHETIC_QA.conform(
+        [
+            {
+                "candidate_id": c.candidate_id,
+                "chunk_id": c.chunk_id,
+                "question": c.question,
+                "answer": c.answer,
+                "generator": c.generator,
+                "generation_version": generation_version,
+                "kept": reason is None,
+                "drop_reason": reason,
+            }
+            for c, reason in rows
+        ]
+    )

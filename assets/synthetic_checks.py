@@ -1,0 +1,60 @@
+"""Checks of the synthetic set and the training set."""
+
+import dagster as dg
+import polars as pl
+
+from aiinfra_dagster.data.tables import GOLDEN_QA
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.models import EmbeddingModelResource
+from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.synthetic.filters import decontaminate
+from aiinfra_dagster.synthetic.generate import make_candidate
+from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA, TRAINING_SET
+
+
+@dg.asset_check(
+    asset="synthetic_qa",
+    description="Every candidate is kept or dropped with a reason; kept pairs have a question and an answer.",
+)
+def synthetic_qa_accounted_for(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
+    table = lakehouse.store.read(SYNTHETIC_QA)
+    kept = table.filter(pl.col("kept"))
+    unexplained = table.filter(~pl.col("kept") & pl.col("drop_reason").is_null()).height
+    empty = kept.filter((pl.col("question").str.strip_chars() == "") | (pl.col("answer").str.strip_chars() == "")).height
+    return dg.AssetCheckResult(
+        passed=unexplained == 0 and empty == 0 and kept.height > 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"candidates": table.height, "kept": kept.height, "dropped_without_reason": unexplained, "kept_but_empty": empty},
+    )
+
+
+@dg.asset_check(
+    asset="training_set",
+    blocking=True,
+    additional_deps=["golden_qa"],
+    description="No training example is a copy, an 8-gram overlap or a close paraphrase of a golden evaluation pair.",
+)
+def training_set_decontaminated(
+    lakehouse: LakehouseResource, aiinfra: SettingsResource, embedding_model: EmbeddingModelResource
+) -> dg.AssetCheckResult:
+    store = lakehouse.store
+    examples = store.read(TRAINING_SET)
+    golden = list(store.read(GOLDEN_QA).select("question", "answer").iter_rows())
+    candidates = [make_candidate(s, e, q, a) for s, e, q, a in examples.select("source", "example_id", "question", "answer").iter_rows()]
+    encoder = embedding_model.encoder()
+    leaks = decontaminate(
+        candidates,
+        encoder.encode([c.question for c in candidates]),
+        golden,
+        encoder.encode([q for q, _ in golden]),
+        aiinfra.value.synthetic.decontamination_threshold,
+    )
+    return dg.AssetCheckResult(
+        passed=not leaks,
+        metadata={
+            "examples": examples.height,
+            "golden_pairs": len(golden),
+            "contaminated": len(leaks),
+            "examples_by_reason": dg.MetadataValue.json(sorted(set(leaks.values()))),
+        },
+    )
