@@ -248,9 +248,10 @@ CHAPTER_KEYWORDS: dict[str, tuple[str, ...]] = {
                  r"\bmailcap\b", r"\bmsilib\b", r"\bossaudiodev\b", r"\bpipes\b", r"\bsuperseded\b"),
 }
 
-# Where a module's documentation lives, from knowledge of the standard library.  Used for
-# mentions inside the text (roles, imports, qualified names); lookups fall back to the
-# parent package ("xml.dom.minidom" -> "xml").
+# Where a module's documentation lives, written from knowledge of the standard library (the
+# same expert knowledge the chapter index encodes, but typed here, not read from the docs).
+# Only applied to modules *mentioned in the text* (roles, imports, qualified names), never
+# to the page's own name; lookups fall back to the parent package ("xml.dom.minidom" -> "xml").
 CHAPTER_MODULES: dict[str, tuple[str, ...]] = {
     TEXT: ("string", "re", "difflib", "textwrap", "unicodedata", "stringprep", "readline", "rlcompleter"),
     BINARY: ("struct", "codecs"),
@@ -374,11 +375,17 @@ def _heading_topic_lf(allowed: frozenset[str]) -> LabelingFunction:
     return labeling_function("heading_topic", heading_topic, params, depends=(compile_keywords,))
 
 
-def _module_lf(name: str, extract: Callable[[ChunkView], list[str]], allowed: frozenset[str]) -> LabelingFunction:
+def _module_lf(
+    name: str, extract: Callable[[ChunkView], list[str]], pattern: re.Pattern[str], allowed: frozenset[str]
+) -> LabelingFunction:
     def module_vote(chunk: ChunkView) -> str | None:
         return plurality((module_chapter(m) for m in extract(chunk)), allowed)
 
-    params = {"modules": {k: list(v) for k, v in CHAPTER_MODULES.items()}, "classes": sorted(allowed)}
+    params = {
+        "pattern": pattern.pattern,  # the regex ``extract`` applies, so editing it changes the version
+        "modules": {k: list(v) for k, v in CHAPTER_MODULES.items()},
+        "classes": sorted(allowed),
+    }
     return labeling_function(name, module_vote, params, depends=(extract, module_chapter, plurality))
 
 
@@ -431,10 +438,10 @@ def default_labeling_functions(classes: Sequence[str]) -> list[LabelingFunction]
         if label in allowed:
             lfs.append(_topic_lf(label, keywords, 2, False, f"topic_{slug(label)}"))
     lfs.append(_heading_topic_lf(allowed))
-    lfs.append(_module_lf("module_roles", _mod_roles, allowed))
-    lfs.append(_module_lf("qualified_references", _object_roles, allowed))
-    lfs.append(_module_lf("import_statements", _imports, allowed))
-    lfs.append(_module_lf("module_directive", _module_directives, allowed))
+    lfs.append(_module_lf("module_roles", _mod_roles, _ROLE_MOD_RE, allowed))
+    lfs.append(_module_lf("qualified_references", _object_roles, _ROLE_OBJ_RE, allowed))
+    lfs.append(_module_lf("import_statements", _imports, _IMPORT_RE, allowed))
+    lfs.append(_module_lf("module_directive", _module_directives, _MODULE_DIRECTIVE_RE, allowed))
     for name, label, pattern in _FIXED_RULES:
         if label in allowed:
             lfs.append(_fixed_lf(name, label, pattern))
