@@ -61,6 +61,11 @@ def iter_source_documents(source: SourceSettings, python_docs_dir: str) -> Itera
     """Documents of one source in a stable order, capped at `max_documents`."""
     resolved = resolve_source(source, python_docs_dir)
     docs = _pydoc_topics(source.name) if resolved.kind == "pydoc_topics" else _directory(source, resolved.location)
+    if source.max_documents is not None and source.sample == "hash":
+        # Rank by a hash of the path so the subset is stable and spread over the whole tree.
+        ranked = sorted(docs, key=lambda d: hashlib.sha256(d.path.encode()).hexdigest())
+        yield from sorted(ranked[: source.max_documents], key=lambda d: d.path)
+        return
     for i, doc in enumerate(docs):
         if source.max_documents is not None and i >= source.max_documents:
             return

@@ -62,3 +62,14 @@ def test_golden_set_from_files_caps_stably_and_rejects_repeated_ids(tmp_path, ma
         load_golden_set(make_settings(golden={"kind": "files", "paths": [str(path), str(path)]}))
     empty, why = load_golden_set(make_settings(python_docs_dir=str(tmp_path / "none")))
     assert empty == [] and "python3.11-doc" in why
+
+
+def test_hash_sampling_is_stable_and_spread(tmp_path):
+    root = write_files(tmp_path / "docs", {f"{d}/{i:02d}.md": f"# {d}{i}" for d in "abcd" for i in range(10)})
+    source = SourceSettings(name="s", kind="directory", path=str(root), max_documents=12, sample="hash")
+    picked = [d.path for d in iter_source_documents(source, "/x")]
+    assert picked == [d.path for d in iter_source_documents(source, "/x")]
+    assert len(picked) == 12 and picked == sorted(picked)
+    assert len({p.split("/")[0] for p in picked}) >= 3  # not just the first folder
+    first = [d.path for d in iter_source_documents(source.model_copy(update={"sample": "first"}), "/x")]
+    assert first == sorted(first)[:12] and all(p.startswith("a/") or p.startswith("b/") for p in first)
