@@ -165,7 +165,7 @@ class SyntheticSettings(_Section):
     max_new_tokens: int = Field(default=96, ge=8)
     batch_size: int = Field(default=8, ge=1)
     seed: int = 0
-    round_trip_k: int = Field(default=5, ge=1)
+    round_trip_k: int = Field(default=10, ge=1)
     decontamination_threshold: float = Field(default=0.85, gt=0.0, le=1.0)
     near_duplicate_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
     min_question_chars: int = Field(default=10, ge=1)
@@ -211,7 +211,7 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
         "sources": [{"name": "python-docs", "kind": "python_docs", "max_documents": 40}],
         "golden": {"max_pairs": 20},
         "chunking": {"max_tokens": 128, "dedup_num_perm": 64},
-        "synthetic": {"generator": "template", "max_chunks": 60},
+        "synthetic": {"generator": "template", "max_chunks": 300},
     },
     "demo": {
         # A stable third of the docs (changelogs and the removed distutils left out) plus the FAQ:
@@ -227,7 +227,7 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
                 "sample": "hash",
             },
         ],
-        "synthetic": {"generator": "llm", "max_chunks": 150},
+        "synthetic": {"generator": "llm", "max_chunks": 100},
     },
     "full": {
         "sources": [{"name": "python-docs", "kind": "python_docs"}],

@@ -53,7 +53,7 @@ def format_validity(
     min_answer_chars: int = 10,
     max_answer_chars: int = 2000,
 ) -> dict[str, str]:
-    """Drop pairs a model could not learn from: empty, not a question, wrong size, or an echo."""
+    """Drop pairs a model could not learn from: empty, not a question, wrong size, unfinished, or an echo."""
     dropped: dict[str, str] = {}
     for c in candidates:
         reason = _format_problem(c, min_question_chars, max_question_chars, min_answer_chars, max_answer_chars)
@@ -80,6 +80,8 @@ def _format_problem(c: QACandidate, min_q: int, max_q: int, min_a: int, max_a: i
         return "answer_too_short"
     if len(answer) > max_a:
         return "answer_too_long"
+    if answer.endswith(":"):
+        return "answer_incomplete"  # introduces something (code, a list) that is not there
     if _echoes(question, answer):
         return "answer_repeats_question"
     return None
@@ -191,7 +193,7 @@ def round_trip(
         position.setdefault(cid, i)
     dropped: dict[str, str] = {}
     known = [i for i, c in enumerate(candidates) if c.chunk_id in position]
-    for i, c in enumerate(candidates):
+    for c in candidates:
         if c.chunk_id not in position:
             dropped[c.candidate_id] = "round_trip.unknown_chunk"
     if not known:
@@ -299,12 +301,8 @@ def run_filters(
         alive = [c for c in alive if c.candidate_id not in verdicts]
         survivors[stage] = len(alive)
 
-    apply(
-        "format",
-        format_validity(
-            alive, params.min_question_chars, params.max_question_chars, params.min_answer_chars, params.max_answer_chars
-        ),
-    )
+    lengths = (params.min_question_chars, params.max_question_chars, params.min_answer_chars, params.max_answer_chars)
+    apply("format", format_validity(alive, *lengths))
     apply("pii", pii_check(alive, params.pii_types, params.pii_allowlist))
 
     embeddings = encoder.encode([c.question for c in alive])

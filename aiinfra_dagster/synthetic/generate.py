@@ -150,10 +150,11 @@ _TASK_VERBS = frozenset(
     "handle implement install integrate make migrate read register run send set start stop subclass "
     "test use watch wait work write".split()
 )
+_DETERMINERS = frozenset({"a", "an", "the", "your", "one", "multiple", "custom", "new"})
 
 
 def _task_heading(heading: str) -> str | None:
-    """'How to use help' -> 'use help'; 'Using the cache' -> 'use the cache'; 'Watch a fd' -> 'watch a fd'."""
+    """'How to use help' -> 'use help'; 'Using the cache' -> 'use the cache'; 'Watch a file' -> 'watch a file'."""
     words = heading.split()
     if len(words) < 2:
         return None
@@ -165,7 +166,7 @@ def _task_heading(heading: str) -> str | None:
         return " ".join([first[:-3], *words[1:]])
     if first.endswith("ing") and first[:-3] + "e" in _TASK_VERBS:
         return " ".join([first[:-3] + "e", *words[1:]])
-    if first in _TASK_VERBS:
+    if first in _TASK_VERBS and words[1].lower() in _DETERMINERS:  # "Set a timeout", not "Set Types"
         return lowered
     return None
 
@@ -229,7 +230,12 @@ class TemplateGenerator:
         return unique
 
     def _answer(self, text: str) -> str:
-        return leading_sentences(text, self.max_answer_words)
+        """Leading sentences, minus a trailing 'as follows:' whose code was not kept."""
+        answer = leading_sentences(text, self.max_answer_words)
+        parts = sentences(answer)
+        while len(parts) > 1 and parts[-1].endswith(":"):
+            parts.pop()
+        return " ".join(parts)
 
 
 def _leading_general(paragraphs: list[Prose]) -> list[Prose]:
@@ -260,8 +266,7 @@ def _heading_owner(section: str) -> str | None:
 # ----------------------------------------------------------------------------- LLM
 
 _SYSTEM_PROMPT = (
-    "You write one question and its answer from a documentation text. "
-    "The answer must use only facts from the text."
+    "You write one question and its answer from a documentation text. The answer must use only facts from the text."
 )
 # One worked example holds a 135M-parameter model to the format far better than instructions alone.
 _EXAMPLE_TEXT = "os.getcwd()\nReturn a string representing the current working directory."
@@ -270,34 +275,86 @@ _EXAMPLE_REPLY = (
     "Answer: Call os.getcwd(), which returns a string representing the current working directory."
 )
 _PREFIX = "Question:"
-_STOP = ("\nQuestion:", "\n\n")
-_PAIR_RE = re.compile(
-    r"^\W*question\W*[:\uff1a]\s*(?P<q>.+?)\s*\**\banswer\W*[:\uff1a]\s*(?P<a>.*)$",
-    re.I | re.S,
+_QUESTION_LABEL_RE = re.compile(r"^\W*question\W*?[:\uff1a]\s*", re.I)
+_ANSWER_LABEL_RE = re.compile(
+    r"^\W*(?:the\s+)?(?:answer|response|solution|method|a)(?:\s+(?:is|to this question is))?"
+    r"\**(?:\s*[:\uff1a][\s*_]*|\W*$)",
+    re.I,
 )
-_NEXT_PAIR_RE = re.compile(r"\n\s*\n|\**\b(?:question|answer)\**\s*[:\uff1a]", re.I)
+_INLINE_ANSWER_RE = re.compile(r"\s*\**\banswer\**\s*[:\uff1a]\**", re.I)
+_INLINE_QUESTION_RE = re.compile(r"\**\bquestion\**\s*[:\uff1a]", re.I)
+
+
+def _is_filler(line: str) -> bool:
+    """Blank, label-only ('Answer:', 'Method:') or a code fence: not content."""
+    stripped = line.strip().strip("*").strip()
+    return not stripped or stripped.startswith("```") or (stripped.endswith(":") and len(stripped.split()) <= 3)
+
+
+def _content_lines(text: str) -> list[str]:
+    """Completed lines that carry content."""
+    return [ln for ln in text.split("\n")[:-1] if not _is_filler(ln)]
+
+
+def answer_complete(text: str) -> bool:
+    """Stop once the question line and one answer line are finished, or a second pair starts.
+
+    Small models rarely stop by themselves after the answer; they repeat the
+    pair or drift into lists, so generation stops at the first finished answer line.
+    """
+    return len(_content_lines(text)) >= 2 or "question:" in text.lower()
 
 
 def parse_qa(text: str) -> tuple[str, str]:
-    """``(question, answer)`` from 'Question: ...\\nAnswer: ...'; ``("", "")`` when not in that form.
+    """``(question, answer)`` from model output that starts with 'Question:'.
 
-    The answer ends at a blank line or at the next Question/Answer label
-    (small models like to continue with another pair); an answer cut by the
-    token budget loses its unfinished last sentence when a finished one exists.
+    Lenient about what small models do: blank lines or label lines
+    ('Method:') before the answer, 'The answer is:' prefixes, the answer on
+    the question's line.  The answer is one paragraph; an answer cut by the
+    token budget loses its unfinished last sentence when a finished one
+    exists.  ``("", "")`` when there is no question at all; ``(q, "")`` when
+    only the answer is missing.
     """
-    match = _PAIR_RE.match(text.strip())
-    if match is None:
+    label = _QUESTION_LABEL_RE.match(text.strip())
+    if label is None:
         return "", ""
-    question = " ".join(match.group("q").strip("* \n").split())
-    answer = match.group("a")
-    stop = _NEXT_PAIR_RE.search(answer)
-    if stop:
-        answer = answer[: stop.start()]
-    answer = " ".join(answer.strip("* \n").split())
-    if answer and not answer.endswith((".", "!", "?", ")", "`")):
+    body = text.strip()[label.end() :]
+    first, _, rest = body.partition("\n")
+    inline = _INLINE_ANSWER_RE.search(first)
+    if inline:
+        first, rest = first[: inline.start()], first[inline.end() :] + "\n" + rest
+    elif "?" in first and first[first.index("?") + 1 :].strip():
+        cut = first.index("?") + 1
+        first, rest = first[:cut], first[cut:] + "\n" + rest
+    question = " ".join(first.strip("* ").split())
+    if not question:
+        return "", ""
+    answer = _first_paragraph(rest)
+    next_pair = _INLINE_QUESTION_RE.search(answer)
+    if next_pair:
+        answer = answer[: next_pair.start()].strip()
+    if answer and not answer.endswith((".", "!", "?", ")", "`", ":")):
         finished = answer[: max(answer.rfind(". "), answer.rfind(".)")) + 1].strip()
         answer = finished or answer
     return question, answer
+
+
+def _first_paragraph(text: str) -> str:
+    lines: list[str] = []
+    for line in text.split("\n"):
+        stripped = line.strip().strip("*").strip()
+        if _QUESTION_LABEL_RE.match(stripped):
+            break
+        if not lines:
+            if _is_filler(stripped):
+                continue
+            stripped = _ANSWER_LABEL_RE.sub("", stripped, count=1)
+            if not stripped:
+                continue
+        elif not stripped or stripped.startswith("```"):
+            break
+        lines.append(stripped)
+    return " ".join(" ".join(lines).split())
 
 
 @dataclass
@@ -346,7 +403,7 @@ class LLMGenerator:
             self.seed,
             self.batch_size,
             assistant_prefix=_PREFIX,
-            stop_strings=_STOP,
+            stop_when=answer_complete,
         )
         out = []
         for (chunk_id, _, _), raw in zip(chunks, outputs, strict=True):

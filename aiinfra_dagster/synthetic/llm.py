@@ -9,12 +9,13 @@ about as much wall time as a single prompt on a small model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import StoppingCriteria
 
 
 def load_causal_lm(path: Path, gguf_file: str | None = None) -> tuple[Any, Any]:
@@ -46,12 +47,6 @@ def _load(directory: str, gguf_file: str | None) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def model_name(path: Path, gguf_file: str | None = None) -> str:
-    """The file or directory name that identifies the weights in generator names."""
-    path = Path(path)
-    return gguf_file or path.name
-
-
 def render_prompt(tokenizer: Any, messages: list[dict[str, str]], assistant_prefix: str = "") -> str:
     """The chat-template text the model sees, optionally with the reply already begun."""
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -70,6 +65,7 @@ def generate_chat(
     repetition_penalty: float = 1.0,
     assistant_prefix: str = "",
     stop_strings: Sequence[str] = (),
+    stop_when: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """Generated continuations (without the prompt), in prompt order.
 
@@ -80,7 +76,8 @@ def generate_chat(
     reply (e.g. ``"Question:"``) to hold small models to a format; it is not
     part of the returned text.  Generation of a row ends at EOS or at any of
     ``stop_strings`` (which stay in the returned text), so a model that starts
-    a second answer does not burn the whole token budget.
+    a second answer does not burn the whole token budget; ``stop_when`` ends a
+    row once it returns True for the text generated so far (format-aware stops).
     """
     if max_new_tokens < 1 or batch_size < 1:
         raise ValueError("max_new_tokens and batch_size must be >= 1")
@@ -102,6 +99,8 @@ def generate_chat(
         }
         if stop_strings:
             options.update(stop_strings=list(stop_strings), tokenizer=tokenizer)
+        if stop_when is not None:
+            options["stopping_criteria"] = [_TextCriterion(tokenizer, enc["input_ids"].shape[1], stop_when)]
         if sampling:
             options.update(temperature=temperature, top_p=0.95, top_k=50)
         with torch.random.fork_rng(devices=[]), torch.inference_mode():
@@ -111,3 +110,16 @@ def generate_chat(
         for row, i in enumerate(idx):
             out[i] = tokenizer.decode(new_tokens[row], skip_special_tokens=True)
     return out
+
+
+class _TextCriterion(StoppingCriteria):
+    """Per-row stop decided on the decoded continuation (decoding 8 short rows per step is cheap)."""
+
+    def __init__(self, tokenizer: Any, prompt_length: int, predicate: Callable[[str], bool]) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_length = prompt_length
+        self.predicate = predicate
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length :], skip_special_tokens=True)
+        return torch.tensor([self.predicate(t) for t in texts], dtype=torch.bool, device=input_ids.device)

@@ -41,8 +41,9 @@ _COMMENT_RE = re.compile(r"\.\.(?:\s|$)")
 _FIELD_RE = re.compile(r":[\w -]+:(?:\s|$)")
 _TABLE_RE = re.compile(r"(?:[+|]|={2,}(?:\s|$)|-{3,}(?:\s|$))")
 _CODE_START_RE = re.compile(
-    r"(?:>>>|\.\.\.\s|\$ |#|@\w|import\s|from\s+[\w.]+\s+import\s|def\s|class\s+\w+[(:]|return\b|print\(|"
-    r"for\s.*:$|while\s.*:$|if\s.*:$|with\s.*:$|try:|except\b|[\w.\[\]'\"]+\s*[-+*/]?=\s*\S|[\w.]+\([^)]*\)\s*$)"
+    r"(?:>>>|\.\.\.\s|\$ |#|@\w|import\s|from\s+[\w.]+\s+import\s|(?:async\s+)?def\s|class\s+\w+[(:]|"
+    r"return\b|await\s|yield\b|raise\s|print\(|for\s.*:$|while\s.*:$|if\s.*:$|elif\s|else:|with\s.*:$|try:|"
+    r"except\b|finally:|[)\]}]|(?:[\w.\[\]'\"]+\s*,\s*)*[\w.\[\]'\"]+\s*[-+*/|&]?=\s*\S|[\w.]+\(.*\)[,;]?\s*$)"
 )
 _BULLET_RE = re.compile(r"^(?:[-*+]|\d+\.|#\.)\s+")
 _NAME_RE = re.compile(r"[A-Za-z_][\w.]*")
@@ -97,9 +98,14 @@ def looks_like_prose(text: str) -> bool:
     return letters / max(1, len(text.replace(" ", ""))) >= 0.6
 
 
+def _is_code_line(line: str) -> bool:
+    stripped = line.strip()
+    return bool(_CODE_START_RE.match(stripped)) and not stripped.endswith((".", "?", "!"))
+
+
 def _is_code(lines: list[str]) -> bool:
-    first = lines[0].strip()
-    return bool(_CODE_START_RE.match(first)) and not first.endswith((".", "?", "!"))
+    """Starts like a statement, or mostly statements (a chunk may start inside a code block with no '::')."""
+    return _is_code_line(lines[0]) or 2 * sum(map(_is_code_line, lines)) > len(lines)
 
 
 def _api_item(kind: str, arg: str) -> ApiItem | None:

@@ -40,7 +40,9 @@ class TrainingExample:
 
 def chat_messages(context: str, question: str, answer: str, system_prompt: str) -> list[dict[str, str]]:
     """System, user (context + question; question alone when there is no context), assistant."""
-    user = f"Context:\n{context.strip()}\n\nQuestion: {question.strip()}" if context.strip() else f"Question: {question.strip()}"
+    user = f"Question: {question.strip()}"
+    if context.strip():
+        user = f"Context:\n{context.strip()}\n\n{user}"
     return [
         {"role": "system", "content": system_prompt},
         {"role": "user", "content": user},

@@ -98,7 +98,8 @@ def test_prose_paragraphs_skip_code_notes_and_literal_blocks_and_tag_api_entries
 def test_sentences_and_leading_sentences_respect_abbreviations_and_word_budget() -> None:
     text = "Use a heap, e.g. heapq. It is fast. Third sentence here."
     assert sentences(text) == ["Use a heap, e.g. heapq.", "It is fast.", "Third sentence here."]
-    assert leading_sentences(text, 6) == "Use a heap, e.g. heapq. It is fast."
+    assert leading_sentences(text, 8) == "Use a heap, e.g. heapq. It is fast."
+    assert leading_sentences(text, 6) == "Use a heap, e.g. heapq."
     long = " ".join(f"w{i}" for i in range(100)) + "."
     cut = leading_sentences(long, 80)
     assert cut.endswith(" ...") and len(cut.split()) == 81
@@ -186,8 +187,11 @@ def test_question_phrasing_helpers() -> None:
         ("**Question:** How do I X?\n\n**Answer:** Call x().", ("How do I X?", "Call x().")),
         ("Question: How do I X? Answer: Call x(). Question: And Y?", ("How do I X?", "Call x().")),
         ("Question: How do I X?\nAnswer: Call x(). It returns a value that is cut", ("How do I X?", "Call x().")),
+        ("Question: How do I kill it?\n\nThe answer: Call kill().\n", ("How do I kill it?", "Call kill().")),
+        ("Question: How do I X?\n\nMethod:\n\nCall x() first.\n\n- more", ("How do I X?", "Call x() first.")),
+        ("Question: How do I X?  X is done by x().", ("How do I X?", "X is done by x().")),
         ("Question: How do I X?\nAnswer:\n\nThe answer is", ("How do I X?", "")),
-        ("Question: How do I X?", ("", "")),
+        ("Question: How do I X?", ("How do I X?", "")),
         ("I cannot help with that.", ("", "")),
     ],
 )
@@ -205,7 +209,7 @@ def _smollm2_dir() -> Path:
 
 
 def test_llm_generator_with_real_smollm2_gguf_is_deterministic_and_accounts_for_every_chunk() -> None:
-    gen = LLMGenerator(_smollm2_dir(), GGUF, max_new_tokens=40, batch_size=3, seed=0, max_context_tokens=96)
+    gen = LLMGenerator(_smollm2_dir(), GGUF, max_new_tokens=32, batch_size=3, seed=0, max_context_tokens=96)
     assert gen.name == f"llm:{GGUF}"
     chunks = [JSON_CHUNK, HEAPQ_CHUNK, LOGGING_CHUNK]
     first = gen.generate(chunks)
@@ -221,3 +225,19 @@ def test_llm_generator_with_real_smollm2_gguf_is_deterministic_and_accounts_for_
     parsed = [c for c in first if c.question]
     assert parsed, "SmolLM2 produced no parseable pair for any of three chunks"
     assert all("Question:" not in c.question and "Answer:" not in c.answer for c in parsed)
+
+
+def test_generate_chat_seeded_sampling_repeats_and_leaves_the_global_rng_alone() -> None:
+    import torch
+
+    from aiinfra_dagster.synthetic.llm import generate_chat, load_causal_lm
+
+    model, tokenizer = load_causal_lm(_smollm2_dir() / GGUF, None)  # the .gguf path itself also works
+    prompts = [[{"role": "user", "content": "Name a Python module for JSON."}]]
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    first = generate_chat(model, tokenizer, prompts, max_new_tokens=12, seed=7, batch_size=1, temperature=0.9)
+    assert torch.equal(torch.rand(1), before)  # sampling ran in a forked RNG
+    assert first == generate_chat(model, tokenizer, prompts, max_new_tokens=12, seed=7, batch_size=1, temperature=0.9)
+    assert first[0].strip() and "<|im_start|>" not in first[0]
