@@ -8,15 +8,14 @@ from the source and question so re-loading an unchanged set is idempotent.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiinfra_dagster.data.chunking import split_sections
+from aiinfra_dagster.records import read_records
 
 
 @dataclass(frozen=True)
@@ -255,33 +254,7 @@ def _pair_from_record(record: object, path: Path, where: str) -> QAPair:
     return QAPair(qa_id, values["question"], values["answer"], source, str(record.get("section") or "").strip())
 
 
-def _jsonl_records(path: Path) -> Iterator[tuple[object, str]]:
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line), f"line {n}"
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}: line {n}: invalid JSON ({exc.msg})") from exc
-
-
-def _csv_records(path: Path) -> Iterator[tuple[object, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        for n, row in enumerate(reader, start=1):
-            yield row, f"row {n} (line {reader.line_num})"
-
-
 def load_golden_file(path: str | Path) -> list[QAPair]:
     """Load a user golden set (JSONL or CSV); bad rows fail loudly with their location."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    records: Iterable[tuple[object, str]]
-    if suffix in (".jsonl", ".ndjson"):
-        records = _jsonl_records(path)
-    elif suffix == ".csv":
-        records = _csv_records(path)
-    else:
-        raise ValueError(f"{path}: unsupported golden file type {suffix!r} (use .jsonl or .csv)")
-    return [_pair_from_record(record, path, where) for record, where in records]
+    return [_pair_from_record(record, path, where) for record, where in read_records(path, "golden")]

@@ -9,13 +9,12 @@ example never moves between splits.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiinfra_dagster.records import read_records
 from aiinfra_dagster.synthetic.generate import QACandidate
 
 HumanPair = tuple[str, str, str | None]  # (question, answer, context)
@@ -117,35 +116,7 @@ def _pair(record: object, path: Path, where: str) -> HumanPair:
     return values["question"], values["answer"], (str(context).strip() or None) if context is not None else None
 
 
-def _jsonl(path: Path) -> Iterator[tuple[object, str]]:
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line), f"line {n}"
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}: line {n}: invalid JSON ({exc.msg})") from exc
-
-
-def _csv(path: Path) -> Iterator[tuple[object, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"question", "answer"} - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(f"{path}: line 1: header lacks column(s) {sorted(missing)}")
-        for row in reader:
-            yield row, f"line {reader.line_num}"
-
-
 def load_human_pairs(path: str | Path) -> list[HumanPair]:
     """Human-written pairs from JSONL or CSV (question, answer, optional context); bad rows name file and line."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        records = _jsonl(path)
-    elif suffix == ".csv":
-        records = _csv(path)
-    else:
-        raise ValueError(f"{path}: unsupported file type {suffix!r} (use .jsonl or .csv)")
-    return [_pair(record, path, where) for record, where in records]
+    return [_pair(record, path, where) for record, where in read_records(path, "human pairs", ("question", "answer"))]

@@ -227,7 +227,7 @@ def test_bad_csv_rows_name_file_row_and_field(tmp_path: Path) -> None:
     assert str(path) in message and "row 2" in message and "'answer'" in message
 
     path.write_text("prompt,answer\nq1,a1\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"row 1 .*missing required field 'question'"):
+    with pytest.raises(ValueError, match=r"row 1\).*missing required field 'question'"):
         load_golden_file(path)
 
 

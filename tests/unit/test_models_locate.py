@@ -26,3 +26,14 @@ def test_package_models_resolve_without_importing_the_package():
 def test_missing_models_name_the_setting(ref, message):
     with pytest.raises(ModelNotFoundError, match=message.replace(".", r"\.").replace("(", r"\(")):
         resolve_model_path(ref, "models.x")
+
+
+def test_demo_profile_builds_the_llm_generator_from_the_packaged_gguf():
+    from aiinfra_dagster.settings import load_settings
+    from aiinfra_dagster.synthetic.generate import LLMGenerator, TemplateGenerator
+    from aiinfra_dagster.synthetic.pipeline import make_generator
+
+    demo = make_generator(load_settings(None, profile="demo"))
+    assert isinstance(demo, LLMGenerator) and demo.gguf_file == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert (demo.model_path / demo.gguf_file).is_file()
+    assert isinstance(make_generator(load_settings(None, profile="quick")), TemplateGenerator)

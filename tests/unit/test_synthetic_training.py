@@ -99,7 +99,7 @@ def test_load_human_pairs_jsonl_and_csv(tmp_path: Path) -> None:
         ),
         ("bad.jsonl", '{"question": "Q?", "answer": "A."}\n\n{not json\n', r"bad\.jsonl: line 3: invalid JSON"),
         ("bad.jsonl", '["Q?", "A."]\n', r"bad\.jsonl: line 1: expected an object"),
-        ("bad.csv", "question,answer\nQ?,A.\n ,A.\n", r"bad\.csv: line 3: missing required field 'question'"),
+        ("bad.csv", "question,answer\nQ?,A.\n ,A.\n", r"bad\.csv: line 3 \(row 2\): missing required field 'question'"),
         ("bad.csv", "prompt,answer\nQ?,A.\n", r"bad\.csv: line 1: header lacks column\(s\) \['question'\]"),
         ("bad.txt", "Q? A.\n", r"bad\.txt: unsupported file type"),
     ],
