@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -44,3 +44,16 @@ def _csv(path: Path, required: Sequence[str]) -> Iterator[tuple[object, str]]:
             raise ValueError(f"{path}: line 1: header lacks column(s) {sorted(missing)}")
         for n, row in enumerate(reader, start=1):
             yield row, f"line {reader.line_num} (row {n})"
+
+
+def required_fields(record: object, path: Path, where: str, names: Sequence[str]) -> dict[str, str]:
+    """The stripped values of `names` in a record, or ValueError naming file, place and field."""
+    if not isinstance(record, Mapping):
+        raise ValueError(f"{path}: {where}: expected an object with {' and '.join(repr(n) for n in names)}")
+    values: dict[str, str] = {}
+    for name in names:
+        value = record.get(name)
+        if value is None or not str(value).strip():
+            raise ValueError(f"{path}: {where}: missing required field '{name}'")
+        values[name] = str(value).strip()
+    return values

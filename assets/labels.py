@@ -169,6 +169,7 @@ def chunk_labels(
         max_iter=settings.labels.label_model_max_iter,
     )
     result = store.sync(CHUNK_LABELS, outcome.table)
+    versions = {lf.name: lf.version for lf in lfs}
 
     def pct(value: object) -> str:
         return "n/a" if value is None else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
@@ -195,7 +196,6 @@ def chunk_labels(
                     [
                         [s["source"], versions.get(str(s["source"]), "-"), pct(s["coverage"]), pct(s["accuracy_vs_reference"]), pct(s["estimated_accuracy"])]
                         for s in outcome.per_source
-                        for versions in [{lf.name: lf.version for lf in lfs}]
                     ],
                 )
             ),

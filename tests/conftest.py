@@ -51,3 +51,25 @@ def write_files(root: Path, files: dict[str, bytes | str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content.encode() if isinstance(content, str) else content)
     return root
+
+
+def materialize_assets(settings: Settings, instance: dg.DagsterInstance, keys: list[str]) -> dg.ExecuteInProcessResult:
+    """dg.materialize the named assets and their checks with the resources the settings build."""
+    from aiinfra_dagster.definitions import all_asset_checks, all_assets, build_resources
+
+    asset_keys = [dg.AssetKey(k) for k in keys]
+    selection = dg.AssetSelection.assets(*asset_keys) | dg.AssetSelection.checks_for_assets(*asset_keys)
+    result = dg.materialize(
+        [*all_assets(), *all_asset_checks()], selection=selection, resources=build_resources(settings), instance=instance
+    )
+    assert result.success
+    return result
+
+
+def materialization_metadata(result: dg.ExecuteInProcessResult, key: str) -> dict[str, Any]:
+    """Metadata of the (first) materialization of asset `key` in a run result."""
+    return next(
+        e.step_materialization_data.materialization.metadata
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key.to_user_string() == key
+    )

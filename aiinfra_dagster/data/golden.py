@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiinfra_dagster.data.chunking import split_sections
-from aiinfra_dagster.records import read_records
+from aiinfra_dagster.records import read_records, required_fields
 
 
 @dataclass(frozen=True)
@@ -241,14 +241,8 @@ def load_python_faq(faq_dir: Path) -> list[QAPair]:
 
 
 def _pair_from_record(record: object, path: Path, where: str) -> QAPair:
-    if not isinstance(record, Mapping):
-        raise ValueError(f"{path}: {where}: expected an object with 'question' and 'answer'")
-    values: dict[str, str] = {}
-    for field in ("question", "answer"):
-        value = record.get(field)
-        if value is None or not str(value).strip():
-            raise ValueError(f"{path}: {where}: missing required field '{field}'")
-        values[field] = str(value).strip()
+    values = required_fields(record, path, where, ("question", "answer"))
+    assert isinstance(record, Mapping)
     source = str(record.get("source") or path.name)
     qa_id = str(record.get("id") or "").strip() or qa_id_for(source, values["question"])
     return QAPair(qa_id, values["question"], values["answer"], source, str(record.get("section") or "").strip())

@@ -108,7 +108,7 @@ def validate_human_labels(
     records: list[HumanLabelRecord], known_chunk_ids: Collection[str], classes: Collection[str]
 ) -> HumanLabelImport:
     """Accept records naming a known chunk and class; a later record for the same chunk supersedes earlier ones."""
-    accepted: dict[str, dict[str, Any]] = {}
+    accepted: dict[str, HumanLabelRecord] = {}
     quarantined: list[dict[str, Any]] = []
 
     def reject(rec: HumanLabelRecord, reason: str) -> None:
@@ -125,17 +125,16 @@ def validate_human_labels(
             assert rec.chunk_id is not None
             previous = accepted.get(rec.chunk_id)
             if previous is not None:
-                reject(
-                    HumanLabelRecord(previous["source_file"], previous["record"], rec.chunk_id, previous["label"], None, previous["_raw"]),
-                    f"superseded by {rec.source_file} {rec.record}",
-                )
-            accepted[rec.chunk_id] = {
-                "chunk_id": rec.chunk_id,
-                "label": rec.label,
-                "annotator": rec.annotator,
-                "source_file": rec.source_file,
-                "record": rec.record,
-                "_raw": rec.raw,
-            }
-    rows = [{k: v for k, v in row.items() if k != "_raw"} for row in accepted.values()]
+                reject(previous, f"superseded by {rec.source_file} {rec.record}")
+            accepted[rec.chunk_id] = rec
+    rows = [
+        {
+            "chunk_id": rec.chunk_id,
+            "label": rec.label,
+            "annotator": rec.annotator,
+            "source_file": rec.source_file,
+            "record": rec.record,
+        }
+        for rec in accepted.values()
+    ]
     return HumanLabelImport(accepted=rows, quarantined=quarantined)

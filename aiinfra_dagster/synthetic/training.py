@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiinfra_dagster.records import read_records
+from aiinfra_dagster.records import read_records, required_fields
 from aiinfra_dagster.synthetic.generate import QACandidate
 
 HumanPair = tuple[str, str, str | None]  # (question, answer, context)
@@ -104,14 +104,8 @@ def build_examples(
 
 
 def _pair(record: object, path: Path, where: str) -> HumanPair:
-    if not isinstance(record, Mapping):
-        raise ValueError(f"{path}: {where}: expected an object with 'question' and 'answer'")
-    values: dict[str, str] = {}
-    for name in ("question", "answer"):
-        value = record.get(name)
-        if value is None or not str(value).strip():
-            raise ValueError(f"{path}: {where}: missing required field '{name}'")
-        values[name] = str(value).strip()
+    values = required_fields(record, path, where, ("question", "answer"))
+    assert isinstance(record, Mapping)
     context = record.get("context")
     return values["question"], values["answer"], (str(context).strip() or None) if context is not None else None
 

@@ -18,7 +18,7 @@ from aiinfra_dagster.data.tables import (
 )
 from aiinfra_dagster.definitions import build_definitions
 from aiinfra_dagster.lakehouse import DeltaStore
-from tests.conftest import write_files
+from tests.conftest import materialization_metadata, write_files
 
 TABLES = [RAW_DOCUMENTS, VALIDATED_DOCUMENTS, QUARANTINE, DOCUMENT_CHUNKS, CHUNK_DUPLICATES, GOLDEN_QA]
 
@@ -162,14 +162,7 @@ def test_hostile_corpus_is_quarantined_with_reasons_and_nothing_is_lost(hostile_
     ]:
         assert checks[name] is True, name
 
-    materializations = {
-        e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
-        for _ in [0]
-        if (e.asset_key is not None)
-    }
-    meta = materializations["validated_documents"]
+    meta = materialization_metadata(result, "validated_documents")
     assert meta["delta_version"].value == store.version("validated_documents")
     assert meta["dagster/row_count"].value == valid.height
     assert meta["quarantined_rows"].value == len(EXPECTED_CHECKS)
@@ -190,11 +183,7 @@ def test_rerun_is_idempotent_and_incremental(hostile_settings, instance, tmp_pat
     # Change one document: only it is rewritten downstream.
     (tmp_path / "corpus" / "good/deploy.md").write_text(GOOD_MD + "\n## Monitoring\n\nWatch the error rate dashboards.\n")
     result = run_main(hostile_settings, instance)
-    raw_meta = next(
-        e.step_materialization_data.materialization.metadata
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key.to_user_string() == "raw_documents"
-    )
+    raw_meta = materialization_metadata(result, "raw_documents")
     assert (raw_meta["rows_inserted"].value, raw_meta["rows_updated"].value, raw_meta["rows_deleted"].value) == (0, 1, 0)
     assert store.version("raw_documents") == first["raw_documents"] + 1
     assert store.version("quarantine") == first["quarantine"]

@@ -11,11 +11,16 @@ import polars as pl
 import pytest
 
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
-from aiinfra_dagster.definitions import all_asset_checks, all_assets, build_resources
 from aiinfra_dagster.features.point_in_time import features_as_of
 from aiinfra_dagster.features.tables import CHUNK_EMBEDDINGS, CHUNK_FEATURES
-from aiinfra_dagster.labels.tables import CHUNK_LABELS, HUMAN_LABEL_QUARANTINE, HUMAN_LABELS, REFERENCE_LABELS
+from aiinfra_dagster.labels.tables import (
+    CHUNK_LABELS,
+    HUMAN_LABEL_QUARANTINE,
+    HUMAN_LABELS,
+    REFERENCE_LABELS,
+)
 from aiinfra_dagster.lakehouse import DeltaStore
+from tests.conftest import materialization_metadata, materialize_assets
 
 MINI_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "mini_docs"
 STAGE = [
@@ -43,20 +48,7 @@ def settings(tmp_path, make_settings):
 
 
 def materialize(settings, instance) -> dg.ExecuteInProcessResult:
-    assets = [*all_assets(), *all_asset_checks()]
-    keys = [dg.AssetKey(k) for k in STAGE]
-    selection = dg.AssetSelection.assets(*keys) | dg.AssetSelection.checks_for_assets(*keys)
-    result = dg.materialize(assets, selection=selection, resources=build_resources(settings), instance=instance)
-    assert result.success
-    return result
-
-
-def metadata(result: dg.ExecuteInProcessResult, key: str) -> dict:
-    return next(
-        e.step_materialization_data.materialization.metadata
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key.to_user_string() == key
-    )
+    return materialize_assets(settings, instance, STAGE)
 
 
 def test_labels_and_features_on_a_mini_corpus(settings, instance, tmp_path):
@@ -89,7 +81,7 @@ def test_labels_and_features_on_a_mini_corpus(settings, instance, tmp_path):
     reasons = sorted(store.read(HUMAN_LABEL_QUARANTINE)["reason"].to_list())
     assert reasons[0].startswith("unknown chunk_id") and reasons[1].startswith("unknown label 'Poetry'")
 
-    meta = metadata(result, "chunk_labels")
+    meta = materialization_metadata(result, "chunk_labels")
     table = meta["label_model_vs_majority_vote"].value
     assert "majority vote" in table and "label model" in table
     assert meta["evaluated_on_reference_chunks"].value > 0
@@ -97,7 +89,7 @@ def test_labels_and_features_on_a_mini_corpus(settings, instance, tmp_path):
 
     embeddings = store.read(CHUNK_EMBEDDINGS)
     assert embeddings.height == chunks.height and len(embeddings["embedding"][0]) == 384
-    assert metadata(result, "chunk_embeddings")["embedded"].value == 0  # second run reuses every embedding
+    assert materialization_metadata(result, "chunk_embeddings")["embedded"].value == 0  # second run reuses every embedding
 
     features = store.read(CHUNK_FEATURES)
     first_rows = features.filter(pl.col("event_timestamp") < before_second)
@@ -113,9 +105,9 @@ def test_labels_and_features_on_a_mini_corpus(settings, instance, tmp_path):
     assert as_of["label"][0] == first_rows.filter(pl.col("chunk_id") == socket_chunk)["label"][0]
     assert as_of["label"][0] != "Text Processing Services"  # the later human label does not leak backwards
     assert as_of["label"][1] == "Text Processing Services"
-    assert metadata(result, "chunk_features")["rows_appended"].value == 1
+    assert materialization_metadata(result, "chunk_features")["rows_appended"].value == 1
 
     versions = {name: store.version(name) for name in ("chunk_labels", "chunk_embeddings", "chunk_features")}
     third = materialize(settings, instance)
-    assert metadata(third, "chunk_features")["rows_appended"].value == 0
+    assert materialization_metadata(third, "chunk_features")["rows_appended"].value == 0
     assert {name: store.version(name) for name in versions} == versions

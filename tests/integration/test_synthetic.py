@@ -5,33 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import dagster as dg
 import polars as pl
 
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA
-from aiinfra_dagster.definitions import all_asset_checks, all_assets, build_resources
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA, TRAINING_SET
+from tests.conftest import materialization_metadata, materialize_assets
 
 MINI_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "mini_docs"
 UPSTREAM = ["raw_documents", "validated_documents", "quarantine", "document_chunks", "chunk_duplicates", "chunk_embeddings", "golden_qa"]
-
-
-def run(settings, instance, keys):
-    selection = dg.AssetSelection.assets(*keys) | dg.AssetSelection.checks_for_assets(*keys)
-    result = dg.materialize(
-        [*all_assets(), *all_asset_checks()], selection=selection, resources=build_resources(settings), instance=instance
-    )
-    assert result.success
-    return result
-
-
-def materialization(result, key):
-    return next(
-        e.step_materialization_data.materialization.metadata
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key.to_user_string() == key
-    )
 
 
 def test_template_synthetic_set_and_training_set(tmp_path, make_settings, instance):
@@ -44,11 +26,11 @@ def test_template_synthetic_set_and_training_set(tmp_path, make_settings, instan
         training_set={"human_pairs_paths": [str(human)], "validation_fraction": 0.3},
     )
     store = DeltaStore(settings.storage.lake_root)
-    run(settings, instance, UPSTREAM)
-    result = run(settings, instance, ["synthetic_qa", "training_set"])
+    materialize_assets(settings, instance, UPSTREAM)
+    result = materialize_assets(settings, instance, ["synthetic_qa", "training_set"])
 
     synthetic = store.read(SYNTHETIC_QA)
-    meta = materialization(result, "synthetic_qa")
+    meta = materialization_metadata(result, "synthetic_qa")
     assert synthetic.height == meta["generated"].value > 0
     assert synthetic.filter(pl.col("kept")).height == meta["kept"].value > 0
     dropped = synthetic.filter(~pl.col("kept"))
@@ -64,11 +46,11 @@ def test_template_synthetic_set_and_training_set(tmp_path, make_settings, instan
     messages = json.loads(training.filter(pl.col("source") == "synthetic")["messages"][0])
     assert [m["role"] for m in messages] == ["system", "user", "assistant"]
     assert "Context:" in messages[1]["content"]
-    training_meta = materialization(result, "training_set")
+    training_meta = materialization_metadata(result, "training_set")
     assert training_meta["input_synthetic_qa_version"].value == store.version("synthetic_qa")
     assert (training["synthetic_qa_version"] == store.version("synthetic_qa")).all()
 
     versions = {t: store.version(t) for t in ("synthetic_qa", "training_set")}
-    again = run(settings, instance, ["synthetic_qa", "training_set"])
-    assert materialization(again, "synthetic_qa")["newly_generated"].value == 0
+    again = materialize_assets(settings, instance, ["synthetic_qa", "training_set"])
+    assert materialization_metadata(again, "synthetic_qa")["newly_generated"].value == 0
     assert {t: store.version(t) for t in versions} == versions

@@ -27,7 +27,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from aiinfra_dagster.testing.webserver import graphql, running_webserver, write_instance_yaml
+from aiinfra_dagster.testing.webserver import (
+    graphql,
+    running_webserver,
+    write_instance_yaml,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = REPO_ROOT / "workspace.yaml"
