@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from aiinfra_dagster import assets as assets_package
+from aiinfra_dagster.assets.training import training_assets
 from aiinfra_dagster.jobs import main_job
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
@@ -31,8 +32,9 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     }
 
 
-def all_assets() -> list:
-    return list(dg.load_assets_from_package_module(assets_package))
+def all_assets(settings: Settings) -> list:
+    """Assets declared in the asset modules plus those placed by the settings (GPU steps)."""
+    return [*dg.load_assets_from_package_module(assets_package), *training_assets(settings)]
 
 
 def all_asset_checks() -> list:
@@ -41,7 +43,7 @@ def all_asset_checks() -> list:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=all_assets(),
+        assets=all_assets(settings),
         asset_checks=all_asset_checks(),
         jobs=[main_job],
         resources=build_resources(settings),

@@ -45,6 +45,14 @@ def instance(tmp_path: Path):
         yield inst
 
 
+@pytest.fixture(scope="session")
+def tiny_causal_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ~115k-parameter Llama with a BPE tokenizer trained offline (seconds), shared by the session."""
+    from aiinfra_dagster.testing.tiny_models import build_tiny_causal_lm, sample_texts
+
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny_lm"), sample_texts())
+
+
 def write_files(root: Path, files: dict[str, bytes | str]) -> Path:
     for rel, content in files.items():
         path = root / rel
@@ -60,7 +68,7 @@ def materialize_assets(settings: Settings, instance: dg.DagsterInstance, keys: l
     asset_keys = [dg.AssetKey(k) for k in keys]
     selection = dg.AssetSelection.assets(*asset_keys) | dg.AssetSelection.checks_for_assets(*asset_keys)
     result = dg.materialize(
-        [*all_assets(), *all_asset_checks()], selection=selection, resources=build_resources(settings), instance=instance
+        [*all_assets(settings), *all_asset_checks()], selection=selection, resources=build_resources(settings), instance=instance
     )
     assert result.success
     return result

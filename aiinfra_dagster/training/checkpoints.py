@@ -1,0 +1,107 @@
+"""Versioned LoRA checkpoints: one directory per (base model, training data, parameters).
+
+The directory name is a fingerprint of everything that decides the weights,
+so re-materializing with unchanged inputs reuses the finished checkpoint,
+and a run that was killed finds its own checkpoints and resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from transformers import TrainerCallback
+
+from aiinfra_dagster.settings import Settings, TrainingSettings
+from aiinfra_dagster.training.base_model import StoredBaseModel
+from aiinfra_dagster.training.sft import Messages, is_complete, read_result, train_lora
+
+STORE_DIR = "lora_checkpoint"
+# Settings that change how fast or where a run goes but not the weights it ends with.
+NOT_IN_FINGERPRINT = {"save_steps", "save_total_limit", "logging_steps", "merge"}
+
+
+@dataclass(frozen=True)
+class FineTune:
+    fingerprint: str
+    output_dir: Path
+    result: dict[str, Any]
+    reused: bool
+    deepspeed_config: dict[str, Any] | None
+
+
+def split_messages(examples: pl.DataFrame) -> tuple[list[Messages], list[Messages]]:
+    """Train and validation conversations from the training_set table, in example-id order."""
+    rows = examples.sort("example_id")
+    pick = lambda split: [json.loads(m) for m in rows.filter(pl.col("split") == split)["messages"]]  # noqa: E731
+    return pick("train"), pick("validation")
+
+
+def examples_digest(examples: pl.DataFrame) -> str:
+    digest = hashlib.sha256()
+    for example_id, split, messages in examples.sort("example_id").select("example_id", "split", "messages").iter_rows():
+        digest.update(f"{example_id}\x1f{split}\x1f{messages}\x1e".encode())
+    return digest.hexdigest()
+
+
+def training_fingerprint(
+    base_sha256: str, examples: pl.DataFrame, params: TrainingSettings, deepspeed_config: dict[str, Any] | None
+) -> str:
+    decided_by = {
+        "base": base_sha256,
+        "examples": examples_digest(examples),
+        "params": params.model_dump(mode="json", exclude=NOT_IN_FINGERPRINT | {"deepspeed"}),
+        "deepspeed": deepspeed_config,
+    }
+    return hashlib.sha256(json.dumps(decided_by, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def checkpoint_dir(settings: Settings, fingerprint: str) -> Path:
+    return settings.model_store / STORE_DIR / fingerprint
+
+
+def resolved_deepspeed_config(params: TrainingSettings, world_size: int) -> dict[str, Any] | None:
+    """The user's (or a built) DeepSpeed config, validated by DeepSpeed before any training starts."""
+    if not params.deepspeed.enabled:
+        return None
+    from aiinfra_dagster.training.distributed import deepspeed_config, validate_deepspeed_config
+
+    return validate_deepspeed_config(
+        deepspeed_config(params),
+        micro_batch=params.per_device_batch_size,
+        grad_accum=params.gradient_accumulation_steps,
+        world_size=world_size,
+    )
+
+
+def fine_tune(
+    settings: Settings,
+    base: StoredBaseModel,
+    examples: pl.DataFrame,
+    *,
+    callbacks: Sequence[TrainerCallback] = (),
+) -> FineTune:
+    """Train (or resume, or reuse) the LoRA checkpoint for these inputs."""
+    params = settings.training
+    ds_config = resolved_deepspeed_config(params, world_size=1)
+    fingerprint = training_fingerprint(base.manifest.source_sha256, examples, params, ds_config)
+    output_dir = checkpoint_dir(settings, fingerprint)
+    if is_complete(output_dir):
+        return FineTune(fingerprint, output_dir, read_result(output_dir), True, ds_config)
+    train, evaluation = split_messages(examples)
+    if ds_config is None:
+        result = train_lora(base.path, train, evaluation, params, output_dir, callbacks=callbacks)
+    else:
+        from aiinfra_dagster.training.distributed import single_process_env
+
+        extensions = Path(params.deepspeed.extensions_dir or Path(settings.storage.home) / "cache" / "torch_extensions")
+        with single_process_env(extensions, params.deepspeed.master_port):
+            result = train_lora(
+                base.path, train, evaluation, params, output_dir, deepspeed_config=ds_config, callbacks=callbacks
+            )
+    return FineTune(fingerprint, output_dir, result.to_json(), False, ds_config)

@@ -1,0 +1,157 @@
+"""Model training: the base model from the model hub, LoRA fine-tuning, and the topic classifier.
+
+GPU-heavy assets are built by `training_assets(settings)` because their
+`dagster-k8s/config` tag and concurrency pool come from the settings.
+"""
+
+import time
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from aiinfra_dagster.assets.common import OWNERS
+from aiinfra_dagster.k8s.placement import gpu_step
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.synthetic.tables import TRAINING_SET
+from aiinfra_dagster.training.base_model import ensure_base_model, manifest_dict
+from aiinfra_dagster.training.checkpoints import fine_tune
+from aiinfra_dagster.training.tracking import ExperimentRun, environment_info, experiment_metadata, record_experiment
+
+GROUP = "training"
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"huggingface", "pytorch"},
+    owners=OWNERS,
+    description=(
+        "The base LLM from the model hub (models.llm): a GGUF file shipped in a package by default, a local "
+        "directory, or a Hugging Face id when hub downloads are allowed. Converted once to safetensors in the local "
+        "model store and reused while the source's sha256 is unchanged."
+    ),
+)
+def base_model(context: dg.AssetExecutionContext, aiinfra: SettingsResource) -> dg.MaterializeResult:
+    settings = aiinfra.value
+    stored = ensure_base_model(settings.models.llm, settings.model_store, allow_hub_downloads=settings.models.allow_hub_downloads)
+    manifest = stored.manifest
+    context.log.info(f"base model {'converted' if stored.converted else 'reused'}: {stored.path}")
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(manifest.source_sha256[:16]),
+        metadata={
+            "model_path": dg.MetadataValue.path(str(stored.path)),
+            "model_size_bytes": stored.size_bytes,
+            "source": manifest.source,
+            "location": manifest.location,
+            "revision": manifest.revision or "",
+            "source_sha256": manifest.source_sha256,
+            "parameters": manifest.parameters,
+            "dtype": manifest.dtype,
+            "architecture": manifest.architecture,
+            "licence": manifest.licence or "not recorded (set models.llm.licence)",
+            "converted_now": stored.converted,
+            "manifest": dg.MetadataValue.json(manifest_dict(stored)),
+        },
+    )
+
+
+def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    """The GPU-heavy training assets, placed by the settings (k8s tag, pool)."""
+    placement = gpu_step(settings)
+
+    @dg.asset(
+        name="lora_checkpoint",
+        group_name=GROUP,
+        deps=["training_set", base_model],
+        kinds={"pytorch", "peft"},
+        owners=OWNERS,
+        description=(
+            "LoRA supervised fine-tune of the base model on training_set's train split with the transformers Trainer "
+            "(DeepSpeed ZeRO when enabled), evaluated on its validation split. One versioned directory per "
+            "(base sha, training data, parameters) with the adapter, merged model, tokenizer, training arguments and "
+            "per-step metrics; a killed run resumes from its last checkpoint; every run is kept in `experiments`."
+        ),
+        **placement,
+    )
+    def lora_checkpoint(
+        context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource
+    ) -> dg.MaterializeResult:
+        settings = aiinfra.value
+        store = lakehouse.store
+        started_at, started = datetime.now(UTC), time.perf_counter()
+        training_set_version = store.version(TRAINING_SET.name)
+        examples = store.read(TRAINING_SET)
+        base = ensure_base_model(
+            settings.models.llm, settings.model_store, allow_hub_downloads=settings.models.allow_hub_downloads
+        )
+        tuned = fine_tune(settings, base, examples)
+        result = tuned.result
+        context.log.info(
+            f"lora_checkpoint {tuned.fingerprint}: {'reused' if tuned.reused else 'trained'} {result['steps']} steps"
+            + (f", resumed from step {result['resumed_from_step']}" if result.get("resumed_from_step") else "")
+        )
+        run = ExperimentRun(
+            run_id=f"lora_checkpoint-{tuned.fingerprint}",
+            asset="lora_checkpoint",
+            dagster_run_id=context.run_id,
+            started_at=started_at,
+            wall_seconds=time.perf_counter() - started if not tuned.reused else result["train_seconds"],
+            params={
+                **settings.training.model_dump(mode="json", exclude={"deepspeed"}),
+                "deepspeed": tuned.deepspeed_config is not None,
+            },
+            metrics={
+                k: float(v)
+                for k, v in {"train_loss": result["train_loss"], "eval_loss": result["eval_loss"]}.items()
+                if v is not None
+            },
+            history=result["history"],
+            tokens_per_second=result["tokens_seen"] / result["train_seconds"] if result["train_seconds"] else None,
+            environment=environment_info(),
+            inputs={"training_set": training_set_version, "base_model_sha256": base.manifest.source_sha256},
+            model_path=str(tuned.output_dir),
+            model_bytes=sum(p.stat().st_size for p in tuned.output_dir.rglob("*") if p.is_file()),
+            status="resumed" if result.get("resumed_from_step") else "completed",
+        )
+        if not tuned.reused:
+            record_experiment(store, run)
+        return dg.MaterializeResult(
+            data_version=dg.DataVersion(tuned.fingerprint),
+            metadata={
+                "model_version": tuned.fingerprint,
+                "model_path": dg.MetadataValue.path(str(tuned.output_dir)),
+                "adapter_path": dg.MetadataValue.path(result["adapter_dir"]),
+                "merged_model_path": dg.MetadataValue.path(result["merged_dir"] or ""),
+                "reused_finished_checkpoint": tuned.reused,
+                "resumed_from_step": result.get("resumed_from_step") or 0,
+                "steps": result["steps"],
+                "train_examples": result["train_examples"],
+                "validation_examples": result["eval_examples"],
+                "truncated_examples": result["truncated_examples"],
+                "input_training_set_version": training_set_version,
+                "input_base_model_sha256": base.manifest.source_sha256,
+                "deepspeed": dg.MetadataValue.json(tuned.deepspeed_config or {}),
+                **experiment_metadata(run, store, settings.tracking),
+            },
+        )
+
+    return [lora_checkpoint]
+
+
+@dg.asset_check(asset=base_model, description="The stored base model loads and predicts finite logits for a short prompt.")
+def base_model_forward_pass(aiinfra: SettingsResource) -> dg.AssetCheckResult:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    settings = aiinfra.value
+    stored = ensure_base_model(settings.models.llm, settings.model_store, allow_hub_downloads=settings.models.allow_hub_downloads)
+    tokenizer = AutoTokenizer.from_pretrained(str(stored.path))
+    model = AutoModelForCausalLM.from_pretrained(str(stored.path))
+    with torch.inference_mode():
+        logits = model(**tokenizer("What is a list comprehension?", return_tensors="pt")).logits
+    finite = bool(torch.isfinite(logits).all())
+    return dg.AssetCheckResult(
+        passed=finite and logits.shape[-1] >= len(tokenizer) - 1,
+        metadata={"vocab": len(tokenizer), "logits_shape": str(tuple(logits.shape)), "finite": finite},
+    )
