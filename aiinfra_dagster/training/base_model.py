@@ -129,6 +129,7 @@ def _convert(ref: ModelRef, located: Path, target: Path, source_sha: str, name: 
         ) from exc
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    _forget_gguf_quantization(model)
 
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -154,6 +155,16 @@ def _convert(ref: ModelRef, located: Path, target: Path, source_sha: str, name: 
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return manifest
+
+
+def _forget_gguf_quantization(model: Any) -> None:
+    """GGUF weights are dequantised on load; drop the quantizer so they save as plain float tensors."""
+    if getattr(model, "hf_quantizer", None) is not None and "gguf" in type(model.hf_quantizer).__name__.lower():
+        model.hf_quantizer = None
+        model.is_quantized = False
+        model.quantization_method = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
 
 
 def _package_version(package: str | None) -> str | None:
