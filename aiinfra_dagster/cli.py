@@ -23,7 +23,12 @@ def _settings(args: argparse.Namespace) -> int:
 
 
 def _instance(args: argparse.Namespace) -> int:
-    path = write_instance_yaml(Path(args.dagster_home))
+    try:
+        limit = load_settings(args.config).dagster.gpu_pool_limit
+    except SettingsError as err:
+        print(err, file=sys.stderr)
+        return 2
+    path = write_instance_yaml(Path(args.dagster_home), limit)
     print(path)
     return 0
 
@@ -36,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     show.set_defaults(func=_settings)
     inst = sub.add_parser("instance", help="write a local dagster.yaml (telemetry off) into DAGSTER_HOME")
     inst.add_argument("dagster_home")
+    inst.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
     inst.set_defaults(func=_instance)
     args = parser.parse_args(argv)
     return int(args.func(args))

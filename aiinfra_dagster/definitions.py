@@ -11,6 +11,7 @@ import dagster as dg
 from aiinfra_dagster import assets as assets_package
 from aiinfra_dagster.assets.training import training_assets
 from aiinfra_dagster.jobs import main_job
+from aiinfra_dagster.k8s.executor import build_executor
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
@@ -47,9 +48,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=all_asset_checks(),
         jobs=[main_job],
         resources=build_resources(settings),
-        # One process per run: steps share loaded libraries on small machines. The k8s
-        # deployment mode swaps in dagster_k8s.k8s_job_executor.
-        executor=dg.in_process_executor,
+        # Locally one process per run by default (steps share loaded models on small
+        # machines); k8s.enabled swaps in dagster_k8s.k8s_job_executor.
+        executor=build_executor(settings),
     )
 
 

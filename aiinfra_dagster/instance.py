@@ -19,9 +19,17 @@ run_coordinator:
 """
 
 
-def write_instance_yaml(dagster_home: Path) -> Path:
+def pools_yaml(limit: int) -> str:
+    """Concurrency pools: torch training steps (the `gpu` pool) run `limit` at a time across runs.
+
+    Dagster takes one default limit for every pool; `gpu` is the only pool the code location uses.
+    """
+    return f"concurrency:\n  pools:\n    default_limit: {limit}\n    granularity: op\n"
+
+
+def write_instance_yaml(dagster_home: Path, gpu_pool_limit: int = 1) -> Path:
     """Write dagster.yaml into `dagster_home` (created if needed) and return its path."""
     dagster_home.mkdir(parents=True, exist_ok=True)
     path = dagster_home / "dagster.yaml"
-    path.write_text(INSTANCE_YAML)
+    path.write_text(INSTANCE_YAML + pools_yaml(gpu_pool_limit))
     return path

@@ -1,24 +1,71 @@
-"""Where GPU-heavy steps run: the `dagster-k8s/config` tag and the concurrency pool every such asset carries."""
+"""Where GPU-heavy steps run: the `dagster-k8s/config` tag and the concurrency pool every such asset carries.
+
+The tag is read by dagster-k8s's `k8s_job_executor` when it builds the step's Kubernetes Job; locally
+(in-process / multiprocess executors) it is inert, while the pool limits GPU steps on every executor.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from dagster_k8s.job import USER_DEFINED_K8S_CONFIG_KEY, UserDefinedDagsterK8sConfig
 
 from aiinfra_dagster.settings import Settings
 
-K8S_CONFIG_TAG = "dagster-k8s/config"
+K8S_CONFIG_TAG = USER_DEFINED_K8S_CONFIG_KEY  # "dagster-k8s/config"
+
+# apimachinery's resource.Quantity grammar: a signed decimal, then a binary-SI, decimal-SI or exponent suffix.
+QUANTITY_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$")
+# A qualified resource name such as nvidia.com/gpu or amd.com/gpu (DNS subdomain prefix / name).
+RESOURCE_NAME_RE = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+
+
+def _check_settings(settings: Settings) -> None:
+    """Refuse k8s settings the API server would reject, at definition load rather than mid-run."""
+    k8s = settings.k8s
+    errors = [
+        f"k8s.{field}: {value!r} is not a Kubernetes quantity (e.g. 16Gi, 512Mi, 4, 500m)"
+        for field, value in (("cpu", k8s.cpu), ("memory", k8s.memory))
+        if not QUANTITY_RE.match(value)
+    ]
+    if not RESOURCE_NAME_RE.match(k8s.gpu_resource) or "/" not in k8s.gpu_resource:
+        errors.append(f"k8s.gpu_resource: {k8s.gpu_resource!r} is not a vendor resource name like nvidia.com/gpu")
+    if errors:
+        raise ValueError("invalid Kubernetes settings:\n  " + "\n  ".join(errors))
 
 
 def gpu_k8s_config(settings: Settings) -> dict[str, Any]:
-    """The per-step Kubernetes config of a GPU step: GPU limits, memory, node selector, tolerations."""
+    """The per-step Kubernetes config of a GPU step: GPU limits, memory, node selector, tolerations.
+
+    Keys are normalised to dagster-k8s's snake_case form (it accepts camelCase too, e.g. `nodeSelector`,
+    `tolerationSeconds`, and rejects unknown keys), so a typo in `k8s.tolerations` fails here.
+    """
+    _check_settings(settings)
     k8s = settings.k8s
-    limits: dict[str, str] = {"memory": k8s.memory, "cpu": k8s.cpu}
+    # Extended resources (GPUs) may only be limits (requests default to them and must be equal).
+    limits: dict[str, str] = {"cpu": k8s.cpu, "memory": k8s.memory}
     if k8s.gpu_count:
         limits[k8s.gpu_resource] = str(k8s.gpu_count)
-    return {
-        "container_config": {"resources": {"limits": limits, "requests": {"memory": k8s.memory, "cpu": k8s.cpu}}},
-        "pod_spec_config": {"node_selector": dict(k8s.node_selector), "tolerations": list(k8s.tolerations)},
+    pod_spec: dict[str, Any] = {}
+    if k8s.node_selector:
+        pod_spec["node_selector"] = dict(k8s.node_selector)
+    if k8s.tolerations:
+        pod_spec["tolerations"] = [dict(t) for t in k8s.tolerations]
+    raw = {
+        "container_config": {"resources": {"limits": limits, "requests": {"cpu": k8s.cpu, "memory": k8s.memory}}},
+        "pod_spec_config": pod_spec,
     }
+    try:
+        normalised = UserDefinedDagsterK8sConfig.from_dict(raw)
+    except Exception as exc:  # dagster-k8s raises a bare Exception naming the Kubernetes model
+        raise ValueError(f"invalid Kubernetes settings (k8s.tolerations / k8s.node_selector): {exc}") from exc
+    config: dict[str, Any] = {"container_config": dict(normalised.container_config)}
+    if normalised.pod_spec_config:
+        config["pod_spec_config"] = dict(normalised.pod_spec_config)
+    return config
 
 
 def gpu_step(settings: Settings) -> dict[str, Any]:

