@@ -9,14 +9,18 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from aiinfra_dagster.assets.common import OWNERS
+from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.k8s.placement import gpu_step
+from aiinfra_dagster.labels.tables import CHUNK_LABELS
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
 from aiinfra_dagster.training.base_model import ensure_base_model, manifest_dict
-from aiinfra_dagster.training.checkpoints import fine_tune
+from aiinfra_dagster.training.checkpoints import fine_tune, fit_topic_classifier
+from aiinfra_dagster.training.classifier import classifier_examples
 from aiinfra_dagster.training.tracking import ExperimentRun, environment_info, experiment_metadata, record_experiment
 
 GROUP = "training"
@@ -136,7 +140,85 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             },
         )
 
-    return [lora_checkpoint]
+    @dg.asset(
+        name="topic_classifier",
+        group_name=GROUP,
+        deps=["chunk_labels", "document_chunks"],
+        kinds={"pytorch", "peft"},
+        owners=OWNERS,
+        description=(
+            "A topic classifier for chunks: LoRA sequence classification on the embedding model (all-MiniLM-L6-v2), "
+            "trained on chunk_labels' labels of most documents and scored against the human reference labels of "
+            "held-out documents (never trained on), next to the label model's own score on the same rows."
+        ),
+        **placement,
+    )
+    def topic_classifier(
+        context: dg.AssetExecutionContext,
+        lakehouse: LakehouseResource,
+        aiinfra: SettingsResource,
+        embedding_model: EmbeddingModelResource,
+    ) -> dg.MaterializeResult:
+        settings = aiinfra.value
+        store = lakehouse.store
+        started_at = datetime.now(UTC)
+        inputs = {t.name: store.version(t.name) for t in (CHUNK_LABELS, DOCUMENT_CHUNKS)}
+        model_dir = embedding_model.model_dir()
+        data = classifier_examples(store.read(CHUNK_LABELS), store.read(DOCUMENT_CHUNKS), settings.classifier)
+        trained = fit_topic_classifier(settings, model_dir, data)
+        result = trained.result
+        context.log.info(f"topic_classifier {trained.fingerprint}: {'reused' if trained.reused else 'trained'}")
+        run = ExperimentRun(
+            run_id=f"topic_classifier-{trained.fingerprint}",
+            asset="topic_classifier",
+            dagster_run_id=context.run_id,
+            started_at=started_at,
+            wall_seconds=result.wall_seconds,
+            params=settings.classifier.model_dump(mode="json"),
+            metrics={
+                "accuracy": result.accuracy,
+                "macro_f1": result.macro_f1,
+                "label_model_accuracy": result.label_model_accuracy,
+                "label_model_macro_f1": result.label_model_macro_f1,
+                "agreement_with_labels": result.agreement_with_labels,
+            },
+            history=result.history,
+            tokens_per_second=result.train_tokens_per_second,
+            environment=environment_info(),
+            inputs={**inputs, "embedding_model_sha": embedding_model.encoder_id()},
+            model_path=str(result.output_dir),
+            model_bytes=result.size_bytes,
+        )
+        return dg.MaterializeResult(
+            data_version=dg.DataVersion(trained.fingerprint),
+            metadata={
+                "model_version": trained.fingerprint,
+                "model_path": dg.MetadataValue.path(str(result.output_dir)),
+                "reused_finished_model": trained.reused,
+                "accuracy": result.accuracy,
+                "macro_f1": result.macro_f1,
+                "label_model_accuracy": result.label_model_accuracy,
+                "label_model_macro_f1": result.label_model_macro_f1,
+                "classes": len(result.classes),
+                "train_examples": result.train_examples,
+                "evaluation_examples": result.eval_examples,
+                "train_documents": data.train_documents,
+                "held_out_documents": data.eval_documents,
+                "per_class": dg.MetadataValue.md(
+                    markdown_table(
+                        ["class", "support", "precision", "recall", "F1", "seen in training"],
+                        [
+                            [r["class"], r["support"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", r["seen_in_training"]]
+                            for r in result.per_class
+                        ],
+                    )
+                ),
+                **{f"input_{name}_version": v for name, v in inputs.items()},
+                **experiment_metadata(run, store, settings.tracking),
+            },
+        )
+
+    return [lora_checkpoint, topic_classifier]
 
 
 @dg.asset_check(asset=base_model, description="The stored base model loads and predicts finite logits for a short prompt.")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from aiinfra_dagster.models.embedding import TextEncoder, load_encoder
+from pathlib import Path
+
+from aiinfra_dagster.models.embedding import TextEncoder, load_encoder, model_fingerprint
 from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.settings import ModelRef
 
@@ -22,6 +24,12 @@ class EmbeddingModelResource(dg.ConfigurableResource):
     def model_ref(self) -> ModelRef:
         return ModelRef.model_validate_json(self.model_ref_json)
 
+    def model_dir(self) -> Path:
+        return resolve_model_path(self.model_ref, "models.embedding", allow_hub_downloads=self.allow_hub_downloads)
+
     def encoder(self) -> TextEncoder:
-        path = resolve_model_path(self.model_ref, "models.embedding", allow_hub_downloads=self.allow_hub_downloads)
-        return load_encoder(str(path), self.max_length, self.batch_size)
+        return load_encoder(str(self.model_dir()), self.max_length, self.batch_size)
+
+    def encoder_id(self) -> str:
+        """Content hash of the encoder's weights (what embeddings and fine-tunes of it record)."""
+        return model_fingerprint(self.model_dir())

@@ -17,8 +17,9 @@ from typing import Any
 import polars as pl
 from transformers import TrainerCallback
 
-from aiinfra_dagster.settings import Settings, TrainingSettings
+from aiinfra_dagster.settings import ClassifierSettings, Settings, TrainingSettings
 from aiinfra_dagster.training.base_model import StoredBaseModel
+from aiinfra_dagster.training.classifier import ClassifierData, ClassifierResult, train_topic_classifier
 from aiinfra_dagster.training.sft import Messages, is_complete, read_result, train_lora
 
 STORE_DIR = "lora_checkpoint"
@@ -105,3 +106,39 @@ def fine_tune(
                 base.path, train, evaluation, params, output_dir, deepspeed_config=ds_config, callbacks=callbacks
             )
     return FineTune(fingerprint, output_dir, result.to_json(), False, ds_config)
+
+
+@dataclass(frozen=True)
+class FittedClassifier:
+    fingerprint: str
+    result: ClassifierResult
+    reused: bool
+
+
+def classifier_fingerprint(encoder_sha: str, data: ClassifierData, params: ClassifierSettings) -> str:
+    digest = hashlib.sha256(json.dumps({"encoder": encoder_sha, "params": params.model_dump(mode="json")}, sort_keys=True).encode())
+    for frame in (data.train.select("chunk_id", "text", "label"), data.eval.select("chunk_id", "text", "reference_label")):
+        for row in frame.sort("chunk_id").iter_rows():
+            digest.update("\x1f".join(str(v) for v in row).encode() + b"\x1e")
+    return digest.hexdigest()[:16]
+
+
+def fit_topic_classifier(settings: Settings, model_dir: Path, data: ClassifierData) -> FittedClassifier:
+    """Train the topic classifier for this data, or reuse the finished model trained on exactly it."""
+    from aiinfra_dagster.models.embedding import model_fingerprint
+
+    fingerprint = classifier_fingerprint(model_fingerprint(model_dir), data, settings.classifier)
+    output_dir = settings.model_store / "topic_classifier" / fingerprint
+    if (output_dir / "metrics.json").is_file():
+        return FittedClassifier(fingerprint, finished_classifier(output_dir), True)
+    return FittedClassifier(fingerprint, train_topic_classifier(model_dir, data, settings.classifier, output_dir), False)
+
+
+def finished_classifier(output_dir: Path) -> ClassifierResult:
+    """A trained classifier's result as written next to it (metrics.json, history.jsonl)."""
+    from aiinfra_dagster.training.history import MetricsHistory
+
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    metrics["output_dir"] = output_dir
+    metrics["history"] = MetricsHistory(output_dir / "history.jsonl").steps
+    return ClassifierResult(**{k: v for k, v in metrics.items() if k in ClassifierResult.__dataclass_fields__})
