@@ -34,7 +34,11 @@ def test_topic_classifier_trains_scores_and_is_reused(make_settings, instance):
         classifier={"validation_fraction": 0.5, "epochs": 2, "max_length": 64},
     )
     materialize_assets(settings, instance, UPSTREAM)
-    meta = materialization_metadata(materialize_assets(settings, instance, ["topic_classifier"]), "topic_classifier")
+    result = materialize_assets(settings, instance, ["topic_classifier"])
+    meta = materialization_metadata(result, "topic_classifier")
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "topic_classifier_beats_majority_class"
+    assert check.metadata["majority_class_accuracy"].value > 0
 
     assert meta["train_documents"].value > 0 and meta["held_out_documents"].value > 0
     assert meta["evaluation_examples"].value > 0 and meta["train_examples"].value > 0

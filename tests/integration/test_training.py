@@ -86,6 +86,8 @@ def test_lora_checkpoint_trains_records_and_is_reused(make_settings, tiny_causal
     assert len(losses) == 30
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5, "LoRA training should lower the loss"
     assert "data:image/png;base64," in meta["loss_curve"].value
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"base_model_forward_pass": True, "lora_checkpoint_merge_consistent": True, "lora_checkpoint_loss_decreased": True}
 
     store = DeltaStore(settings.storage.lake_root)
     experiments = store.read(EXPERIMENTS)

@@ -1,0 +1,60 @@
+"""Checks of the trained models: they learned something, and what is served equals what was trained."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from aiinfra_dagster.training.verify import adapter_matches_merged, loss_trend
+
+
+def _latest_model_path(context: dg.AssetCheckExecutionContext, asset: str) -> Path:
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
+    if event is None or event.asset_materialization is None:
+        raise dg.Failure(f"{asset} has no materialization to check")
+    return Path(event.asset_materialization.metadata["model_path"].value)
+
+
+@dg.asset_check(
+    asset="lora_checkpoint",
+    blocking=True,
+    description="The adapter loaded on the base model and the merged model give the same logits on probe prompts.",
+)
+def lora_checkpoint_merge_consistent(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    out = _latest_model_path(context, "lora_checkpoint")
+    base_dir = Path(json.loads((out / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"])
+    report = adapter_matches_merged(base_dir, out / "adapter", out / "merged")
+    return dg.AssetCheckResult(
+        passed=report.matches,
+        metadata={"max_abs_logit_difference": report.max_abs_difference, "tolerance": report.tolerance, "prompts": report.prompts},
+    )
+
+
+@dg.asset_check(
+    asset="lora_checkpoint",
+    description="The training loss went down: the mean of the last quarter of logged steps is below the first quarter's.",
+)
+def lora_checkpoint_loss_decreased(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    out = _latest_model_path(context, "lora_checkpoint")
+    history = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    first, last = loss_trend(history)
+    return dg.AssetCheckResult(
+        passed=last < first,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"first_quarter_loss": first, "last_quarter_loss": last},
+    )
+
+
+@dg.asset_check(
+    asset="topic_classifier",
+    description="On held-out documents the classifier beats always predicting the most common reference class.",
+)
+def topic_classifier_beats_majority_class(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    metrics = json.loads((_latest_model_path(context, "topic_classifier") / "metrics.json").read_text())
+    support = [row["support"] for row in metrics["per_class"]]
+    majority = max(support) / sum(support) if sum(support) else 1.0
+    return dg.AssetCheckResult(
+        passed=metrics["accuracy"] > majority,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"accuracy": metrics["accuracy"], "majority_class_accuracy": majority, "label_model_accuracy": metrics["label_model_accuracy"]},
+    )
