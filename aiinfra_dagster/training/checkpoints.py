@@ -66,18 +66,24 @@ def checkpoint_dir(settings: Settings, fingerprint: str) -> Path:
     return settings.model_store / STORE_DIR / fingerprint
 
 
+def device_count(settings: Settings) -> int:
+    """Accelerators this step may use: the pod's GPUs in the k8s mode, else what torch sees here."""
+    import torch
+
+    return settings.k8s.gpu_count if settings.k8s.enabled else torch.cuda.device_count()
+
+
 def resolved_deepspeed_config(params: TrainingSettings, world_size: int) -> dict[str, Any] | None:
     """The user's (or a built) DeepSpeed config, validated by DeepSpeed before any training starts."""
     if not params.deepspeed.enabled:
         return None
-    from aiinfra_dagster.training.distributed import deepspeed_config, validate_deepspeed_config
+    import torch
 
-    return validate_deepspeed_config(
-        deepspeed_config(params),
-        micro_batch=params.per_device_batch_size,
-        grad_accum=params.gradient_accumulation_steps,
-        world_size=world_size,
-    )
+    from aiinfra_dagster.training.distributed import checked_deepspeed_config
+
+    # train_lora trains fp16 as fp32 without a GPU; the config must agree with what the Trainer gets.
+    precision = "fp32" if params.precision == "fp16" and not torch.cuda.is_available() else params.precision
+    return checked_deepspeed_config(params, world_size=world_size, precision=precision)
 
 
 def fine_tune(
@@ -87,25 +93,63 @@ def fine_tune(
     *,
     callbacks: Sequence[TrainerCallback] = (),
 ) -> FineTune:
-    """Train (or resume, or reuse) the LoRA checkpoint for these inputs."""
+    """Train (or resume, or reuse) the LoRA checkpoint for these inputs.
+
+    In-process on CPU or one GPU (DeepSpeed over a one-rank gloo/nccl group); with several
+    GPUs, `torchrun` starts one worker per GPU inside this step's pod.
+    """
+    from aiinfra_dagster.training.distributed import launch_mode
+
     params = settings.training
-    ds_config = resolved_deepspeed_config(params, world_size=1)
+    gpus = device_count(settings)
+    mode = launch_mode(params, gpus)
+    world_size = max(gpus, 1) if mode == "torchrun" else 1
+    ds_config = resolved_deepspeed_config(params, world_size)
     fingerprint = training_fingerprint(base.manifest.source_sha256, examples, params, ds_config)
     output_dir = checkpoint_dir(settings, fingerprint)
     if is_complete(output_dir):
         return FineTune(fingerprint, output_dir, read_result(output_dir), True, ds_config)
     train, evaluation = split_messages(examples)
+    if mode == "torchrun":
+        run_torchrun(settings, base, train, evaluation, output_dir, ds_config, world_size)
+        return FineTune(fingerprint, output_dir, read_result(output_dir), False, ds_config)
     if ds_config is None:
         result = train_lora(base.path, train, evaluation, params, output_dir, callbacks=callbacks)
     else:
-        from aiinfra_dagster.training.distributed import single_process_env
+        from aiinfra_dagster.training.distributed import single_process_env, torch_extensions_dir
 
-        extensions = Path(params.deepspeed.extensions_dir or Path(settings.storage.home) / "cache" / "torch_extensions")
-        with single_process_env(extensions, params.deepspeed.master_port):
+        with single_process_env(torch_extensions_dir(settings), params.deepspeed.master_port):
             result = train_lora(
                 base.path, train, evaluation, params, output_dir, deepspeed_config=ds_config, callbacks=callbacks
             )
     return FineTune(fingerprint, output_dir, result.to_json(), False, ds_config)
+
+
+def run_torchrun(
+    settings: Settings,
+    base: StoredBaseModel,
+    train: list[Messages],
+    evaluation: list[Messages],
+    output_dir: Path,
+    ds_config: dict[str, Any] | None,
+    nproc: int,
+) -> None:
+    """One training process per device via torchrun; rank 0 writes the finished checkpoint."""
+    import os
+    import subprocess
+
+    from aiinfra_dagster.training.distributed import LAUNCHER_ENV, free_port, torch_extensions_dir, torchrun_command
+    from aiinfra_dagster.training.worker import WorkerSpec
+
+    spec = WorkerSpec.build(
+        base.path, train, evaluation, settings.training, output_dir,
+        deepspeed_config=ds_config, extensions_dir=torch_extensions_dir(settings),
+    ).write(output_dir / "worker_spec.json")
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_ENV}
+    port = settings.training.deepspeed.master_port or free_port()
+    completed = subprocess.run(torchrun_command(nproc, spec, port), env=env, check=False)
+    if completed.returncode != 0 or not is_complete(output_dir):
+        raise RuntimeError(f"torchrun training failed (exit {completed.returncode}); checkpoints kept in {output_dir}")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,6 @@ def _kind(entry: dict[str, Any]) -> str:
     """Train, eval and summary logs share steps; keep one of each."""
     if any(k.startswith("eval_") for k in entry):
         return "eval"
-    if "train_runtime" in entry:
+    if "train_loss" in entry:  # the end-of-training summary (every step log carries train_runtime)
         return "summary"
     return "train"

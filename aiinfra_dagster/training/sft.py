@@ -261,23 +261,41 @@ def train_lora(
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     eval_loss = trainer.evaluate()["eval_loss"] if evaluation else None
 
+    adapter_dir = output_dir / "adapter"
+    # Every rank: under ZeRO-3 gathering the adapter weights is collective; rank 0 writes them.
+    trainer.save_model(str(adapter_dir))
     if not trainer.is_world_process_zero():
         return _result(output_dir, None, history, trainer, output, eval_loss, throughput, resume, train, evaluation)
-    adapter_dir = output_dir / "adapter"
-    trainer.model.save_pretrained(adapter_dir)
     tokenizer.save_pretrained(adapter_dir)
     merged_dir = None
     if params.merge:
-        merged_dir = output_dir / "merged"
-        shutil.rmtree(merged_dir, ignore_errors=True)
-        merged = trainer.model.merge_and_unload()
-        merged.save_pretrained(merged_dir)
-        tokenizer.save_pretrained(merged_dir)
+        if deepspeed_config is not None:
+            from aiinfra_dagster.training.distributed import release_deepspeed_state
+
+            release_deepspeed_state()  # else from_pretrained below would load ZeRO-3-partitioned (empty) weights
+        merged_dir = merge_adapter(base_dir, adapter_dir, output_dir / "merged", torch_dtype(params.precision))
     (output_dir / "training_args.json").write_text(args.to_json_string())
     result = _result(output_dir, merged_dir, history, trainer, output, eval_loss, throughput, resume, train, evaluation)
     (output_dir / "result.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     (output_dir / COMPLETE).write_text("ok\n")
     return result
+
+
+def merge_adapter(base_dir: Path, adapter_dir: Path, merged_dir: Path, dtype: torch.dtype = torch.float32) -> Path:
+    """The adapter folded into a fresh copy of the base weights: a plain model any runtime can serve.
+
+    Merging a reloaded base (not the trained model object) works the same after plain,
+    DeepSpeed ZeRO-2/3 and multi-process training.
+    """
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=dtype)
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    shutil.rmtree(merged_dir, ignore_errors=True)
+    merged.save_pretrained(merged_dir)
+    AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(merged_dir)
+    return merged_dir
 
 
 def _result(

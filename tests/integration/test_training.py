@@ -208,3 +208,38 @@ def test_a_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path, make_se
         torch.testing.assert_close(a[key], b[key], atol=1e-4, rtol=1e-3)
     experiments = DeltaStore(settings.storage.lake_root).read(EXPERIMENTS)
     assert experiments.filter(pl.col("asset") == "lora_checkpoint").height == 1
+
+
+EXTENSIONS_DIR = Path(os.environ.get("AIINFRA_TEST_CACHE") or Path.home() / ".cache" / "aiinfra-dagster") / "torch_extensions"
+
+
+@pytest.mark.slow
+def test_the_same_asset_trains_under_deepspeed_zero2(make_settings, tiny_causal_lm, instance):
+    deepspeed = {"enabled": True, "stage": 2, "extensions_dir": str(EXTENSIONS_DIR)}
+    settings = tiny_settings(make_settings, tiny_causal_lm, max_steps=6, save_steps=3, deepspeed=deepspeed)
+    write_training_set(settings)
+    result = materialize_assets(settings, instance, ["lora_checkpoint"])
+    meta = materialization_metadata(result, "lora_checkpoint")
+    assert meta["deepspeed"].value["zero_optimization"]["stage"] == 2
+    assert meta["steps"].value == 6
+    assert all(e.passed for e in result.get_asset_check_evaluations() if e.check_name == "lora_checkpoint_merge_consistent")
+    assert "RANK" not in os.environ and "ACCELERATE_USE_DEEPSPEED" not in os.environ
+
+
+def test_an_invalid_deepspeed_config_is_rejected_before_training(make_settings, tiny_causal_lm, instance, tmp_path):
+    import dagster as dg
+
+    from aiinfra_dagster.definitions import all_assets, build_resources
+
+    user_config = tmp_path / "ds.json"
+    user_config.write_text(json.dumps({"train_micro_batch_size_per_gpu": 4, "gradient_accumulation_steps": 1, "zero_optimization": {"stage": 4}}))
+    settings = tiny_settings(make_settings, tiny_causal_lm, deepspeed={"enabled": True, "config_path": str(user_config)})
+    write_training_set(settings)
+    result = dg.materialize(
+        all_assets(settings), selection=["lora_checkpoint"], resources=build_resources(settings), instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    message = failure.step_failure_data.error.to_string()
+    assert "training.deepspeed" in message and "stage" in message.lower()
+    assert not (settings.model_store / "lora_checkpoint").exists(), "nothing is trained or written"
