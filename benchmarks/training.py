@@ -1,7 +1,7 @@
 """LoRA training speed: our `train_lora` (the lora_checkpoint asset's trainer) vs a bare Trainer loop,
-and DeepSpeed ZeRO-2 vs plain, on the same model and data in the same run.
+on the same model and data in the same run (DeepSpeed ZeRO-2 vs plain: benchmarks/deepspeed_zero2.py).
 
-    python benchmarks/training.py [--model tiny|base] [--steps 12] [--no-deepspeed]
+    python benchmarks/training.py [--model tiny|base] [--steps 12]
 
 `tiny` is a small Llama built offline (4 layers, hidden 256); `base` is the configured base LLM
 (SmolLM2-135M by default, converted into the model store first). Data: the lake's training_set
@@ -86,10 +86,10 @@ def bare_trainer(base_dir: Path, data: list[list[dict[str, str]]], params: Train
     return timer
 
 
-def ours(base_dir: Path, data: list, params: TrainingSettings, out: Path, deepspeed: dict | None = None) -> tuple[StepTimer, float, int]:
+def ours(base_dir: Path, data: list, params: TrainingSettings, out: Path) -> tuple[StepTimer, float, int]:
     timer = StepTimer()
     start = time.perf_counter()
-    result = train_lora(base_dir, data, [], params, out, deepspeed_config=deepspeed, callbacks=[timer])
+    result = train_lora(base_dir, data, [], params, out, callbacks=[timer])
     return timer, time.perf_counter() - start, result.tokens_seen
 
 
@@ -98,7 +98,6 @@ def main() -> None:
     parser.add_argument("--profile", default="demo", choices=["quick", "demo", "full"])
     parser.add_argument("--model", default="tiny", choices=["tiny", "base"])
     parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--no-deepspeed", action="store_true")
     args = parser.parse_args()
     settings = load_settings(None, profile=args.profile)
     params = settings.training.model_copy(update={"max_steps": args.steps, "save_steps": max(1, args.steps // 2), "merge": False})
@@ -116,20 +115,11 @@ def main() -> None:
     mine, wall, tokens = ours(base_dir, data, params, work / "ours")
     rows = [("bare Trainer loop", bare.median, 1.0), ("train_lora (checkpoints, history)", mine.median, mine.median / bare.median)]
     print(f"tokens/s (train_lora, incl. checkpoint saves): {tokens / sum(mine.durations):.0f}; whole call {wall:.1f} s")
-    if not args.no_deepspeed:
-        from aiinfra_dagster.training.distributed import deepspeed_config, extensions_dir, single_process_env, validate_deepspeed_config
-
-        zero2 = params.model_copy(update={"deepspeed": params.deepspeed.model_copy(update={"enabled": True, "stage": 2})})
-        config = validate_deepspeed_config(deepspeed_config(zero2), micro_batch=zero2.per_device_batch_size, grad_accum=zero2.gradient_accumulation_steps, world_size=1)
-        with single_process_env(extensions_dir(settings)):
-            ds, ds_wall, ds_tokens = ours(base_dir, data, zero2, work / "zero2", config)
-        rows.append(("train_lora + DeepSpeed ZeRO-2 (CPU, gloo)", ds.median, ds.median / mine.median))
-        print(f"tokens/s (ZeRO-2): {ds_tokens / sum(ds.durations):.0f}; whole call {ds_wall:.1f} s (first call compiles ops)")
     print(json.dumps({"work_dir": str(work)}))
     print(f"{'path':45} {'median step s':>14} {'ratio':>8}")
     for name, step, ratio in rows:
         print(f"{name:45} {step:14.3f} {ratio:8.2f}x")
-    print("ratios: train_lora vs bare loop; ZeRO-2 vs train_lora without DeepSpeed")
+    print("ratio: train_lora step time / bare Trainer loop step time (same model, LoRA, tokens)")
 
 
 if __name__ == "__main__":
