@@ -176,6 +176,7 @@ class ClassifierResult:
     train_seconds: float
     train_tokens_per_second: float
     size_bytes: int
+    """bytes of everything in output_dir but metrics.json (merged model, adapter, tokenizer, logs)"""
     params: dict[str, Any] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, Any]:
@@ -332,6 +333,7 @@ def train_topic_classifier(model_dir: Path, data: ClassifierData, params: Classi
     train_started = time.perf_counter()
     trainer.train()
     train_seconds = time.perf_counter() - train_started
+    _remove_empty_dir(Path(args.output_dir))  # save_strategy="no": nothing is checkpointed
     train_tokens = sum(len(ids) for ids in encodings["input_ids"]) * params.epochs
 
     model.eval()
@@ -366,15 +368,17 @@ def train_topic_classifier(model_dir: Path, data: ClassifierData, params: Classi
 
 
 def _finish(result: ClassifierResult, started: float) -> ClassifierResult:
-    """Write metrics.json last, then measure the directory (metrics.json included) and the wall time."""
+    """Measure the artifacts and the wall time, then write metrics.json (not counted in size_bytes)."""
     out = result.output_dir
-    wall = time.perf_counter() - started
-    provisional = {**result.metrics(), "wall_seconds": wall}
-    (out / "metrics.json").write_text(json.dumps(provisional, indent=2, default=_json_default))
-    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    final = ClassifierResult(**{**result.__dict__, "wall_seconds": wall, "size_bytes": size})
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and p != out / "metrics.json")
+    final = ClassifierResult(**{**result.__dict__, "wall_seconds": time.perf_counter() - started, "size_bytes": size})
     (out / "metrics.json").write_text(json.dumps(final.metrics(), indent=2, default=_json_default))
     return final
+
+
+def _remove_empty_dir(path: Path) -> None:
+    if path.is_dir() and not any(path.iterdir()):
+        path.rmdir()
 
 
 def _json_default(value: Any) -> Any:
