@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from aiinfra_dagster.markdown import markdown_table
 
 OWNERS = ["team:ml-platform"]
 
-
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A markdown table for MetadataValue.md; pipes in cells are escaped."""
-
-    def cell(value: object) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+__all__ = ["OWNERS", "markdown_table"]

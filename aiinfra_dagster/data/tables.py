@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from aiinfra_dagster.lakehouse import TableSchema
-
-UTC_TS = pl.Datetime("us", "UTC")
+from aiinfra_dagster.lakehouse import UTC_TS, TableSchema
 
 RAW_DOCUMENTS = TableSchema(
     name="raw_documents",

@@ -5,9 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from aiinfra_dagster.features.definitions import FEATURES
-from aiinfra_dagster.lakehouse import TableSchema
+from aiinfra_dagster.lakehouse import UTC_TS, TableSchema
 
-UTC_TS = pl.Datetime("us", "UTC")
 EMBEDDING = pl.List(pl.Float32)
 
 CHUNK_EMBEDDINGS = TableSchema(

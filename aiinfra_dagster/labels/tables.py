@@ -6,8 +6,6 @@ import polars as pl
 
 from aiinfra_dagster.lakehouse import TableSchema
 
-UTC_TS = pl.Datetime("us", "UTC")
-
 REFERENCE_LABELS = TableSchema(
     name="reference_labels",
     columns={"path": pl.String, "label": pl.String, "origin": pl.String},

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 import polars as pl
 
 
+UTC_TS = pl.Datetime("us", "UTC")
+"""The timestamp type of every table: microseconds, UTC."""
+
+
 class SchemaMismatchError(ValueError):
     """A frame does not match the schema declared for its table."""
 

@@ -86,7 +86,7 @@ def classifier_examples(chunk_labels: pl.DataFrame, chunks: pl.DataFrame, params
     """Split labeled chunks into training and held-out evaluation rows.
 
     Train rows have a label with confidence >= ``min_label_confidence`` and come from training
-    documents, stably sampled (by chunk-id hash) down to ``max_train_examples``. Evaluation rows
+    documents, stably sampled (by chunk-id hash, spread over documents) down to ``max_train_examples``. Evaluation rows
     are every chunk of a held-out document that has a reference label, whatever its
     chunk_labels label (null labels included, so the figure covers the whole held-out page set).
     Classes are the sorted labels present in the training rows.
@@ -116,13 +116,20 @@ def classifier_examples(chunk_labels: pl.DataFrame, chunks: pl.DataFrame, params
 
 
 def _stable_sample(frame: pl.DataFrame, limit: int | None, seed: int) -> pl.DataFrame:
-    """At most ``limit`` rows chosen by chunk-id hash: new chunks barely change which old ones are kept."""
+    """At most ``limit`` rows, spread over as many documents as possible, chosen by hash.
+
+    Chunks are ranked by hash inside their document and taken round-robin (every document's
+    first pick, then every second pick, ...): the evaluation is on unseen pages, so page variety
+    is worth more than many chunks of a long page. The order is a pure function of the ids, so
+    a larger limit keeps every row of a smaller one and new chunks barely change the choice.
+    """
     ranked = frame.with_columns(
-        pl.col("chunk_id").map_elements(lambda c: _unit_hash(f"{seed}:{c}"), return_dtype=pl.Float64).alias("_rank")
-    ).sort("_rank")
+        pl.col("chunk_id").map_elements(lambda c: _unit_hash(f"{seed}:{c}"), return_dtype=pl.Float64).alias("_hash")
+    ).with_columns(pl.col("_hash").rank("ordinal").over("document_id").alias("_round"))
+    ranked = ranked.sort("_round", "_hash")
     if limit is not None:
         ranked = ranked.head(limit)
-    return ranked.drop("_rank")
+    return ranked.drop("_hash", "_round")
 
 
 @dataclass(frozen=True)

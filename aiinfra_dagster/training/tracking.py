@@ -36,6 +36,7 @@ from deltalake.exceptions import CommitFailedError
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from aiinfra_dagster.markdown import markdown_table
 from aiinfra_dagster.lakehouse import DeltaStore, WriteResult
 from aiinfra_dagster.settings import TrackingSettings
 from aiinfra_dagster.training.tables import EXPERIMENTS
@@ -514,17 +515,6 @@ def _metadata_float(value: float) -> Any:
 
 
 # --------------------------------------------------------------------------- formatting
-
-
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A markdown table for MetadataValue.md; pipes and newlines in cells are escaped."""
-
-    def cell(value: object) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def format_duration(seconds: float) -> str:

@@ -11,20 +11,10 @@ from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.training.classifier import predict_topics
 from aiinfra_dagster.training.tables import EXPERIMENTS
 from tests.conftest import materialization_metadata, materialize_assets
+from tests.integration.test_labels_features import STAGE
 
 MINI_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "mini_docs"
-UPSTREAM = [
-    "raw_documents",
-    "validated_documents",
-    "quarantine",
-    "document_chunks",
-    "chunk_duplicates",
-    "chunk_embeddings",
-    "reference_labels",
-    "human_labels",
-    "human_label_quarantine",
-    "chunk_labels",
-]
+UPSTREAM = [key for key in STAGE if key != "chunk_features"]
 
 
 def test_topic_classifier_trains_scores_and_is_reused(make_settings, instance):

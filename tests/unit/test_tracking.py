@@ -222,6 +222,8 @@ def test_no_tracking_uri_needs_no_mlflow(monkeypatch):
 
 
 def test_missing_mlflow_names_the_setting_and_the_package(monkeypatch, tmp_path):
+    for name in [m for m in sys.modules if m == "mlflow" or m.startswith("mlflow.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if never installed, even when imported before
     monkeypatch.setitem(sys.modules, "mlflow", None)
     tracking = TrackingSettings(mlflow_tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     with pytest.raises(MlflowUnavailableError, match=r"tracking\.mlflow_tracking_uri.*pip install mlflow-skinny"):
