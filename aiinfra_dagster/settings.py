@@ -249,14 +249,14 @@ class TrainingSettings(_Section):
 class ClassifierSettings(_Section):
     """`topic_classifier`: LoRA sequence classification on the embedding model, trained on `chunk_labels`."""
 
-    lora: LoraSettings = LoraSettings(r=8, alpha=16, dropout=0.1, target_modules=["query", "value"])
-    learning_rate: float = Field(default=1e-3, gt=0.0)
-    epochs: float = Field(default=1.0, gt=0.0)
+    lora: LoraSettings = LoraSettings(r=8, alpha=16, dropout=0.1, target_modules=["query", "key", "value", "dense"])
+    learning_rate: float = Field(default=5e-3, gt=0.0)
+    epochs: float = Field(default=2.0, gt=0.0)
     batch_size: int = Field(default=16, ge=1)
     max_length: int = Field(default=128, ge=8)
     max_train_examples: int | None = Field(default=None, ge=1, description="Stable sample of labeled chunks to train on")
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=1.0, description="Held-out documents, by hash")
-    min_label_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    min_label_confidence: float = Field(default=0.9, ge=0.0, le=1.0, description="Train only on labels this confident")
     seed: int = 0
 
 

@@ -204,6 +204,8 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 "evaluation_examples": result.eval_examples,
                 "train_documents": data.train_documents,
                 "held_out_documents": data.eval_documents,
+                "scored_held_out_documents": result.scored_documents,
+                "reference_classes_never_trained": dg.MetadataValue.json(result.unseen_reference_labels),
                 "per_class": dg.MetadataValue.md(
                     markdown_table(
                         ["class", "support", "precision", "recall", "F1", "seen in training"],
