@@ -222,3 +222,33 @@ def test_ui_shows_every_asset_and_group(tmp_path: Path, browser: Browser) -> Non
             print(f"asset group {group!r} ({len(assets)} assets) rendered in {time.monotonic() - t0:.1f} s")
         page.close()
     print(f"screenshots in {artifacts}")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_ui_shows_the_loss_curve_of_a_checkpoint(tmp_path: Path, browser: Browser, make_settings, tiny_causal_lm) -> None:
+    """The loss curve picture of a real lora_checkpoint materialization renders in the asset's page."""
+    import dagster as dg
+
+    from tests.conftest import materialize_assets
+    from tests.integration.test_training import tiny_settings, write_training_set
+
+    dagster_home = tmp_path / "dagster_home"
+    write_instance_yaml(dagster_home)
+    settings = tiny_settings(make_settings, tiny_causal_lm, max_steps=6, save_steps=3)
+    write_training_set(settings)
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        materialize_assets(settings, instance, ["lora_checkpoint"])
+
+    env = {"AIINFRA_STORAGE__HOME": str(settings.storage.home), "AIINFRA_PROFILE": "quick"}
+    with running_webserver(WORKSPACE, dagster_home=dagster_home, env=env) as base_url:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(f"{base_url}/assets/lora_checkpoint?view=events", wait_until="domcontentloaded")
+        row = page.locator("tr", has=page.get_by_text("loss_curve", exact=True)).first
+        expect(row).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+        row.get_by_text("[Show Markdown]").click()  # markdown metadata opens in a dialog
+        picture = page.locator('img[src^="data:image/png;base64,"]').first
+        expect(picture).to_be_visible(timeout=SETTLE_TIMEOUT_MS)
+        assert picture.evaluate("img => img.naturalWidth") >= 200, "the PNG decoded in the browser"
+        page.screenshot(path=str(_artifacts_dir() / "ui-lora-checkpoint-loss-curve.png"))
+        page.close()
