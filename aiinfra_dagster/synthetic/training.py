@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aiinfra_dagster.records import read_records, required_fields
@@ -57,8 +57,12 @@ def assign_split(example_id: str, validation_fraction: float) -> str:
     """'validation' for a stable ``validation_fraction`` of ids, by hash, else 'train'."""
     if not 0.0 <= validation_fraction < 1.0:
         raise ValueError("validation_fraction must be in [0, 1)")
-    bucket = int(hashlib.sha256(example_id.encode()).hexdigest()[:16], 16) / 16**16
-    return "validation" if bucket < validation_fraction else "train"
+    return "validation" if split_bucket(example_id) < validation_fraction else "train"
+
+
+def split_bucket(example_id: str) -> float:
+    """A stable number in [0, 1) per example id; the smallest ones go to validation."""
+    return int(hashlib.sha256(example_id.encode()).hexdigest()[:16], 16) / 16**16
 
 
 def build_examples(
@@ -97,7 +101,16 @@ def build_examples(
             messages=chat_messages(context, question, answer, system_prompt),
             split=assign_split(example_id, validation_fraction),
         )
-    return list(examples.values())
+    return _with_a_validation_example(list(examples.values()), validation_fraction)
+
+
+def _with_a_validation_example(examples: list[TrainingExample], validation_fraction: float) -> list[TrainingExample]:
+    """A small set can draw no validation example by hash; then the lowest-hash one is held out,
+    so a fine-tune always reports an eval loss when validation was asked for."""
+    if validation_fraction <= 0.0 or len(examples) < 2 or any(e.split == "validation" for e in examples):
+        return examples
+    lowest = min(examples, key=lambda e: split_bucket(e.example_id))
+    return [replace(e, split="validation") if e is lowest else e for e in examples]
 
 
 # ----------------------------------------------------------------------------- human pairs

@@ -111,3 +111,12 @@ def test_load_human_pairs_names_file_and_line_of_bad_rows(
     path.write_text(content)
     with pytest.raises(ValueError, match=message):
         load_human_pairs(path)
+
+
+def test_a_small_set_still_holds_out_one_validation_example() -> None:
+    pairs = [(f"What does function number {i} do?", f"It returns the value {i}.", "ctx") for i in range(3)]
+    examples = build_examples([], {}, pairs, validation_fraction=0.01)
+    assert [e.split for e in examples].count("validation") == 1
+    assert build_examples([], {}, pairs, validation_fraction=0.01) == examples
+    assert all(e.split == "train" for e in build_examples([], {}, pairs, validation_fraction=0.0))
+    assert [e.split for e in build_examples([], {}, pairs[:1], validation_fraction=0.01)] == ["train"]
