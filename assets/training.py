@@ -18,10 +18,11 @@ from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
-from aiinfra_dagster.training.base_model import ensure_base_model, manifest_dict
+from aiinfra_dagster.models.files import directory_bytes
+from aiinfra_dagster.training.base_model import configured_base_model, manifest_dict
 from aiinfra_dagster.training.checkpoints import fine_tune, fit_topic_classifier
 from aiinfra_dagster.training.classifier import classifier_examples
-from aiinfra_dagster.training.tracking import ExperimentRun, environment_info, experiment_metadata, record_experiment
+from aiinfra_dagster.training.tracking import ExperimentRun, environment_info, experiment_metadata
 
 GROUP = "training"
 
@@ -38,7 +39,7 @@ GROUP = "training"
 )
 def base_model(context: dg.AssetExecutionContext, aiinfra: SettingsResource) -> dg.MaterializeResult:
     settings = aiinfra.value
-    stored = ensure_base_model(settings.models.llm, settings.model_store, allow_hub_downloads=settings.models.allow_hub_downloads)
+    stored = configured_base_model(settings)
     manifest = stored.manifest
     context.log.info(f"base model {'converted' if stored.converted else 'reused'}: {stored.path}")
     return dg.MaterializeResult(
@@ -86,9 +87,7 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         started_at, started = datetime.now(UTC), time.perf_counter()
         training_set_version = store.version(TRAINING_SET.name)
         examples = store.read(TRAINING_SET)
-        base = ensure_base_model(
-            settings.models.llm, settings.model_store, allow_hub_downloads=settings.models.allow_hub_downloads
-        )
+        base = configured_base_model(settings)
         tuned = fine_tune(settings, base, examples)
         result = tuned.result
         context.log.info(
@@ -111,15 +110,13 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 if v is not None
             },
             history=result["history"],
-            tokens_per_second=result["tokens_seen"] / result["train_seconds"] if result["train_seconds"] else None,
+            tokens_per_second=result["tokens_per_second"],
             environment=environment_info(),
             inputs={"training_set": training_set_version, "base_model_sha256": base.manifest.source_sha256},
             model_path=str(tuned.output_dir),
-            model_bytes=sum(p.stat().st_size for p in tuned.output_dir.rglob("*") if p.is_file()),
+            model_bytes=directory_bytes(tuned.output_dir),
             status="resumed" if result.get("resumed_from_step") else "completed",
         )
-        if not tuned.reused:
-            record_experiment(store, run)
         return dg.MaterializeResult(
             data_version=dg.DataVersion(tuned.fingerprint),
             metadata={
@@ -222,20 +219,3 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     return [lora_checkpoint, topic_classifier]
 
-
-@dg.asset_check(asset=base_model, description="The stored base model loads and predicts finite logits for a short prompt.")
-def base_model_forward_pass(aiinfra: SettingsResource) -> dg.AssetCheckResult:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    settings = aiinfra.value
-    stored = ensure_base_model(settings.models.llm, settings.model_store, allow_hub_downloads=settings.models.allow_hub_downloads)
-    tokenizer = AutoTokenizer.from_pretrained(str(stored.path))
-    model = AutoModelForCausalLM.from_pretrained(str(stored.path))
-    with torch.inference_mode():
-        logits = model(**tokenizer("What is a list comprehension?", return_tensors="pt")).logits
-    finite = bool(torch.isfinite(logits).all())
-    return dg.AssetCheckResult(
-        passed=finite and logits.shape[-1] >= len(tokenizer) - 1,
-        metadata={"vocab": len(tokenizer), "logits_shape": str(tuple(logits.shape)), "finite": finite},
-    )

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from aiinfra_dagster.training.history import MetricsHistory
 from aiinfra_dagster.training.verify import adapter_matches_merged, loss_trend
 
 
@@ -13,6 +14,23 @@ def _latest_model_path(context: dg.AssetCheckExecutionContext, asset: str) -> Pa
     if event is None or event.asset_materialization is None:
         raise dg.Failure(f"{asset} has no materialization to check")
     return Path(event.asset_materialization.metadata["model_path"].value)
+
+
+@dg.asset_check(asset="base_model", description="The stored base model loads and predicts finite logits for a short prompt.")
+def base_model_forward_pass(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = _latest_model_path(context, "base_model")
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    model = AutoModelForCausalLM.from_pretrained(str(path))
+    with torch.inference_mode():
+        logits = model(**tokenizer("What is a list comprehension?", return_tensors="pt")).logits
+    finite = bool(torch.isfinite(logits).all())
+    return dg.AssetCheckResult(
+        passed=finite and logits.shape[-1] >= len(tokenizer) - 1,
+        metadata={"vocab": len(tokenizer), "logits_shape": str(tuple(logits.shape)), "finite": finite},
+    )
 
 
 @dg.asset_check(
@@ -36,8 +54,7 @@ def lora_checkpoint_merge_consistent(context: dg.AssetCheckExecutionContext) -> 
 )
 def lora_checkpoint_loss_decreased(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     out = _latest_model_path(context, "lora_checkpoint")
-    history = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    first, last = loss_trend(history)
+    first, last = loss_trend(MetricsHistory(out / "metrics.jsonl").steps)
     return dg.AssetCheckResult(
         passed=last < first,
         severity=dg.AssetCheckSeverity.WARN,

@@ -105,9 +105,9 @@ def main() -> None:
     if args.model == "tiny":
         base_dir = build_tiny_causal_lm(work / "tiny", sample_texts(), vocab_size=2048, hidden_size=256, layers=4)
     else:
-        from aiinfra_dagster.training.base_model import ensure_base_model
+        from aiinfra_dagster.training.base_model import configured_base_model
 
-        base_dir = ensure_base_model(settings.models.llm, settings.model_store).path
+        base_dir = configured_base_model(settings).path
     data = conversations(settings, params.per_device_batch_size * args.steps)
     print(f"model={args.model} steps={args.steps} batch={params.per_device_batch_size} examples={len(data)}")
 

@@ -7,6 +7,8 @@ or nothing at all when nothing changed.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +16,12 @@ from typing import Literal
 
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError
 
 from aiinfra_dagster.lakehouse.schema import TableSchema
 
 _OP = "_aiinfra_op"
+COMMIT_ATTEMPTS = 6
 WriteMode = Literal["append", "overwrite"]
 
 
@@ -110,7 +114,28 @@ class DeltaStore:
         `compare` lists the columns whose change counts as an update (default: all
         non-key columns), so volatile columns such as timestamps don't cause rewrites.
         `scope` limits deletes to existing rows matching it (e.g. one source).
+
+        Steps of one run (or pods of the k8s executor) may write the same table at once; Delta
+        then refuses the later MERGE ("a concurrent transaction added new data"), so the diff is
+        made again against the new version and retried.
         """
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                return self._sync_once(schema, desired, compare, delete_missing, scope)
+            except CommitFailedError:
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt * (1 + random.random()))
+        raise AssertionError("unreachable")
+
+    def _sync_once(
+        self,
+        schema: TableSchema,
+        desired: pl.DataFrame,
+        compare: Sequence[str] | None,
+        delete_missing: bool,
+        scope: pl.Expr | None,
+    ) -> WriteResult:
         if not schema.key:
             raise ValueError(f"table '{schema.name}' has no key; sync needs one")
         desired = schema.validate(desired)

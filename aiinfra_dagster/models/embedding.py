@@ -7,13 +7,14 @@ texts are batched by length to waste little padding on CPU.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from aiinfra_dagster.models.files import file_sha256
 
 
 @dataclass
@@ -61,13 +62,7 @@ class TextEncoder:
 @lru_cache(maxsize=8)
 def model_fingerprint(model_dir: Path) -> str:
     """sha256 over the weight files' names and bytes (first 16 hex)."""
-    digest = hashlib.sha256()
-    for path in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
-        digest.update(path.name.encode())
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]
+    return file_sha256(sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")))[:16]
 
 
 @lru_cache(maxsize=2)

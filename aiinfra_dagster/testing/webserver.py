@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aiinfra_dagster.instance import write_instance_yaml
+from aiinfra_dagster.net import free_port
 
 __all__ = [
     "WebserverError",
@@ -64,13 +64,6 @@ query AiinfraWorkspaceLoadStatus {
 
 class WebserverError(RuntimeError):
     """The webserver did not start, exited early, or its code location failed to load."""
-
-
-def free_port() -> int:
-    """Return a TCP port that is currently free on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def webserver_command(workspace: Path, *, host: str, port: int) -> list[str]:

@@ -10,7 +10,6 @@ a stored model whose weights no longer match its manifest is converted again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import asdict, dataclass
@@ -19,8 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from aiinfra_dagster.models.files import directory_bytes, file_sha256
 from aiinfra_dagster.models.locate import ModelNotFoundError, resolve_model_path
-from aiinfra_dagster.settings import ModelRef
+from aiinfra_dagster.settings import ModelRef, Settings
 
 MANIFEST = "manifest.json"
 SETTING = "models.llm"
@@ -55,18 +55,7 @@ class StoredBaseModel:
 
     @property
     def size_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
-
-
-def file_sha256(paths: list[Path]) -> str:
-    """sha256 over the files' names and bytes, in the given order."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode())
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+        return directory_bytes(self.path)
 
 
 def source_files(path: Path) -> list[Path]:
@@ -95,6 +84,11 @@ def ensure_base_model(ref: ModelRef, store: Path, *, allow_hub_downloads: bool =
         return StoredBaseModel(target, existing, converted=False)
     manifest = _convert(ref, located, target, source_sha, name)
     return StoredBaseModel(target, manifest, converted=True)
+
+
+def configured_base_model(settings: Settings) -> StoredBaseModel:
+    """`ensure_base_model` for `models.llm` into the settings' model store."""
+    return ensure_base_model(settings.models.llm, settings.model_store, allow_hub_downloads=settings.models.allow_hub_downloads)
 
 
 def _model_name(ref: ModelRef, located: Path) -> str:

@@ -19,8 +19,13 @@ from transformers import TrainerCallback
 
 from aiinfra_dagster.settings import ClassifierSettings, Settings, TrainingSettings
 from aiinfra_dagster.training.base_model import StoredBaseModel
-from aiinfra_dagster.training.classifier import ClassifierData, ClassifierResult, train_topic_classifier
-from aiinfra_dagster.training.sft import Messages, is_complete, read_result, train_lora
+from aiinfra_dagster.training.classifier import (
+    ClassifierData,
+    ClassifierResult,
+    load_classifier_result,
+    train_topic_classifier,
+)
+from aiinfra_dagster.training.sft import Messages, effective_precision, is_complete, read_result, train_lora
 
 STORE_DIR = "lora_checkpoint"
 # Settings that change how fast or where a run goes but not the weights it ends with.
@@ -77,13 +82,10 @@ def resolved_deepspeed_config(params: TrainingSettings, world_size: int) -> dict
     """The user's (or a built) DeepSpeed config, validated by DeepSpeed before any training starts."""
     if not params.deepspeed.enabled:
         return None
-    import torch
-
     from aiinfra_dagster.training.distributed import checked_deepspeed_config
 
-    # train_lora trains fp16 as fp32 without a GPU; the config must agree with what the Trainer gets.
-    precision = "fp32" if params.precision == "fp16" and not torch.cuda.is_available() else params.precision
-    return checked_deepspeed_config(params, world_size=world_size, precision=precision)
+    # The config must agree with the precision the Trainer really gets.
+    return checked_deepspeed_config(params, world_size=world_size, precision=effective_precision(params.precision))
 
 
 def fine_tune(
@@ -174,15 +176,6 @@ def fit_topic_classifier(settings: Settings, model_dir: Path, data: ClassifierDa
     fingerprint = classifier_fingerprint(model_fingerprint(model_dir), data, settings.classifier)
     output_dir = settings.model_store / "topic_classifier" / fingerprint
     if (output_dir / "metrics.json").is_file():
-        return FittedClassifier(fingerprint, finished_classifier(output_dir), True)
+        return FittedClassifier(fingerprint, load_classifier_result(output_dir), True)
     return FittedClassifier(fingerprint, train_topic_classifier(model_dir, data, settings.classifier, output_dir), False)
 
-
-def finished_classifier(output_dir: Path) -> ClassifierResult:
-    """A trained classifier's result as written next to it (metrics.json, history.jsonl)."""
-    from aiinfra_dagster.training.history import MetricsHistory
-
-    metrics = json.loads((output_dir / "metrics.json").read_text())
-    metrics["output_dir"] = output_dir
-    metrics["history"] = MetricsHistory(output_dir / "history.jsonl").steps
-    return ClassifierResult(**{k: v for k, v in metrics.items() if k in ClassifierResult.__dataclass_fields__})

@@ -23,6 +23,7 @@ import polars as pl
 import torch
 
 from aiinfra_dagster.labels import metrics
+from aiinfra_dagster.models.files import directory_bytes
 from aiinfra_dagster.settings import ClassifierSettings
 from aiinfra_dagster.training.history import MetricsHistory
 
@@ -391,10 +392,18 @@ def train_topic_classifier(
 def _finish(result: ClassifierResult, started: float) -> ClassifierResult:
     """Measure the artifacts and the wall time, then write metrics.json (not counted in size_bytes)."""
     out = result.output_dir
-    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and p != out / "metrics.json")
+    size = directory_bytes(out, exclude=[out / "metrics.json"])
     final = ClassifierResult(**{**result.__dict__, "wall_seconds": time.perf_counter() - started, "size_bytes": size})
     (out / "metrics.json").write_text(json.dumps(final.metrics(), indent=2, default=_json_default))
     return final
+
+
+def load_classifier_result(output_dir: Path) -> ClassifierResult:
+    """A trained classifier's result as `train_topic_classifier` wrote it (metrics.json, history.jsonl)."""
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    metrics["output_dir"] = output_dir
+    metrics["history"] = MetricsHistory(output_dir / "history.jsonl").steps
+    return ClassifierResult(**{k: v for k, v in metrics.items() if k in ClassifierResult.__dataclass_fields__})
 
 
 def _remove_empty_dir(path: Path) -> None:

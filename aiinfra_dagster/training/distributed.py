@@ -18,7 +18,6 @@ import copy
 import json
 import math
 import os
-import socket
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
 
+from aiinfra_dagster.net import free_port
 from aiinfra_dagster.settings import Settings, TrainingSettings
 
 LaunchMode = Literal["in_process", "torchrun"]
@@ -251,9 +251,7 @@ def _isolated_hf_deepspeed_state() -> Iterator[None]:
         yield
     finally:
         hf_ds._hf_deepspeed_config_weak_ref = saved
-        if dict(os.environ) != environ:
-            os.environ.clear()
-            os.environ.update(environ)
+        _restore_environ(environ)
 
 
 def _filled_like_training_arguments(config: Mapping[str, Any], args: SimpleNamespace, origin: str) -> Any:
@@ -391,13 +389,6 @@ def torch_extensions_dir(settings: Settings) -> Path:
     """Where compiled DeepSpeed ops are cached: a cold build takes ~1 min (shm_comm), ~3 min more for offload (cpu_adam)."""
     configured = settings.training.deepspeed.extensions_dir
     return Path(configured) if configured else Path(settings.storage.home) / "cache" / "torch_extensions"
-
-
-def free_port() -> int:
-    """A TCP port free right now on 127.0.0.1 for the rendezvous."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -59,6 +59,7 @@ class SftResult:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["tokens_per_second"] = self.tokens_per_second
         for key in ("output_dir", "adapter_dir", "merged_dir"):
             data[key] = str(data[key]) if data[key] is not None else None
         return data
@@ -136,6 +137,11 @@ class Throughput(TrainerCallback):
         self.seconds = time.perf_counter() - self._start[1]
 
 
+def effective_precision(precision: str) -> str:
+    """The precision a run really trains in: fp16 needs a GPU, so without one it trains as fp32."""
+    return "fp32" if precision == "fp16" and not torch.cuda.is_available() else precision
+
+
 def torch_dtype(precision: str) -> torch.dtype:
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
@@ -158,6 +164,7 @@ def training_arguments(
     from transformers import TrainingArguments
 
     on_gpu = torch.cuda.is_available()
+    precision = effective_precision(params.precision)
     return TrainingArguments(
         output_dir=str(checkpoints),
         max_steps=params.max_steps,
@@ -176,8 +183,8 @@ def training_arguments(
         eval_steps=params.save_steps if has_eval else None,
         seed=params.seed,
         data_seed=params.seed,
-        bf16=params.precision == "bf16",
-        fp16=params.precision == "fp16" and on_gpu,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
         use_cpu=not on_gpu,
         report_to=[],
         disable_tqdm=True,
@@ -244,7 +251,8 @@ def train_lora(
     evaluation = [tokenize_chat(tokenizer, m, params.max_seq_length) for m in eval_messages]
 
     args = training_arguments(params, checkpoints, has_eval=bool(evaluation), deepspeed_config=deepspeed_config)
-    model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch_dtype(params.precision))
+    dtype = torch_dtype(effective_precision(params.precision))
+    model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=dtype)
     model = get_peft_model(model, lora_config(params))
     history = MetricsHistory(output_dir / "metrics.jsonl")
     throughput = Throughput()
@@ -273,7 +281,7 @@ def train_lora(
             from aiinfra_dagster.training.distributed import release_deepspeed_state
 
             release_deepspeed_state()  # else from_pretrained below would load ZeRO-3-partitioned (empty) weights
-        merged_dir = merge_adapter(base_dir, adapter_dir, output_dir / "merged", torch_dtype(params.precision))
+        merged_dir = merge_adapter(base_dir, adapter_dir, output_dir / "merged", dtype)
     (output_dir / "training_args.json").write_text(args.to_json_string())
     result = _result(output_dir, merged_dir, history, trainer, output, eval_loss, throughput, resume, train, evaluation)
     (output_dir / "result.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")

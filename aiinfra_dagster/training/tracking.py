@@ -20,10 +20,8 @@ import json
 import math
 import os
 import platform
-import random
 import re
 import tempfile
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,7 +30,6 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-from deltalake.exceptions import CommitFailedError
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -209,22 +206,9 @@ def experiment_row(run: ExperimentRun) -> dict[str, Any]:
     }
 
 
-def record_experiment(store: DeltaStore, run: ExperimentRun, attempts: int = 6) -> WriteResult:
-    """Upsert the run by `run_id`: a re-record updates its row (no commit if nothing changed).
-
-    Training assets of one job can finish at the same moment; Delta then refuses
-    the later MERGE ("a concurrent transaction added new data"), so it is re-run
-    against the new table version.
-    """
-    frame = EXPERIMENTS.conform([experiment_row(run)])
-    for attempt in range(attempts):
-        try:
-            return store.merge(EXPERIMENTS, frame)
-        except CommitFailedError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * 2**attempt * (1 + random.random()))
-    raise AssertionError("unreachable")
+def record_experiment(store: DeltaStore, run: ExperimentRun) -> WriteResult:
+    """Upsert the run by `run_id`: a re-record updates its row (no commit if nothing changed)."""
+    return store.merge(EXPERIMENTS, EXPERIMENTS.conform([experiment_row(run)]))
 
 
 # --------------------------------------------------------------------------- pictures
