@@ -306,6 +306,48 @@ class DagsterSettings(_Section):
     gpu_pool_limit: int = Field(default=1, ge=1, description="Steps of the gpu pool at once (written to dagster.yaml)")
 
 
+class ServingSettings(_Section):
+    """The Bento service and its deployment (`bentoml serve` on loopback, or k8s manifests)."""
+
+    bento_name: str = Field(default="aiinfra-docs-assistant", pattern=r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
+    host: str = "127.0.0.1"
+    port: int = Field(default=3100, ge=0, le=65535, description="0 = a free port picked at deployment")
+    api_key: str | None = Field(default=None, description="Required in the X-API-Key header when set")
+    require_api_key: bool = False
+    request_timeout_s: int = Field(default=60, ge=1)
+    max_concurrency: int = Field(default=32, ge=1)
+    max_query_chars: int = Field(default=2000, ge=1)
+    top_k: int = Field(default=4, ge=1, le=100)
+    max_top_k: int = Field(default=20, ge=1, le=1000)
+    max_new_tokens: int = Field(default=128, ge=1)
+    max_context_chars: int = Field(default=3000, ge=100, description="Retrieved text put into the prompt")
+    log_batch_rows: int = Field(default=64, ge=1, description="Inference-log rows per Delta commit")
+    log_flush_seconds: float = Field(default=2.0, gt=0)
+    log_queue_rows: int = Field(default=10_000, ge=1, description="Rows held in memory before spilling to JSONL")
+    ready_timeout_s: int = Field(default=180, ge=1, description="How long a deployment waits for /readyz")
+    replicas: int = Field(default=1, ge=1)
+    cpu: str = "2"
+    memory: str = "4Gi"
+    sample_question: str = "How do I read a file line by line in Python?"
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1")
+
+    @model_validator(mode="after")
+    def _key_beyond_loopback(self) -> ServingSettings:
+        if self.require_api_key and not self.api_key:
+            raise ValueError("serving.require_api_key is true but serving.api_key is not set")
+        if not self.loopback and not self.api_key:
+            raise ValueError(
+                f"serving.host {self.host!r} binds beyond loopback: set serving.api_key "
+                "(e.g. AIINFRA_SERVING__API_KEY) or bind serving.host to 127.0.0.1"
+            )
+        if self.top_k > self.max_top_k:
+            raise ValueError("serving.top_k must not exceed serving.max_top_k")
+        return self
+
+
 PROFILE_PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
         "sources": [{"name": "python-docs", "kind": "python_docs", "max_documents": 40}],
@@ -314,6 +356,7 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
         "synthetic": {"generator": "template", "max_chunks": 300},
         "training": {"max_steps": 4, "max_seq_length": 128, "save_steps": 2},
         "classifier": {"max_train_examples": 200, "max_length": 64},
+        "serving": {"max_new_tokens": 8, "log_flush_seconds": 0.5},
     },
     "demo": {
         # A stable third of the docs (changelogs and the removed distutils left out) plus the FAQ:
@@ -369,6 +412,7 @@ class Settings(BaseSettings):
     qdrant: QdrantSettings = QdrantSettings()
     k8s: K8sSettings = K8sSettings()
     dagster: DagsterSettings = DagsterSettings()
+    serving: ServingSettings = ServingSettings()
 
     @property
     def model_store(self) -> Path:
