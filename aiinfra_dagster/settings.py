@@ -269,10 +269,31 @@ class TrackingSettings(_Section):
 
 
 class QdrantSettings(_Section):
+    """The vector index: one collection per (embedding model, chunk set), served through an alias (blue/green)."""
+
     url: str | None = Field(default=None, description="Qdrant server URL; embedded when unset")
     api_key: str | None = None
     path: str | None = Field(default=None, description="Embedded store directory; defaults to <home>/qdrant")
-    collection_prefix: str = "aiinfra"
+    collection_prefix: str = Field(default="aiinfra", pattern=r"^[A-Za-z0-9_-]+$")
+    alias: str = Field(
+        default="aiinfra-chunks", pattern=r"^[A-Za-z0-9_-]+$", description="Alias the service reads; switched atomically"
+    )
+    embedded_engine: Literal["edge", "client_local"] = Field(
+        default="edge",
+        description="Embedded engine: qdrant-edge-py shards (fast, readable by several processes) or "
+        "qdrant-client local mode (native collections/aliases, ~100x slower, one process at a time)",
+    )
+    upsert_batch_size: int = Field(default=1024, ge=1)
+    keep_versions: int = Field(default=2, ge=1, description="Index versions kept, the one the alias names included")
+    hnsw_min_points: int = Field(
+        default=50_000, ge=0, description="Build an HNSW graph from this many points; below it search is exact"
+    )
+    search_threads: int | None = Field(default=None, ge=1, description="Edge search threads; unset = one per CPU")
+    sample_queries: int = Field(default=8, ge=1, description="Chunks searched for themselves before a switch")
+    min_recall_at_10: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="Verification fails (alias not switched) below this golden recall@10"
+    )
+    warn_recall_at_10: float = Field(default=0.5, ge=0.0, le=1.0, description="The recall@10 check warns below this")
 
 
 class K8sSettings(_Section):

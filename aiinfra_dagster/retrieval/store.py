@@ -1,0 +1,80 @@
+"""What the builder and readers need from a vector store, whichever engine is behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from aiinfra_dagster.retrieval.hits import SearchHit
+from aiinfra_dagster.retrieval.rows import IndexRows
+from aiinfra_dagster.settings import QdrantSettings, Settings
+
+
+class VersionReader(Protocol):
+    version: str
+
+    def search(self, vectors: np.ndarray, k: int, label: str | None = None) -> list[list[SearchHit]]: ...
+
+    def count(self, label: str | None = None) -> int: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    name: str
+    points: int
+    created_at: str  # ISO UTC; orders versions for garbage collection
+
+
+class IndexStore(Protocol):
+    engine: str
+    location: str
+
+    def versions(self) -> list[VersionInfo]: ...
+
+    def alias_target(self, alias: str) -> str | None: ...
+
+    def build(self, version: str, rows: IndexRows) -> None: ...
+
+    def open_version(self, version: str) -> VersionReader: ...
+
+    def switch_alias(self, alias: str, version: str) -> None: ...
+
+    def delete_version(self, version: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def resolve_qdrant(settings: Settings | QdrantSettings) -> QdrantSettings:
+    """The qdrant section with `path` filled in (<storage.home>/qdrant) when embedded and unset."""
+    if isinstance(settings, QdrantSettings):
+        if settings.url is None and settings.path is None:
+            raise ValueError(
+                "qdrant.path is unset and this QdrantSettings does not know storage.home: pass the full Settings "
+                "(open_index(settings)) or resolve_qdrant(settings) first"
+            )
+        return settings
+    q = settings.qdrant
+    if q.url is None and q.path is None:
+        q = q.model_copy(update={"path": str(Path(settings.storage.home) / "qdrant")})
+    return q
+
+
+def open_store(settings: Settings | QdrantSettings) -> IndexStore:
+    """Server/cluster when `qdrant.url` is set; else the embedded engine the settings choose."""
+    q = resolve_qdrant(settings)
+    if q.url is not None:
+        from aiinfra_dagster.retrieval.client import ClientStore
+
+        return ClientStore.for_server(q)
+    if q.embedded_engine == "client_local":
+        from aiinfra_dagster.retrieval.client import ClientStore
+
+        return ClientStore.for_local_path(q)
+    from aiinfra_dagster.retrieval.edge import EdgeStore
+
+    return EdgeStore(q)

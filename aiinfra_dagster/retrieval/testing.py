@@ -1,0 +1,30 @@
+"""Build a small real index without the asset graph (for the service's and other tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from aiinfra_dagster.retrieval.rows import IndexRows, index_version
+from aiinfra_dagster.retrieval.store import open_store, resolve_qdrant
+from aiinfra_dagster.settings import QdrantSettings, Settings
+
+
+def build_test_index(
+    settings: Settings | QdrantSettings, rows: Iterable[Mapping], model_id: str = "test-model", alias: str | None = None
+) -> str:
+    """Write `rows` (chunk_id, text, document_path, label, embedding) as a version and point the alias at it.
+
+    Returns the version name. The same rows give the same version (reused, not rebuilt).
+    """
+    q = resolve_qdrant(settings)
+    index_rows = IndexRows.from_records([dict(r) for r in rows])
+    if len(index_rows) == 0:
+        raise ValueError("build_test_index needs at least one row")
+    version = index_version(q.collection_prefix, model_id, index_rows)
+    store = open_store(q)
+    try:
+        store.build(version, index_rows)
+        store.switch_alias(alias or q.alias, version)
+    finally:
+        store.close()
+    return version
