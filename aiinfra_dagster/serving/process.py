@@ -1,0 +1,215 @@
+"""`bentoml serve` as a managed background process on loopback.
+
+One server per storage home: its pid file and state JSON live in
+`<storage.home>/serving/`.  The server runs in its own session, so it outlives
+the Dagster run that started it and is stopped as a process group.  Only a
+process this module started is ever signalled: its pid must be alive and its
+command line must be the recorded `bentoml serve <tag>`.
+
+Replacing a Bento stops the old server and starts the new one on the same port
+(the URL stays stable); the downtime is the new server's start-up time, and if
+the new Bento never becomes ready the old one is started again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from aiinfra_dagster.net import free_port
+from aiinfra_dagster.serving.bento import bentoml_env
+from aiinfra_dagster.settings import Settings
+
+STOP_TIMEOUT_S = 30.0
+
+
+class ServerError(RuntimeError):
+    """The server did not start or become ready; the message carries the end of its log."""
+
+
+@dataclass(frozen=True)
+class ServerState:
+    pid: int
+    host: str
+    port: int
+    bento_tag: str
+    started_at: str
+    log_path: str
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    state: ServerState
+    action: str  # started | replaced | unchanged
+    previous_tag: str | None
+    downtime_s: float
+    ready_s: float
+
+
+def serving_dir(settings: Settings) -> Path:
+    path = Path(settings.storage.home).expanduser().resolve() / "serving"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def read_state(settings: Settings) -> ServerState | None:
+    path = serving_dir(settings) / "server.json"
+    if not path.is_file():
+        return None
+    return ServerState(**json.loads(path.read_text()))
+
+
+def _write_state(settings: Settings, state: ServerState | None) -> None:
+    directory = serving_dir(settings)
+    if state is None:
+        (directory / "server.json").unlink(missing_ok=True)
+        (directory / "server.pid").unlink(missing_ok=True)
+        return
+    (directory / "server.json").write_text(json.dumps(asdict(state), indent=2))
+    (directory / "server.pid").write_text(f"{state.pid}\n")
+
+
+def is_running(state: ServerState) -> bool:
+    """The recorded process is alive (not a zombie) and is our `bentoml serve <tag>`."""
+    proc = Path(f"/proc/{state.pid}")
+    try:
+        cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        status = (proc / "status").read_text()
+    except OSError:
+        return _alive_without_proc(state.pid)
+    if "\nState:\tZ" in status:
+        return False
+    return b"serve" in cmdline and state.bento_tag.encode() in cmdline
+
+
+def _alive_without_proc(pid: int) -> bool:
+    if Path("/proc").is_dir():
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def running_server(settings: Settings) -> ServerState | None:
+    state = read_state(settings)
+    return state if state is not None and is_running(state) else None
+
+
+def start(settings: Settings, bento_tag: str, port: int | None = None) -> ServerState:
+    """Start `bentoml serve <bento_tag>` detached and wait until /readyz answers 200."""
+    serving = settings.serving
+    port = port or serving.port or free_port()
+    directory = serving_dir(settings)
+    log_path = directory / "logs" / f"{bento_tag.replace(':', '-')}-{int(time.time())}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "bentoml", "serve", bento_tag, "--host", serving.host, "--port", str(port)]
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            cmd, env=bentoml_env(settings), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=directory, start_new_session=True,
+        )
+    state = ServerState(proc.pid, serving.host, port, bento_tag, datetime.now(UTC).isoformat(), str(log_path))
+    _write_state(settings, state)
+    try:
+        wait_ready(state, serving.ready_timeout_s, proc)
+    except ServerError:
+        stop(settings, state)
+        raise
+    return state
+
+
+def wait_ready(state: ServerState, timeout_s: float, proc: subprocess.Popen | None = None) -> float:
+    """Poll /readyz until 200 (seconds waited), or raise ServerError at the deadline or if the server exits."""
+    started = time.monotonic()
+    deadline = started + timeout_s
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if (proc is not None and proc.poll() is not None) or not is_running(state):
+                raise ServerError(f"bentoml serve {state.bento_tag} exited before it was ready:\n{_tail(state.log_path)}")
+            try:
+                if client.get(f"{state.url}/readyz").status_code == 200:
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+    raise ServerError(f"bentoml serve {state.bento_tag} not ready after {timeout_s}s at {state.url}:\n{_tail(state.log_path)}")
+
+
+def stop(settings: Settings, state: ServerState | None = None, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+    """SIGTERM the server's process group (graceful: the inference log is flushed), SIGKILL at the deadline."""
+    state = state or read_state(settings)
+    if state is None:
+        return False
+    stopped = False
+    if is_running(state):
+        _signal_group(state.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and is_running(state):
+            _reap(state.pid)
+            time.sleep(0.1)
+        if is_running(state):
+            _signal_group(state.pid, signal.SIGKILL)
+        _reap(state.pid)
+        stopped = True
+    current = read_state(settings)
+    if current is not None and current.pid == state.pid:
+        _write_state(settings, None)
+    return stopped
+
+
+def deploy(settings: Settings, bento_tag: str) -> Deployment:
+    """Serve `bento_tag`: start it, keep it when it already runs, or replace the running Bento."""
+    current = running_server(settings)
+    if current is not None and current.bento_tag == bento_tag:
+        ready = wait_ready(current, settings.serving.ready_timeout_s)
+        return Deployment(current, "unchanged", bento_tag, 0.0, ready)
+    port = settings.serving.port or (current.port if current else free_port())
+    down_since = time.monotonic()
+    if current is not None:
+        stop(settings, current)
+    try:
+        state = start(settings, bento_tag, port)
+    except ServerError:
+        if current is not None:
+            start(settings, current.bento_tag, port)  # roll back to what was serving
+        raise
+    downtime = time.monotonic() - down_since if current is not None else 0.0
+    return Deployment(state, "replaced" if current else "started", current.bento_tag if current else None, downtime,
+                      time.monotonic() - down_since)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)  # the server leads its own session: pgid == pid
+    except ProcessLookupError:
+        pass
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _tail(path: str, lines: int = 40) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

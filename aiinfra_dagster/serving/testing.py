@@ -1,0 +1,28 @@
+"""Helpers for serving tests and benchmarks: a small topic classifier built offline in a second."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def build_untrained_topic_classifier(encoder_dir: Path, directory: Path, classes: list[str], max_length: int = 64) -> Path:
+    """The embedding model with a fresh classification head: the same files `topic_classifier` writes.
+
+    Untrained (its labels are arbitrary) but loadable exactly like a trained one, so the
+    /classify path runs the real model without minutes of training.
+    """
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(encoder_dir),
+        num_labels=len(classes),
+        id2label=dict(enumerate(classes)),
+        label2id={c: i for i, c in enumerate(classes)},
+    )
+    tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir), model_max_length=max_length)
+    directory = Path(directory)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
