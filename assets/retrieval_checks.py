@@ -1,0 +1,60 @@
+"""Checks of the vector index; they read the live index and the latest materialization, so they re-run alone."""
+
+import dagster as dg
+
+from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.retrieval.hits import IndexNotFoundError
+from aiinfra_dagster.retrieval.index import open_index
+
+INDEX = dg.AssetKey("vector_index")
+
+
+def _latest_metadata(context: dg.AssetCheckExecutionContext) -> dict:
+    event = context.instance.get_latest_materialization_event(INDEX)
+    if event is None or event.asset_materialization is None:
+        return {}
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+@dg.asset_check(
+    asset=INDEX,
+    blocking=True,
+    description="The serving alias names the version the last run verified, and it holds the expected points.",
+)
+def vector_index_alias_current(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
+    meta = _latest_metadata(context)
+    expected_version, expected_points = meta.get("index_version"), meta.get("points")
+    try:
+        with open_index(aiinfra.value) as index:
+            version, points = index.version, index.count()
+    except IndexNotFoundError as exc:
+        return dg.AssetCheckResult(passed=False, metadata={"error": str(exc)})
+    return dg.AssetCheckResult(
+        passed=version == expected_version and points == expected_points,
+        metadata={
+            "alias_version": version,
+            "verified_version": str(expected_version),
+            "points": points,
+            "expected_points": expected_points if expected_points is not None else -1,
+        },
+    )
+
+
+@dg.asset_check(
+    asset=INDEX,
+    description="Golden-set recall@10 of the served index is at least qdrant.warn_recall_at_10 (warns).",
+)
+def vector_index_recall(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
+    meta = _latest_metadata(context)
+    threshold = aiinfra.value.qdrant.warn_recall_at_10
+    recall, questions = meta.get("recall_at_10"), meta.get("questions_evaluated", 0)
+    return dg.AssetCheckResult(
+        passed=recall is not None and questions > 0 and recall >= threshold,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "recall_at_10": recall if recall is not None else -1.0,
+            "threshold": threshold,
+            "questions_evaluated": questions,
+            "mrr": meta.get("mrr", -1.0),
+        },
+    )
