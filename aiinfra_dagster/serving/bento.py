@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from aiinfra_dagster.models.files import directory_bytes
-from aiinfra_dagster.serving.config import ServedModel, ServingConfig, portable_settings, write_config
+from aiinfra_dagster.serving.config import API_KEY_ENV, CONFIG_ENV, ServedModel, ServingConfig, portable_settings, write_config
 from aiinfra_dagster.settings import Settings
 
 SERVICE = "aiinfra_dagster.serving.service:DocsAssistant"
@@ -88,6 +88,7 @@ def bento_config(settings: Settings, llm: ModelSource, classifier: ModelSource, 
     parts = {
         "models": [m.tag for m in (llm, classifier, encoder)],
         "index_alias": index_alias,
+        "api_key_required": bool(settings.serving.api_key),
         "settings": json.loads(portable.model_dump_json()),
         "code": code_fingerprint(),
     }
@@ -99,6 +100,7 @@ def bento_config(settings: Settings, llm: ModelSource, classifier: ModelSource, 
         encoder=ServedModel(tag=encoder.tag, version=encoder.version, source_path=encoder.path),
         index_alias=index_alias,
         settings_json=portable.model_dump_json(),
+        api_key_required=bool(settings.serving.api_key),
     )
 
 
@@ -132,7 +134,9 @@ def build_bento(
             "models": [asdict(m) for m in (llm, classifier, encoder)],
             "python": _python_options(),
         }))
-        env = bentoml_env(settings) | {"AIINFRA_SERVING_CONFIG": str(context / "serving_config.json")}
+        env = bentoml_env(settings) | {CONFIG_ENV: str(context / "serving_config.json")}
+        if settings.serving.api_key:  # the service module refuses to load without it
+            env[API_KEY_ENV] = settings.serving.api_key
         proc = subprocess.run(
             [sys.executable, "-m", "aiinfra_dagster.serving.bento", str(spec)],
             env=env, capture_output=True, text=True, timeout=1800,

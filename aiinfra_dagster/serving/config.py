@@ -39,14 +39,34 @@ class ServingConfig(BaseModel):
     encoder: ServedModel
     index_alias: str
     settings_json: str
+    api_key_required: bool = False
 
     @property
     def settings(self) -> Settings:
-        return Settings.model_validate_json(self.settings_json)
+        """The served settings with the secrets of this process's environment put back."""
+        settings = Settings.model_validate_json(self.settings_json)
+        qdrant_key = os.environ.get(QDRANT_API_KEY_ENV) or None
+        return settings.model_copy(update={"qdrant": settings.qdrant.model_copy(update={"api_key": qdrant_key})})
+
+    def api_key(self) -> str | None:
+        """The key requests must send; refuses to serve when the Bento requires one and none is set."""
+        key = os.environ.get(API_KEY_ENV) or None
+        if self.api_key_required and key is None:
+            raise RuntimeError(f"{self.bento_tag} requires an API key: set {API_KEY_ENV} (serving.api_key)")
+        return key
+
+
+API_KEY_ENV = "AIINFRA_SERVING__API_KEY"
+QDRANT_API_KEY_ENV = "AIINFRA_QDRANT__API_KEY"
 
 
 def portable_settings(settings: Settings) -> Settings:
-    """The settings with local paths made absolute: the service runs from the Bento's directory."""
+    """The settings a Bento carries: local paths absolute (it runs from its own directory), no secrets.
+
+    API keys never enter the Bento; the server reads them from its environment
+    (`AIINFRA_SERVING__API_KEY`, `AIINFRA_QDRANT__API_KEY`). The bind address is
+    the server's command line, not the service's concern, so it is recorded as loopback.
+    """
     home = Path(settings.storage.home).expanduser().resolve()
     root = settings.storage.root
     if root is None or is_local_uri(root):
@@ -54,8 +74,10 @@ def portable_settings(settings: Settings) -> Settings:
     qdrant = settings.qdrant
     if qdrant.url is None:
         qdrant = qdrant.model_copy(update={"path": str(Path(qdrant.path or home / "qdrant").expanduser().resolve())})
+    qdrant = qdrant.model_copy(update={"api_key": None})
+    serving = settings.serving.model_copy(update={"api_key": None, "require_api_key": False, "host": "127.0.0.1"})
     storage = settings.storage.model_copy(update={"home": str(home), "root": root})
-    return settings.model_copy(update={"storage": storage, "qdrant": qdrant})
+    return settings.model_copy(update={"storage": storage, "qdrant": qdrant, "serving": serving})
 
 
 def write_config(config: ServingConfig, directory: Path) -> Path:

@@ -29,6 +29,7 @@ REQUEST_ID_HEADER = "x-request-id"
 QUERY_FIELDS = ("question", "query", "text")
 MAX_NOTES = 10_000
 MAX_CAPTURED_BODY = 64_000
+MAX_ERROR_CHARS = 1000
 
 
 class RequestLog:
@@ -95,11 +96,14 @@ class Gateway:
             return message
 
         status = {"code": 500}
+        error_body = bytearray()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = int(message["status"])
                 message = {**message, "headers": [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), request_id.encode())]}
+            elif message["type"] == "http.response.body" and status["code"] >= 400 and len(error_body) < MAX_ERROR_CHARS:
+                error_body.extend(message.get("body", b"")[:MAX_ERROR_CHARS])
             await send(message)
 
         if self.api_key is not None and not self._authorised(headers):
@@ -115,6 +119,8 @@ class Gateway:
                 raise
         if endpoint:
             details = self.log.pop(request_id)
+            if status["code"] >= 400 and error_body:
+                details.setdefault("error", error_body[:MAX_ERROR_CHARS].decode("utf-8", "replace"))
             self._record(endpoint, request_id, arrived, started, status["code"], body, details)
 
     def _authorised(self, headers: list[tuple[bytes, bytes]]) -> bool:

@@ -27,6 +27,7 @@ import httpx
 
 from aiinfra_dagster.net import free_port
 from aiinfra_dagster.serving.bento import bentoml_env
+from aiinfra_dagster.serving.config import API_KEY_ENV, QDRANT_API_KEY_ENV
 from aiinfra_dagster.settings import Settings
 
 STOP_TIMEOUT_S = 30.0
@@ -120,8 +121,13 @@ def start(settings: Settings, bento_tag: str, port: int | None = None) -> Server
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "bentoml", "serve", bento_tag, "--host", serving.host, "--port", str(port)]
     with log_path.open("ab") as log:
+        env = bentoml_env(settings)
+        for name, secret in ((API_KEY_ENV, serving.api_key), (QDRANT_API_KEY_ENV, settings.qdrant.api_key)):
+            env.pop(name, None)
+            if secret:
+                env[name] = secret
         proc = subprocess.Popen(
-            cmd, env=bentoml_env(settings), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=directory, start_new_session=True,
         )
     state = ServerState(proc.pid, serving.host, port, bento_tag, datetime.now(UTC).isoformat(), str(log_path))

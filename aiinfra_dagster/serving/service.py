@@ -132,4 +132,4 @@ class DocsAssistant:
         return {"label": topic.label, "probability": topic.probability, "classifier_version": CONFIG.classifier.version}
 
 
-DocsAssistant.add_asgi_middleware(Gateway, api_key=SERVING.api_key)
+DocsAssistant.add_asgi_middleware(Gateway, api_key=CONFIG.api_key())

@@ -1,0 +1,92 @@
+"""Compacting the service's raw inference log into the day-partitioned table monitoring reads.
+
+The service appends a small Delta commit every few seconds; this copies new
+rows (by request id, so a row spilled and re-written twice lands once) into
+`inference_logs`, partitioned by the UTC `date` of the request, then compacts
+small files of both tables.  Delta partitioning rather than Dagster daily
+partitions: requests arrive continuously and the main job materializes every
+asset unpartitioned; monitoring reads a date range with partition pruning.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from deltalake import DeltaTable, write_deltalake
+
+from aiinfra_dagster.lakehouse import DeltaStore, WriteResult
+from aiinfra_dagster.lakehouse.delta import is_local_uri
+from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
+
+logger = logging.getLogger(__name__)
+PARTITION_COLUMN = "date"
+
+
+@dataclass(frozen=True)
+class Compaction:
+    result: WriteResult
+    raw_rows: int
+    raw_version: int | None
+    duplicates_dropped: int
+    per_day: pl.DataFrame
+    per_endpoint: pl.DataFrame
+    files_compacted: dict[str, int] = field(default_factory=dict)
+
+
+def curated_rows(raw: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """One row per request id (the first logged), with its UTC date; and how many duplicates went."""
+    unique = raw.sort("ts").unique("request_id", keep="first", maintain_order=True)
+    frame = unique.with_columns(pl.col("ts").dt.date().alias(PARTITION_COLUMN))
+    return INFERENCE_LOGS.validate(frame), raw.height - unique.height
+
+
+def ensure_partitioned(store: DeltaStore) -> None:
+    """Create `inference_logs` partitioned by date (DeltaStore creates tables unpartitioned)."""
+    if store.exists(INFERENCE_LOGS.name):
+        return
+    uri = store.uri(INFERENCE_LOGS.name)
+    if is_local_uri(store.root):
+        Path(uri).mkdir(parents=True, exist_ok=True)
+    write_deltalake(
+        uri, INFERENCE_LOGS.empty().to_arrow(), mode="append", partition_by=[PARTITION_COLUMN],
+        storage_options=store.storage_options or None,
+    )
+
+
+def compact_inference_log(store: DeltaStore) -> Compaction:
+    raw_version = store.version(INFERENCE_LOG.name)
+    raw = store.read(INFERENCE_LOG)
+    curated, duplicates = curated_rows(raw)
+    ensure_partitioned(store)
+    result = store.sync(INFERENCE_LOGS, curated, compare=[], delete_missing=False)
+    files = {name: _compact(store, name) for name in (INFERENCE_LOG.name, INFERENCE_LOGS.name) if store.exists(name)}
+    table = store.read(INFERENCE_LOGS)
+    per_day = table.group_by(PARTITION_COLUMN).agg(
+        pl.len().alias("requests"), (pl.col("status_code") >= 400).sum().alias("errors"),
+        pl.col("latency_ms").median().alias("median_latency_ms"),
+    ).sort(PARTITION_COLUMN)
+    per_endpoint = table.group_by("endpoint", "status_code").agg(pl.len().alias("requests")).sort("endpoint", "status_code")
+    return Compaction(result, raw.height, raw_version, duplicates, per_day, per_endpoint, files)
+
+
+def _compact(store: DeltaStore, name: str) -> int:
+    """Merge small files (the service's frequent appends); 0 when a concurrent commit won, tried next time."""
+    try:
+        metrics = DeltaTable(store.uri(name), storage_options=store.storage_options or None).optimize.compact()
+    except Exception as exc:  # a concurrent append won the commit: harmless, the next run compacts
+        logger.warning("compacting %s skipped: %s", name, exc)
+        return 0
+    return int(metrics.get("numFilesRemoved", 0))
+
+
+def partition_values(store: DeltaStore) -> list[str]:
+    """The `date` partitions present in `inference_logs`."""
+    if not store.exists(INFERENCE_LOGS.name):
+        return []
+    dt = DeltaTable(store.uri(INFERENCE_LOGS.name), storage_options=store.storage_options or None)
+    actions = pl.DataFrame(dt.get_add_actions(flatten=True))
+    column = f"partition.{PARTITION_COLUMN}"
+    return sorted({str(v) for v in actions[column].to_list()}) if actions.height and column in actions.columns else []

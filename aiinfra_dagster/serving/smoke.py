@@ -1,0 +1,47 @@
+"""The smoke check a deployment must pass: ready, and a sample question answered with citations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from aiinfra_dagster.serving.gateway import API_KEY_HEADER
+from aiinfra_dagster.settings import Settings
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    ready: bool
+    status_code: int
+    answer: str
+    citations: list[str]
+    index_version: str | None
+    error: str | None
+
+    @property
+    def passed(self) -> bool:
+        return self.ready and self.status_code == 200 and self.error is None
+
+
+def auth_headers(settings: Settings) -> dict[str, str]:
+    return {API_KEY_HEADER: settings.serving.api_key} if settings.serving.api_key else {}
+
+
+def smoke_check(url: str, settings: Settings, timeout_s: float | None = None) -> SmokeResult:
+    timeout = timeout_s or float(settings.serving.request_timeout_s)
+    with httpx.Client(timeout=timeout) as client:
+        try:
+            ready = client.get(f"{url}/readyz").status_code == 200
+            response = client.post(
+                f"{url}/ask", json={"question": settings.serving.sample_question}, headers=auth_headers(settings)
+            )
+        except httpx.HTTPError as exc:
+            return SmokeResult(False, 0, "", [], None, f"{type(exc).__name__}: {exc}")
+    body: dict[str, Any] = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+    error = None if response.status_code == 200 else f"/ask returned {response.status_code}: {response.text[:300]}"
+    if error is None and not isinstance(body.get("answer"), str):
+        error = "/ask returned no answer field"
+    return SmokeResult(ready, response.status_code, body.get("answer", ""), list(body.get("citations", [])),
+                       body.get("index_version"), error)

@@ -1,0 +1,60 @@
+"""Which models and index a Bento serves, read from the latest materializations of their assets.
+
+`llm_to_serve` is the one place that decides the LLM: the champion chosen by
+evaluation, else (before evaluation exists) the latest fine-tune's merged
+model, else the base model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+
+from aiinfra_dagster.serving.bento import ModelSource
+
+# (asset, metadata key of the model directory), in order of preference.
+LLM_CANDIDATES: tuple[tuple[str, str], ...] = (
+    ("champion_model", "model_path"),
+    ("lora_checkpoint", "merged_model_path"),
+    ("base_model", "model_path"),
+)
+
+
+class MissingInputError(LookupError):
+    """An upstream asset was never materialized; the message names it."""
+
+
+def latest_metadata(instance: dg.DagsterInstance, asset: str) -> dict[str, Any] | None:
+    """Plain values of the latest materialization's metadata of `asset`, or None."""
+    event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+    if event is None or event.asset_materialization is None:
+        return None
+    return {k: _plain(v) for k, v in event.asset_materialization.metadata.items()}
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def llm_to_serve(instance: dg.DagsterInstance) -> ModelSource:
+    for asset, path_key in LLM_CANDIDATES:
+        meta = latest_metadata(instance, asset)
+        if meta and meta.get(path_key):
+            version = str(meta.get("model_version") or meta.get("source_sha256", "")[:16] or "unversioned")
+            return ModelSource("aiinfra-llm", version, str(meta[path_key]), asset)
+    raise MissingInputError("no LLM to serve: materialize champion_model (or lora_checkpoint / base_model) first")
+
+
+def classifier_to_serve(instance: dg.DagsterInstance) -> ModelSource:
+    meta = latest_metadata(instance, "topic_classifier")
+    if not meta or not meta.get("model_path"):
+        raise MissingInputError("no topic classifier to serve: materialize topic_classifier first")
+    return ModelSource("aiinfra-topic-classifier", str(meta["model_version"]), str(meta["model_path"]), "topic_classifier")
+
+
+def index_alias_to_serve(instance: dg.DagsterInstance, default_alias: str) -> tuple[str, str | None]:
+    """(alias, index version it named at materialization) from vector_index, else the configured alias."""
+    meta: Mapping[str, Any] = latest_metadata(instance, "vector_index") or {}
+    return str(meta.get("alias") or default_alias), (str(meta["index_version"]) if meta.get("index_version") else None)

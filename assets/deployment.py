@@ -1,0 +1,177 @@
+"""Deployment: the Bento (models + service), serving it, and the inference log it writes.
+
+`bento_build` packages whichever LLM `serving.sources.llm_to_serve` picks (the
+champion), the topic classifier, the encoder and the index alias; the
+deployment serves it locally with `bentoml serve` (or renders Kubernetes
+manifests in k8s mode); `inference_logs` compacts what the service logged.
+"""
+
+
+import dagster as dg
+import yaml
+
+from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.models import EmbeddingModelResource
+from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.serving.bento import ModelSource, build_bento
+from aiinfra_dagster.serving.inference_logs import compact_inference_log, partition_values
+from aiinfra_dagster.serving.k8s import serving_manifests, validate_serving_manifest
+from aiinfra_dagster.serving.process import deploy, serving_dir
+from aiinfra_dagster.serving.smoke import smoke_check
+from aiinfra_dagster.serving.sources import classifier_to_serve, index_alias_to_serve, latest_metadata, llm_to_serve
+from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
+
+GROUP = "deployment"
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=["champion_model", "topic_classifier", "vector_index"],
+    kinds={"bentoml"},
+    owners=OWNERS,
+    description=(
+        "A Bento of the documentation assistant: /ask (top-k chunks from the index alias, answered by the champion "
+        "LLM with cited chunk ids), /search (optional label filter), /classify (topic classifier), /readyz, /livez, "
+        "/metrics. Models enter the BentoML model store under <storage.home>/bentoml; built offline; an unchanged "
+        "Bento (same models, alias, settings and code) is reused."
+    ),
+)
+def bento_build(
+    context: dg.AssetExecutionContext, aiinfra: SettingsResource, embedding_model: EmbeddingModelResource
+) -> dg.MaterializeResult:
+    settings = aiinfra.value
+    llm = llm_to_serve(context.instance)
+    classifier = classifier_to_serve(context.instance)
+    encoder = ModelSource("aiinfra-embedding", embedding_model.encoder_id(), str(embedding_model.model_dir()), "embedding")
+    alias, index_version = index_alias_to_serve(context.instance, settings.qdrant.alias)
+    built = build_bento(settings, llm, classifier, encoder, alias)
+    context.log.info(f"Bento {built.tag} {'reused' if built.reused else 'built'} ({built.size_bytes} bytes + models)")
+    models = [(llm, "LLM"), (classifier, "topic classifier"), (encoder, "encoder")]
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(built.tag.split(":")[1]),
+        metadata={
+            "bento_tag": built.tag,
+            "bento_path": dg.MetadataValue.path(str(built.path)),
+            "bento_size_bytes": built.size_bytes,
+            "models_size_bytes": built.models_bytes,
+            "reused_existing_bento": built.reused,
+            "model_version": llm.version,
+            "llm_tag": llm.tag,
+            "llm_from_asset": llm.asset,
+            "classifier_version": classifier.version,
+            "encoder_version": encoder.version,
+            "index_alias": alias,
+            "index_version_at_build": index_version or "unknown (vector_index not materialized)",
+            "models": dg.MetadataValue.md(
+                markdown_table(["role", "model store tag", "from asset", "source directory"],
+                               [[role, m.tag, m.asset, m.path] for m, role in models])
+            ),
+        },
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[bento_build],
+    kinds={"bentoml"},
+    owners=OWNERS,
+    description=(
+        "The served Bento. Embedded: `bentoml serve` on serving.host:serving.port as a background process (pid file "
+        "and state under <storage.home>/serving); a new Bento replaces the old one (stop, then start on the same "
+        "port; the old one is restarted if the new one never becomes ready). k8s mode: Deployment and Service "
+        "manifests, validated against the Kubernetes schemas."
+    ),
+)
+def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResource) -> dg.MaterializeResult:
+    settings = aiinfra.value
+    built = latest_metadata(context.instance, "bento_build")
+    if not built:
+        raise dg.Failure("bento_build has no materialization: materialize it first")
+    tag = str(built["bento_tag"])
+    if settings.k8s.enabled:
+        manifests = serving_manifests(settings, tag)
+        for manifest in manifests:
+            validate_serving_manifest(manifest)
+        path = serving_dir(settings) / "k8s" / f"{tag.replace(':', '-')}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump_all(manifests, sort_keys=False)
+        path.write_text(text)
+        context.log.info(f"k8s manifests for {tag} written to {path}; build the image with `bentoml containerize {tag}`")
+        return dg.MaterializeResult(
+            metadata={
+                "mode": "k8s",
+                "bento_tag": tag,
+                "manifests_path": dg.MetadataValue.path(str(path)),
+                "image": f"{tag}",
+                "namespace": settings.k8s.namespace,
+                "replicas": settings.serving.replicas,
+                "manifests": dg.MetadataValue.md(f"```yaml\n{text}```"),
+            }
+        )
+    deployment = deploy(settings, tag)
+    state = deployment.state
+    smoke = smoke_check(state.url, settings)
+    if not smoke.passed:
+        raise dg.Failure(f"{tag} at {state.url} failed its smoke check: {smoke.error}")
+    print(f"Serving {tag} at {state.url} (POST {state.url}/ask)")
+    context.log.info(f"{deployment.action} {tag} at {state.url} (pid {state.pid}, downtime {deployment.downtime_s:.1f}s)")
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(tag.split(":")[1]),
+        metadata={
+            "mode": "local",
+            "url": dg.MetadataValue.url(state.url),
+            "bento_tag": tag,
+            "action": deployment.action,
+            "previous_bento_tag": deployment.previous_tag or "",
+            "pid": state.pid,
+            "port": state.port,
+            "downtime_seconds": round(deployment.downtime_s, 2),
+            "seconds_to_ready": round(deployment.ready_s, 2),
+            "server_log": dg.MetadataValue.path(state.log_path),
+            "api_key_required": bool(settings.serving.api_key),
+            "sample_question": settings.serving.sample_question,
+            "sample_answer": smoke.answer,
+            "sample_citations": dg.MetadataValue.json(smoke.citations),
+            "index_version": smoke.index_version or "",
+        },
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[bento_deployment],
+    kinds={"deltalake"},
+    owners=OWNERS,
+    description=(
+        "Every request the service answered or rejected (query, answer, retrieved ids and scores, latency, status, "
+        "model and index versions), copied from the service's raw `inference_log` once per request id into a Delta "
+        "table partitioned by UTC `date`, with small files compacted; what monitoring reads."
+    ),
+)
+def inference_logs(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    store = lakehouse.store
+    compaction = compact_inference_log(store)
+    partitions = partition_values(store)
+    context.log.info(f"inference_logs: {compaction.result.inserted} new requests over {len(partitions)} days")
+    return dg.MaterializeResult(
+        metadata=lakehouse.table_metadata(
+            INFERENCE_LOGS,
+            compaction.result,
+            input_inference_log_version=compaction.raw_version if compaction.raw_version is not None else -1,
+            raw_rows=compaction.raw_rows,
+            duplicate_rows_dropped=compaction.duplicates_dropped,
+            partitions=dg.MetadataValue.json(partitions),
+            files_compacted=dg.MetadataValue.json(compaction.files_compacted),
+            per_day=dg.MetadataValue.md(
+                markdown_table(["date", "requests", "errors (4xx/5xx)", "median latency ms"],
+                               [[str(r["date"]), r["requests"], r["errors"], f"{r['median_latency_ms'] or 0:.1f}"]
+                                for r in compaction.per_day.iter_rows(named=True)])
+            ),
+            per_endpoint=dg.MetadataValue.md(
+                markdown_table(["endpoint", "status", "requests"],
+                               [[r["endpoint"], r["status_code"], r["requests"]] for r in compaction.per_endpoint.iter_rows(named=True)])
+            ),
+            raw_log_table=dg.MetadataValue.path(store.uri(INFERENCE_LOG.name)),
+        )
+    )

@@ -1,0 +1,104 @@
+"""Checks of the deployment stage: the Bento is complete, the server answers, the log lost nothing."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import yaml
+
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.serving.bento import bento_dir, model_dir
+from aiinfra_dagster.serving.config import CONFIG_FILE
+from aiinfra_dagster.serving.k8s import validate_serving_manifest
+from aiinfra_dagster.serving.process import running_server
+from aiinfra_dagster.serving.smoke import smoke_check
+from aiinfra_dagster.serving.sources import latest_metadata
+from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
+
+
+def _latest(context: dg.AssetCheckExecutionContext, asset: str) -> dict:
+    meta = latest_metadata(context.instance, asset)
+    if not meta:
+        raise dg.Failure(f"{asset} has no materialization to check")
+    return meta
+
+
+@dg.asset_check(
+    asset="bento_build",
+    blocking=True,
+    description="The Bento exists, carries its serving config without secrets, and every model it names is in the model store.",
+)
+def bento_complete(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
+    settings = aiinfra.value
+    tag = str(_latest(context, "bento_build")["bento_tag"])
+    path = bento_dir(settings, tag)
+    config_path = path / "src" / CONFIG_FILE
+    problems: list[str] = []
+    if not (path / "bento.yaml").is_file():
+        problems.append(f"no bento.yaml in {path}")
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    if not config:
+        problems.append(f"no {CONFIG_FILE} in the Bento")
+    served = json.loads(config.get("settings_json", "{}"))
+    if (served.get("serving") or {}).get("api_key") or (served.get("qdrant") or {}).get("api_key"):
+        problems.append("the Bento's settings contain an API key")
+    tags = [config[role]["tag"] for role in ("llm", "classifier", "encoder") if role in config]
+    for model_tag in tags:
+        directory = model_dir(settings, model_tag)
+        if not any(p.suffix in (".safetensors", ".bin") for p in directory.rglob("*")):
+            problems.append(f"model {model_tag} has no weights in {directory}")
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"bento_tag": tag, "models": dg.MetadataValue.json(tags), "problems": dg.MetadataValue.json(problems)},
+    )
+
+
+@dg.asset_check(
+    asset="bento_deployment",
+    blocking=True,
+    description="Local: the server runs the latest Bento, /readyz is 200 and a sample /ask is answered. "
+    "k8s: the rendered manifests validate against the Kubernetes schemas.",
+)
+def deployment_answers(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
+    settings = aiinfra.value
+    meta = _latest(context, "bento_deployment")
+    if meta.get("mode") == "k8s":
+        manifests = list(yaml.safe_load_all(Path(str(meta["manifests_path"])).read_text()))
+        for manifest in manifests:
+            validate_serving_manifest(manifest)
+        return dg.AssetCheckResult(passed=True, metadata={"manifests": len(manifests)})
+    state = running_server(settings)
+    if state is None or state.bento_tag != meta["bento_tag"]:
+        return dg.AssetCheckResult(
+            passed=False, metadata={"expected": str(meta["bento_tag"]), "running": state.bento_tag if state else "nothing"}
+        )
+    smoke = smoke_check(state.url, settings)
+    return dg.AssetCheckResult(
+        passed=smoke.passed,
+        metadata={
+            "url": dg.MetadataValue.url(state.url),
+            "ready": smoke.ready,
+            "status_code": smoke.status_code,
+            "citations": dg.MetadataValue.json(smoke.citations),
+            "error": smoke.error or "",
+        },
+    )
+
+
+@dg.asset_check(
+    asset="inference_logs",
+    description="Every logged request id is in inference_logs exactly once, on the date of its timestamp.",
+)
+def inference_logs_complete(context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource) -> dg.AssetCheckResult:
+    store = lakehouse.store
+    raw_ids = set(store.read(INFERENCE_LOG)["request_id"].to_list())
+    curated = store.read(INFERENCE_LOGS)
+    missing = len(raw_ids - set(curated["request_id"].to_list()))
+    duplicated = curated.height - curated["request_id"].n_unique()
+    wrong_date = curated.filter(pl.col("date") != pl.col("ts").dt.date()).height
+    return dg.AssetCheckResult(
+        passed=missing == 0 and duplicated == 0 and wrong_date == 0,
+        metadata={"requests": curated.height, "missing": missing, "duplicated": duplicated, "wrong_date": wrong_date},
+    )
