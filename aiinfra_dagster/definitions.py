@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from aiinfra_dagster import assets as assets_package
+from aiinfra_dagster.assets.evaluation import evaluation_assets
 from aiinfra_dagster.assets.training import training_assets
 from aiinfra_dagster.jobs import main_job
 from aiinfra_dagster.k8s.executor import build_executor
@@ -35,7 +36,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
 def all_assets(settings: Settings) -> list:
     """Assets declared in the asset modules plus those placed by the settings (GPU steps)."""
-    return [*dg.load_assets_from_package_module(assets_package), *training_assets(settings)]
+    return [*dg.load_assets_from_package_module(assets_package), *training_assets(settings), *evaluation_assets(settings)]
 
 
 def all_asset_checks() -> list:

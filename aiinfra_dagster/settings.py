@@ -268,6 +268,52 @@ class TrackingSettings(_Section):
     compare_last: int = Field(default=5, ge=1, description="Earlier runs shown in the comparison table")
 
 
+class EvaluationSettings(_Section):
+    """`eval_report`: golden-set answer quality of base, candidate and champion, closed-book and grounded."""
+
+    max_questions: int | None = Field(
+        default=None, ge=1, description="Golden pairs to evaluate (a stable hash sample, recorded); None = all"
+    )
+    sample_seed: int = 0
+    modes: list[Literal["closed_book", "grounded"]] = Field(
+        default_factory=lambda: ["closed_book", "grounded"],
+        description="grounded adds chunks retrieved from the vector index (skipped while no index exists)",
+    )
+    top_k: int = Field(default=3, ge=1, description="Retrieved chunks given as context in grounded mode")
+    max_prompt_tokens: int = Field(default=768, ge=32, description="Prompt budget; long contexts lose their end")
+    max_new_tokens: int = Field(default=64, ge=1)
+    batch_size: int = Field(default=8, ge=1)
+    headline_metric: Literal["token_f1", "rouge_l", "embedding_similarity", "reference_perplexity"] = "token_f1"
+    headline_mode: Literal["closed_book", "grounded"] = Field(
+        default="grounded", description="Mode of the headline metric (closed_book when no index exists)"
+    )
+    bootstrap_resamples: int = Field(default=1000, ge=100)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    worst_questions: int = Field(default=5, ge=0, description="Worst candidate answers shown in the report")
+    reports_dir: str | None = Field(default=None, description="HTML reports; defaults to <home>/reports")
+
+    @model_validator(mode="after")
+    def _has_mode(self) -> EvaluationSettings:
+        if not self.modes:
+            raise ValueError("evaluation.modes needs at least one mode")
+        return self
+
+
+class PromotionSettings(_Section):
+    """The gate `champion_model` passes through: beat the incumbent, regress no slice."""
+
+    min_improvement: float = Field(
+        default=0.0, description="Margin the candidate must beat the incumbent by on the headline metric"
+    )
+    criterion: Literal["ci_lower_bound", "mean"] = Field(
+        default="ci_lower_bound",
+        description="ci_lower_bound: the lower end of the paired bootstrap CI of the delta must clear the margin; "
+        "mean: the mean delta must, and the CI must not lie wholly below it",
+    )
+    slice_tolerance: float = Field(default=0.1, ge=0.0, description="Largest allowed mean drop of the headline metric in a slice")
+    min_slice_questions: int = Field(default=3, ge=1, description="Slices with fewer questions are reported, not gated")
+
+
 class QdrantSettings(_Section):
     """The vector index: one collection per (embedding model, chunk set), served through an alias (blue/green)."""
 
@@ -377,6 +423,7 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
         "synthetic": {"generator": "template", "max_chunks": 300},
         "training": {"max_steps": 4, "max_seq_length": 128, "save_steps": 2},
         "classifier": {"max_train_examples": 200, "max_length": 64},
+        "evaluation": {"max_questions": 6, "max_new_tokens": 16, "top_k": 2, "max_prompt_tokens": 256, "bootstrap_resamples": 200},
         "serving": {"max_new_tokens": 8, "log_flush_seconds": 0.5},
     },
     "demo": {
@@ -397,6 +444,8 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
         # SmolLM2-135M LoRA costs ~8-10 s per step of 2 examples on 2 CPU cores.
         "training": {"max_steps": 16, "max_seq_length": 384, "save_steps": 4},
         "classifier": {"max_train_examples": 800, "max_length": 128},
+        # 30 golden pairs x (base, candidate) x (closed-book, grounded) at 48 new tokens: ~2-3 min on 2 cores.
+        "evaluation": {"max_questions": 30, "max_new_tokens": 48},
     },
     "full": {
         "sources": [{"name": "python-docs", "kind": "python_docs"}],
@@ -430,6 +479,8 @@ class Settings(BaseSettings):
     training: TrainingSettings = TrainingSettings()
     classifier: ClassifierSettings = ClassifierSettings()
     tracking: TrackingSettings = TrackingSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
+    promotion: PromotionSettings = PromotionSettings()
     qdrant: QdrantSettings = QdrantSettings()
     k8s: K8sSettings = K8sSettings()
     dagster: DagsterSettings = DagsterSettings()

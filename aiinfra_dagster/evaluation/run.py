@@ -1,0 +1,145 @@
+"""One eval_report, end to end: sample, ground, answer (reusing stored rows), compare, gate, render, record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA
+from aiinfra_dagster.evaluation.classifier import evaluate_classifier
+from aiinfra_dagster.evaluation.grounding import retrieve_grounding
+from aiinfra_dagster.evaluation.pipeline import EvalModel, Grounding, config_digest, evaluate, sample_questions
+from aiinfra_dagster.evaluation.report import confusion_png, metrics_chart_png, to_html, to_markdown
+from aiinfra_dagster.evaluation.summary import build_summary, headline_delta, report_id
+from aiinfra_dagster.evaluation.tables import EVAL_HISTORY, EVAL_REPORTS
+from aiinfra_dagster.labels.tables import CHUNK_LABELS
+from aiinfra_dagster.lakehouse import DeltaStore, WriteResult
+from aiinfra_dagster.models.embedding import TextEncoder
+from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.training.classifier import classifier_examples
+
+
+@dataclass(frozen=True)
+class EvalOutcome:
+    summary: dict[str, Any]
+    markdown: str
+    html_path: Path
+    history_write: WriteResult
+    report_write: WriteResult
+    computed_rows: int
+    reused_rows: int
+    grounded: bool
+
+
+def reports_dir(settings: Settings) -> Path:
+    return Path(settings.evaluation.reports_dir or Path(settings.storage.home) / "reports")
+
+
+def produce_report(
+    settings: Settings,
+    store: DeltaStore,
+    models: Sequence[EvalModel],
+    encoder: TextEncoder,
+    *,
+    classifier_dir: Path | None,
+    inputs: Mapping[str, Any],
+    dagster_run_id: str,
+    log: Callable[[str], Any] = print,
+) -> EvalOutcome:
+    params = settings.evaluation
+    system_prompt = settings.training_set.system_prompt
+    golden = sample_questions(store.read(GOLDEN_QA), params.max_questions, params.sample_seed)
+    if golden.height == 0:
+        raise ValueError("golden_qa is empty: there is nothing to evaluate on (see golden.kind / golden.paths)")
+
+    groundings: dict[str, Grounding | None] = {}
+    for mode in params.modes:
+        if mode == "closed_book":
+            groundings[mode] = None
+            continue
+        grounding = retrieve_grounding(settings, golden, encoder.encode, params.top_k)
+        if grounding is None:
+            log("grounded mode skipped: the vector index alias names no index yet")
+        else:
+            groundings[mode] = grounding
+    if not groundings:
+        raise ValueError("no evaluation mode can run: grounded needs a vector index and closed_book is not in evaluation.modes")
+
+    history = store.read(EVAL_HISTORY) if store.exists(EVAL_HISTORY.name) else EVAL_HISTORY.empty()
+    rows, computed = evaluate(
+        models, golden, groundings, history,
+        params=params, system_prompt=system_prompt, encode=encoder.encode, embedding_id=encoder.model_id,
+        dagster_run_id=dagster_run_id, log=log,
+    )
+    history_write = store.merge(EVAL_HISTORY, rows.filter(~pl.col("eval_key").is_in(history["eval_key"].to_list())))
+
+    modes = list(groundings)
+    summary = build_summary(rows, models, modes, params=params, promotion=settings.promotion)
+    digests = [config_digest(params, system_prompt, m, g.index_version if g else None, encoder.model_id) for m, g in groundings.items()]
+    rid = report_id(models, golden["qa_id"].to_list(), digests)
+    grounding_inputs = {f"index_version_{m}": g.index_version for m, g in groundings.items() if g}
+    summary.update(report_id=rid, inputs={**inputs, **grounding_inputs})
+
+    confusion = None
+    if classifier_dir is not None:
+        held_out = classifier_examples(store.read(CHUNK_LABELS), store.read(DOCUMENT_CHUNKS), settings.classifier).eval
+        if held_out.height:
+            scored = evaluate_classifier(classifier_dir, held_out, resamples=params.bootstrap_resamples, confidence=params.confidence)
+            summary["classifier"] = {
+                "rows": scored.rows, "classes": scored.classes, "confusion": scored.confusion.tolist(),
+                "accuracy": asdict(scored.accuracy), "macro_f1": scored.macro_f1,
+                "label_model_accuracy": scored.label_model_accuracy, "label_model_macro_f1": scored.label_model_macro_f1,
+            }
+            confusion = confusion_png(scored.classes, scored.confusion.tolist())
+
+    chart = metrics_chart_png(summary)
+    html_path = reports_dir(settings) / "eval_report" / f"{rid}.html"
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(to_html(summary, chart, confusion), encoding="utf-8")
+    report_write = store.sync(EVAL_REPORTS, _report_row(summary, models, golden, html_path, dagster_run_id), delete_missing=False,
+                              compare=[c for c in EVAL_REPORTS.columns if c not in {"report_id", "created_at", "dagster_run_id"}])
+    return EvalOutcome(summary, to_markdown(summary, chart), html_path, history_write, report_write, computed, rows.height - computed, "grounded" in groundings)
+
+
+def _report_row(summary: Mapping[str, Any], models: Sequence[EvalModel], golden: pl.DataFrame, html_path: Path, run_id: str) -> pl.DataFrame:
+    by_role = {m.role: m for m in models}
+    delta = headline_delta(summary)
+    row = {
+        "report_id": summary["report_id"],
+        "created_at": datetime.now(UTC),
+        "dagster_run_id": run_id,
+        "candidate_version": by_role["candidate"].version,
+        "candidate_path": str(by_role["candidate"].path),
+        "incumbent_role": summary["incumbent_role"],
+        "incumbent_version": summary["incumbent_version"],
+        "base_version": by_role["base"].version,
+        "champion_version": by_role["champion"].version if "champion" in by_role else None,
+        "headline_metric": summary["headline_metric"],
+        "headline_mode": summary["headline_mode"],
+        "headline_delta": delta["mean"],
+        "headline_delta_low": delta["low"],
+        "headline_delta_high": delta["high"],
+        "gate_passed": summary["gate"]["passed"],
+        "gate_reason": summary["gate"]["reason"],
+        "slices_passed": summary["slices_gate"]["passed"],
+        "slices_reason": summary["slices_gate"]["reason"],
+        "questions": golden.height,
+        "qa_ids": golden["qa_id"].to_list(),
+        "inputs": json.dumps(summary["inputs"], sort_keys=True, default=str),
+        "summary": json.dumps(summary, sort_keys=True, default=str),
+        "html_path": str(html_path),
+    }
+    return pl.DataFrame([row], schema=EVAL_REPORTS.polars_schema)
+
+
+def read_report(store: DeltaStore, rid: str) -> dict[str, Any]:
+    found = store.read(EVAL_REPORTS).filter(pl.col("report_id") == rid)
+    if not found.height:
+        raise LookupError(f"eval report {rid} is not in {EVAL_REPORTS.name}")
+    return found.row(0, named=True)

@@ -1,0 +1,24 @@
+"""How an answer prompt is built from retrieved chunks: one place for evaluation and serving.
+
+The shape is the one the model was fine-tuned on (`synthetic.training.chat_messages`:
+system prompt, context + question, answer), with each chunk tagged by its id so an
+answer can cite what it used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiinfra_dagster.synthetic.training import chat_messages
+
+Messages = list[dict[str, str]]
+
+
+def context_text(chunks: Sequence[tuple[str, str]]) -> str:
+    """Chunks as ``[chunk_id] text`` paragraphs, best first."""
+    return "\n\n".join(f"[{chunk_id}] {text.strip()}" for chunk_id, text in chunks)
+
+
+def answer_messages(question: str, chunks: Sequence[tuple[str, str]], system_prompt: str) -> Messages:
+    """System + user turn (context when chunks are given, else the question alone), no reply yet."""
+    return chat_messages(context_text(chunks), question, "", system_prompt)[:-1]

@@ -1,0 +1,214 @@
+"""Evaluation: the eval report comparing base, candidate and champion, and the champion pointer behind the gate.
+
+`eval_report` is built by `evaluation_assets(settings)` because LLM inference is a
+GPU-heavy step (k8s tag and pool from the settings), like training.
+"""
+
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from aiinfra_dagster.assets.common import OWNERS, latest_materialization_metadata, markdown_table
+from aiinfra_dagster.data.tables import GOLDEN_QA
+from aiinfra_dagster.evaluation.champion import PromotionRefused, as_frame, current, promote, rollback
+from aiinfra_dagster.evaluation.pipeline import EvalModel
+from aiinfra_dagster.evaluation.run import produce_report, read_report
+from aiinfra_dagster.evaluation.summary import headline_delta
+from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY
+from aiinfra_dagster.k8s.placement import gpu_step
+from aiinfra_dagster.lakehouse import DeltaStore
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.models import EmbeddingModelResource
+from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.training.base_model import configured_base_model
+
+GROUP = "evaluation"
+GATE_CHECK = "candidate_beats_incumbent"
+SLICE_CHECK = "no_slice_regression"
+
+
+def _candidate(instance: dg.DagsterInstance) -> tuple[EvalModel, dict]:
+    meta = latest_materialization_metadata(instance, "lora_checkpoint")
+    if meta is None:
+        raise dg.Failure("eval_report needs a materialized lora_checkpoint")
+    merged = str(meta.get("merged_model_path") or "")
+    if not merged or not Path(merged).is_dir():
+        raise dg.Failure(f"lora_checkpoint {meta['model_version']} has no merged model to evaluate (set training.merge: true)")
+    return EvalModel("candidate", str(meta["model_version"]), Path(merged)), meta
+
+
+def _champion(store: DeltaStore) -> EvalModel | None:
+    history = store.read(CHAMPION_HISTORY) if store.exists(CHAMPION_HISTORY.name) else CHAMPION_HISTORY.empty()
+    row = current(history)
+    return EvalModel("champion", row["model_version"], Path(row["model_path"])) if row else None
+
+
+def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    """eval_report, placed by the settings (LLM inference: k8s tag, gpu pool)."""
+
+    @dg.asset(
+        name="eval_report",
+        group_name=GROUP,
+        deps=["lora_checkpoint", "base_model", "golden_qa", "topic_classifier", "chunk_labels", "document_chunks", "vector_index"],
+        kinds={"pytorch", "deltalake", "html"},
+        owners=OWNERS,
+        description=(
+            "The candidate checkpoint, the base model and the current champion answer the human-written golden_qa "
+            "questions (never trained on), closed-book and grounded in chunks from the vector index: ROUGE-L, token F1, "
+            "embedding similarity and reference perplexity with bootstrap confidence intervals, per-question rows in "
+            "eval_history, the topic classifier against the reference labels, and an HTML report. Its blocking checks "
+            "are the promotion gate champion_model passes through."
+        ),
+        check_specs=[
+            dg.AssetCheckSpec(GATE_CHECK, asset="eval_report", blocking=True,
+                              description="The candidate beats the incumbent (champion, else base) on the headline metric by promotion.min_improvement, CI-aware."),
+            dg.AssetCheckSpec(SLICE_CHECK, asset="eval_report", blocking=True,
+                              description="No golden-set slice (source page) regresses beyond promotion.slice_tolerance."),
+        ],
+        **gpu_step(settings),
+    )
+    def eval_report(
+        context: dg.AssetExecutionContext,
+        lakehouse: LakehouseResource,
+        aiinfra: SettingsResource,
+        embedding_model: EmbeddingModelResource,
+    ) -> dg.MaterializeResult:
+        settings = aiinfra.value
+        store = lakehouse.store
+        candidate, lora_meta = _candidate(context.instance)
+        base = configured_base_model(settings)
+        models = [EvalModel("base", f"base-{base.manifest.source_sha256[:12]}", base.path), candidate]
+        champion = _champion(store)
+        if champion is not None:
+            models.append(champion)
+        classifier_meta = latest_materialization_metadata(context.instance, "topic_classifier")
+        inputs = {
+            "golden_qa_version": store.version(GOLDEN_QA.name),
+            "training_set_version": lora_meta.get("input_training_set_version"),
+            "base_model_sha256": base.manifest.source_sha256,
+            "topic_classifier_version": classifier_meta.get("model_version") if classifier_meta else None,
+        }
+        outcome = produce_report(
+            settings, store, models, embedding_model.encoder(),
+            classifier_dir=Path(classifier_meta["model_path"]) if classifier_meta else None,
+            inputs=inputs, dagster_run_id=context.run_id, log=context.log.info,
+        )
+        summary = outcome.summary
+        delta = headline_delta(summary)
+        classifier = summary.get("classifier")
+        context.log.info(f"eval report {summary['report_id']}: gate {summary['gate']['reason']}; slices {summary['slices_gate']['reason']}")
+        return dg.MaterializeResult(
+            data_version=dg.DataVersion(summary["report_id"]),
+            metadata={
+                "report_id": summary["report_id"],
+                "report": dg.MetadataValue.md(outcome.markdown),
+                "html_report": dg.MetadataValue.path(str(outcome.html_path)),
+                "candidate_version": candidate.version,
+                "incumbent": f"{summary['incumbent_role']} {summary['incumbent_version']}",
+                "champion_version": champion.version if champion else "none yet",
+                "headline": f"{summary['headline_metric']} ({summary['headline_mode']})",
+                "headline_improvement": float(delta["mean"]),
+                "headline_improvement_ci_low": float(delta["low"]),
+                "headline_improvement_ci_high": float(delta["high"]),
+                "gate_passed": bool(summary["gate"]["passed"] and summary["slices_gate"]["passed"]),
+                "questions": summary["questions"],
+                "grounded": outcome.grounded,
+                "answers_computed": outcome.computed_rows,
+                "answers_reused": outcome.reused_rows,
+                "eval_history_version": outcome.history_write.version,
+                "eval_reports_version": outcome.report_write.version,
+                **({"classifier_accuracy": float(classifier["accuracy"]["mean"]), "classifier_macro_f1": float(classifier["macro_f1"]),
+                    "label_model_accuracy": float(classifier["label_model_accuracy"])} if classifier else {}),
+                **{f"input_{k}": v for k, v in summary["inputs"].items() if v is not None},
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=GATE_CHECK, passed=bool(summary["gate"]["passed"]),
+                    description=summary["gate"]["reason"],
+                    metadata={"reason": summary["gate"]["reason"], "improvement": float(delta["mean"]),
+                              "ci_low": float(delta["low"]), "ci_high": float(delta["high"]),
+                              "margin": settings.promotion.min_improvement, "criterion": settings.promotion.criterion,
+                              "incumbent": f"{summary['incumbent_role']} {summary['incumbent_version']}"},
+                ),
+                dg.AssetCheckResult(
+                    check_name=SLICE_CHECK, passed=bool(summary["slices_gate"]["passed"]),
+                    description=summary["slices_gate"]["reason"],
+                    metadata={"reason": summary["slices_gate"]["reason"], "tolerance": settings.promotion.slice_tolerance,
+                              "slices": dg.MetadataValue.md(markdown_table(["slice", "questions", "improvement", "gated"],
+                                                                           [[s["slice"], s["questions"], f"{s['delta']:+.3f}", s["gated"]] for s in summary["slices"]]))},
+                ),
+            ],
+        )
+
+    return [eval_report]
+
+
+class ChampionConfig(dg.Config):
+    rollback_to: str = Field(
+        default="", description="Empty: promote the latest eval report's candidate through the gate. 'previous' or a model version: roll back."
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=["eval_report"],
+    kinds={"deltalake"},
+    owners=OWNERS,
+    description=(
+        "The champion pointer (champion_history): the model the deployment serves. Changes only when the latest "
+        "eval report's gate passed for its candidate, or by an explicit rollback (`aiinfra champion rollback`); "
+        "every change is a row naming the checkpoint, the eval report and the data versions."
+    ),
+)
+def champion_model(
+    context: dg.AssetExecutionContext, config: ChampionConfig, lakehouse: LakehouseResource
+) -> dg.MaterializeResult:
+    store = lakehouse.store
+    history = store.read(CHAMPION_HISTORY) if store.exists(CHAMPION_HISTORY.name) else CHAMPION_HISTORY.empty()
+    try:
+        if config.rollback_to:
+            change = rollback(history, config.rollback_to, dagster_run_id=context.run_id)
+        else:
+            meta = latest_materialization_metadata(context.instance, "eval_report")
+            if meta is None:
+                raise PromotionRefused("no eval_report has been materialized: nothing has passed the gate")
+            report = read_report(store, str(meta["report_id"]))
+            lora = latest_materialization_metadata(context.instance, "lora_checkpoint") or {}
+            training_set_version = lora.get("input_training_set_version") if lora.get("model_version") == report["candidate_version"] else None
+            change = promote(
+                history, report, dagster_run_id=context.run_id,
+                training_set_version=int(training_set_version) if training_set_version is not None else None,
+                base_model_sha256=str(lora.get("input_base_model_sha256")) if lora else None,
+            )
+    except PromotionRefused as err:
+        raise dg.Failure(str(err)) from err
+    write = store.write(CHAMPION_HISTORY, as_frame(change.row), mode="append") if change.row else store.no_change(CHAMPION_HISTORY)
+    champion = change.current
+    recent = store.read(CHAMPION_HISTORY).sort("sequence", descending=True).head(10)
+    context.log.info(f"champion: {champion['model_version']} ({'changed: ' + champion['action'] if change.row else 'unchanged'})")
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(f"{champion['model_version']}-{champion['sequence']}"),
+        metadata={
+            "model_version": champion["model_version"],
+            "model_path": dg.MetadataValue.path(champion["model_path"]),
+            "action": champion["action"],
+            "changed": change.row is not None,
+            "previous_version": champion["previous_version"] or "none",
+            "eval_report_id": champion["eval_report_id"] or "",
+            "reason": champion["reason"],
+            "input_training_set_version": champion["training_set_version"] if champion["training_set_version"] is not None else -1,
+            "input_base_model_sha256": champion["base_model_sha256"] or "",
+            "champion_history_version": write.version,
+            "history": dg.MetadataValue.md(
+                markdown_table(
+                    ["#", "when (UTC)", "action", "model", "previous", "eval report"],
+                    [[r["sequence"], r["changed_at"].strftime("%Y-%m-%d %H:%M:%S"), r["action"], r["model_version"], r["previous_version"] or "", r["eval_report_id"] or ""]
+                     for r in recent.iter_rows(named=True)],
+                )
+            ),
+        },
+    )
+
