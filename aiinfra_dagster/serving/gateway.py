@@ -109,7 +109,7 @@ class Gateway:
         if self.api_key is not None and not self._authorised(headers):
             if endpoint:
                 await _drain(capture)
-            await _json_response(send_with_id, 401, {"error": "unauthorized", "detail": f"missing or wrong {API_KEY_HEADER} header"})
+            await _json_response(send_with_id, 401, {"error": "unauthorized", "detail": f"missing or wrong API key (send it in the {API_KEY_HEADER} header or as a Bearer token)"})
         else:
             try:
                 await self.app(scope, capture, send_with_id)
@@ -124,9 +124,14 @@ class Gateway:
             self._record(endpoint, request_id, arrived, started, status["code"], body, details)
 
     def _authorised(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        """The key in X-API-Key, or as `Authorization: Bearer <key>` (what bentoml's clients send for `token=`)."""
+        expected = self.api_key or b""
         for key, value in headers:
-            if key.lower() == API_KEY_HEADER.encode():
-                return hmac.compare_digest(value, self.api_key or b"")
+            name = key.lower()
+            if name == API_KEY_HEADER.encode() and hmac.compare_digest(value, expected):
+                return True
+            if name == b"authorization" and value[:7].lower() == b"bearer " and hmac.compare_digest(value[7:].strip(), expected):
+                return True
         return False
 
     def _record(

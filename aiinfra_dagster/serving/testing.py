@@ -26,3 +26,27 @@ def build_untrained_topic_classifier(encoder_dir: Path, directory: Path, classes
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+TEST_LABELS = ("statements", "types", "other")
+
+
+def topic_rows(encoder_dir: Path, count: int = 30, offset: int = 0, suffix: str = "") -> list[dict]:
+    """Index rows from the pydoc topics shipped with Python: real text, real embeddings, three labels."""
+    from pydoc_data.topics import topics
+
+    from aiinfra_dagster.models.embedding import load_encoder
+
+    keys = sorted(topics)[offset : offset + count]
+    texts = [topics[k][:600] for k in keys]
+    vectors = load_encoder(str(encoder_dir)).encode(texts)
+    return [
+        {
+            "chunk_id": f"{k}{suffix}",
+            "text": text,
+            "document_path": f"pydoc_topics/{k}",
+            "label": TEST_LABELS[i % len(TEST_LABELS)],
+            "embedding": vector.tolist(),
+        }
+        for i, (k, text, vector) in enumerate(zip(keys, texts, vectors, strict=True))
+    ]
