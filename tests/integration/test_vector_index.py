@@ -67,7 +67,7 @@ def test_vector_index_builds_verifies_reuses_and_switches(settings, instance, do
     chunks = lake.read(DOCUMENT_CHUNKS)
     assert meta["points"] == chunks.height > 0 and meta["alias"] == settings.qdrant.alias
     assert meta["built"] is True and meta["switched"] is True and meta["previous_version"] == "None"
-    assert meta["engine"] == "qdrant-edge" and meta["embedding_model_id"] in meta["index_version"]
+    assert meta["engine"] == "qdrant-edge" and meta["index_version"].startswith(f"aiinfra-{meta['embedding_model_id'][:12]}-")
     assert meta["questions_evaluated"] == 3 and meta["questions_left_out"] == 0  # the three FAQ questions
     for key in ("recall_at_1", "recall_at_5", "recall_at_10", "mrr"):
         assert isinstance(meta[key], float) and 0.0 <= meta[key] <= 1.0
@@ -81,7 +81,8 @@ def test_vector_index_builds_verifies_reuses_and_switches(settings, instance, do
     with open_index(settings) as index:
         assert index.version == meta["index_version"] and index.count() == chunks.height
         hits = index.search(encoder.encode(["How do I open a network connection?"]), k=3)[0]
-        assert hits[0].document_path == "faq/general.rst.txt" and "create_connection" in hits[0].text
+        assert any(h.document_path == "faq/general.rst.txt" and "create_connection" in h.text for h in hits)
+        assert all(h.score >= hits[-1].score for h in hits)
 
     # Unchanged inputs: the same version, nothing built, nothing switched, no new points.
     again = materialize_assets(settings, instance, ["vector_index"])
