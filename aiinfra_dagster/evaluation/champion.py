@@ -109,4 +109,4 @@ def rollback(history: pl.DataFrame, target: str, *, dagster_run_id: str) -> Cham
 
 
 def as_frame(row: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame([row], schema=CHAMPION_HISTORY.polars_schema)
+    return CHAMPION_HISTORY.conform([row])

@@ -153,9 +153,9 @@ def evaluate(
                     }
                 )
                 computed += 1
-    new = pl.DataFrame(rows, schema=EVAL_HISTORY.polars_schema) if rows else EVAL_HISTORY.empty()
+    new = EVAL_HISTORY.conform(rows) if rows else EVAL_HISTORY.empty()
     old = history.filter(pl.col("eval_key").is_in(reused)) if reused else EVAL_HISTORY.empty()
-    return pl.concat([old.select(EVAL_HISTORY.columns), new]), computed
+    return pl.concat([old.select(list(EVAL_HISTORY.columns)), new]), computed
 
 
 def _unique(models: Sequence[EvalModel]) -> list[EvalModel]:

@@ -135,7 +135,7 @@ def _report_row(summary: Mapping[str, Any], models: Sequence[EvalModel], golden:
         "summary": json.dumps(summary, sort_keys=True, default=str),
         "html_path": str(html_path),
     }
-    return pl.DataFrame([row], schema=EVAL_REPORTS.polars_schema)
+    return EVAL_REPORTS.conform([row])
 
 
 def read_report(store: DeltaStore, rid: str) -> dict[str, Any]:
