@@ -70,10 +70,10 @@ def vector_index(
             "switched": result.switched,
             "build_seconds": round(result.build_seconds, 3),
             "points_per_second": round(result.points / result.build_seconds, 1) if result.built and result.build_seconds else 0.0,
-            "recall_at_1": m.recall[1],
-            "recall_at_5": m.recall[5],
-            "recall_at_10": m.recall[10],
-            "mrr": m.mrr,
+            "recall_at_1": round(m.recall[1], 4),
+            "recall_at_5": round(m.recall[5], 4),
+            "recall_at_10": round(m.recall[10], 4),
+            "mrr": round(m.mrr, 4),
             "questions_evaluated": m.questions,
             "questions_left_out": golden.left_out,
             "kept_versions": ", ".join(result.kept_versions),
@@ -83,8 +83,9 @@ def vector_index(
                     ["metric", "value"],
                     [[f"recall@{k}", f"{v:.3f}"] for k, v in m.recall.items()] + [["MRR", f"{m.mrr:.3f}"], ["questions", m.questions]],
                 )
-                + "\n\nA question counts at k when any chunk of its answer's FAQ section is in the top k "
-                f"({golden.left_out} golden pairs without such a chunk in the index are left out)."
+                + "\n\nA question counts at k when a chunk relevant to it (in its FAQ answer's section, or holding "
+                "the opening of its answer) is in the top k; "
+                f"{golden.left_out} golden pairs with no relevant chunk in the index are left out."
             ),
             "verification": dg.MetadataValue.md(
                 markdown_table(["check", "passed", "detail"], [[n, "yes" if ok else "NO", d] for n, ok, d in result.checks])
