@@ -332,7 +332,7 @@ class QdrantSettings(_Section):
     upsert_batch_size: int = Field(default=1024, ge=1)
     keep_versions: int = Field(default=2, ge=1, description="Index versions kept, the one the alias names included")
     hnsw_min_points: int = Field(
-        default=50_000, ge=0, description="Build an HNSW graph from this many points; below it search is exact"
+        default=50_000, ge=0, description="Edge: build an HNSW graph from this many points; below it search is exact"
     )
     search_threads: int | None = Field(default=None, ge=1, description="Edge search threads; unset = one per CPU")
     sample_queries: int = Field(default=8, ge=1, description="Chunks searched for themselves before a switch")

@@ -56,5 +56,8 @@ def vector_index_recall(context: dg.AssetCheckExecutionContext, aiinfra: Setting
             "threshold": threshold,
             "questions_evaluated": questions,
             "mrr": meta.get("mrr", -1.0),
+            "note": "no golden question has a relevant chunk in this index (is the golden set's corpus indexed?)"
+            if not questions
+            else f"recall@10 {recall} vs warn_recall_at_10 {threshold}",
         },
     )

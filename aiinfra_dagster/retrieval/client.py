@@ -117,7 +117,6 @@ class ClientStore:
         self.client.create_collection(
             version,
             vectors_config=models.VectorParams(size=rows.dimension, distance=models.Distance.COSINE),
-            hnsw_config=models.HnswConfigDiff(full_scan_threshold=self.settings.hnsw_min_points),
             metadata=meta,
         )
         with warnings.catch_warnings():  # local mode says the index has no effect there; a server uses it

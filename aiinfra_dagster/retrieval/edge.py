@@ -130,23 +130,28 @@ class EdgeStore:
         staging = self.root / "staging" / f"{version}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         shard_dir = staging / "shard"
         try:
+            hnsw = len(rows) >= self.settings.hnsw_min_points
             config = qe.EdgeConfig(
                 vectors=qe.EdgeVectorParams(size=rows.dimension, distance=qe.Distance.Cosine),
                 wal_enabled=False,
                 max_search_threads=self.settings.search_threads,
+                # indexing_threshold is in KB: 1 makes optimize() build the graph whatever the shard's size.
+                optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1) if hnsw else None,
             )
             shard = qe.EdgeShard.create(str(shard_dir), config)
             try:
                 shard.update(qe.UpdateOperation.create_field_index("label", qe.PayloadSchemaType.Keyword))
                 _upsert(shard, rows, self.settings.upsert_batch_size)
                 shard.flush()
-                if len(rows) >= self.settings.hnsw_min_points:
+                if hnsw:
                     shard.optimize()
+                indexed = int(shard.info().indexed_vectors_count)
             finally:
                 shard.close()
             manifest = {
                 "version": version,
                 "points": len(rows),
+                "hnsw_indexed_vectors": indexed,
                 "dimension": rows.dimension,
                 "engine": self.engine,
                 "created_at": datetime.now(UTC).isoformat(),

@@ -161,3 +161,17 @@ def test_edge_shard_is_readable_from_another_process_while_this_one_has_it_open(
         out = subprocess.run([sys.executable, "-c", code, q.model_dump_json()], capture_output=True, text=True, check=True)
         assert json.loads(out.stdout) == {"version": version, "count": 9}
         assert index.count() == 9
+
+
+def test_edge_builds_an_hnsw_graph_from_hnsw_min_points(make_settings):
+    settings = make_settings(qdrant={"hnsw_min_points": 10})
+    rows = make_rows(60, seed=4)
+    version = build_test_index(settings, rows)
+    small = make_settings(qdrant={"hnsw_min_points": 100, "path": str(resolve_qdrant(settings).path) + "-small"})
+    small_version = build_test_index(small, rows)
+    manifest = lambda s, v: json.loads((open_store(s).version_dir(v) / "manifest.json").read_text())  # noqa: E731
+    assert manifest(settings, version)["hnsw_indexed_vectors"] == 60
+    assert manifest(small, small_version)["hnsw_indexed_vectors"] == 0  # exact search below the threshold
+    with open_index(settings) as index:
+        hits = index.search(np.asarray([rows[7]["embedding"]], dtype=np.float32), k=1, label=rows[7]["label"])
+        assert hits[0][0].chunk_id == rows[7]["chunk_id"] and index.count() == 60
