@@ -14,11 +14,15 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
+import yaml
 
+from aiinfra_dagster.cli import main
 from aiinfra_dagster.data.tables import GOLDEN_QA
 from aiinfra_dagster.definitions import all_asset_checks, all_assets, build_resources
 from aiinfra_dagster.evaluation.metrics import rouge_l, token_f1
 from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY, EVAL_HISTORY, EVAL_REPORTS
+from aiinfra_dagster.instance import write_instance_yaml
 from aiinfra_dagster.lakehouse import DeltaStore
 from tests.conftest import materialization_metadata
 from tests.integration.test_training import FACTS, write_training_set
@@ -67,7 +71,18 @@ def checks_of(result) -> dict[str, dg.AssetCheckEvaluation]:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
-def test_gate_promotes_better_blocks_worse_and_rollback_is_a_materialization(make_settings, tiny_causal_lm, instance):
+@pytest.fixture
+def home_instance(tmp_path, monkeypatch):
+    """A persistent instance in DAGSTER_HOME, the one `aiinfra champion rollback` opens."""
+    home = tmp_path / "dagster_home"
+    write_instance_yaml(home, 1)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def test_gate_promotes_better_blocks_worse_and_rollback_is_a_materialization(make_settings, tiny_causal_lm, home_instance, tmp_path, capsys):
+    instance = home_instance
     keys = ["base_model", "lora_checkpoint", "eval_report", "champion_model"]
     weak = eval_settings(make_settings, tiny_causal_lm, max_steps=6)
     write_training_set(weak)
@@ -122,15 +137,22 @@ def test_gate_promotes_better_blocks_worse_and_rollback_is_a_materialization(mak
     assert not bypass.success
     assert champions(worse) == [weak_version, strong_version]
 
-    # 4. Rollback to the previous champion: one materialization of champion_model with config, with lineage.
-    back = run(worse, instance, ["champion_model"], {"ops": {"champion_model": {"config": {"rollback_to": "previous"}}}})
-    assert back.success
-    meta = materialization_metadata(back, "champion_model")
+    # 4. Rollback to the previous champion with the documented command: a materialization of champion_model, with lineage.
+    config = tmp_path / "aiinfra.yaml"
+    config.write_text(yaml.safe_dump(worse.model_dump(mode="json")))
+    assert main(["champion", "rollback", "--config", str(config)]) == 0
+    assert f"champion is now {weak_version}" in capsys.readouterr().out
+    event = instance.get_latest_materialization_event(dg.AssetKey("champion_model"))
+    meta = {k: v for k, v in event.asset_materialization.metadata.items()}
     assert meta["action"].value == "rollback" and meta["model_version"].value == weak_version
     assert meta["previous_version"].value == strong_version
     assert meta["eval_report_id"].value == report["report_id"].value
     assert champions(worse) == [weak_version, strong_version, weak_version]
-    assert instance.get_latest_materialization_event(dg.AssetKey("champion_model")).run_id == back.run_id
+    assert instance.get_run_by_id(event.run_id).tags["aiinfra/action"] == "champion-rollback"
+    # an unknown version is refused and changes nothing
+    assert main(["champion", "rollback", "--to", "no-such-version", "--config", str(config)]) == 1
+    assert "no-such-version was never promoted" in capsys.readouterr().err
+    assert champions(worse) == [weak_version, strong_version, weak_version]
 
 
 def test_report_numbers_match_the_rows_they_came_from(make_settings, tiny_causal_lm, instance):
