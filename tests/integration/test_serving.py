@@ -1,0 +1,227 @@
+"""A real `bentoml serve` of a Bento built from tiny models, called over loopback HTTP and the bentoml client."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import bentoml
+import httpx
+import polars as pl
+import pytest
+
+from aiinfra_dagster.lakehouse import DeltaStore
+from aiinfra_dagster.models.locate import resolve_model_path
+from aiinfra_dagster.net import free_port
+from aiinfra_dagster.retrieval.testing import build_test_index
+from aiinfra_dagster.serving import process
+from aiinfra_dagster.serving.bento import BuiltBento, ModelSource, build_bento
+from aiinfra_dagster.serving.tables import INFERENCE_LOG
+from aiinfra_dagster.serving.testing import TEST_LABELS, build_untrained_topic_classifier, topic_rows
+from aiinfra_dagster.settings import Settings, load_settings
+
+pytestmark = pytest.mark.slow
+KEY = "test-key-7c1f"
+HEADERS = {"X-API-Key": KEY}
+
+
+@dataclass
+class Served:
+    settings: Settings
+    url: str
+    bento: BuiltBento
+    models: tuple[ModelSource, ModelSource, ModelSource]
+    encoder_dir: Path
+    first_index: str
+
+
+def served_models(settings: Settings, home: Path, tiny_lm: Path) -> tuple[tuple[ModelSource, ModelSource, ModelSource], Path]:
+    encoder_dir = resolve_model_path(settings.models.embedding, "models.embedding")
+    classifier_dir = build_untrained_topic_classifier(encoder_dir, home / "classifier", list(TEST_LABELS))
+    return (
+        ModelSource("aiinfra-llm", "tiny-1", str(tiny_lm), "champion_model"),
+        ModelSource("aiinfra-topic-classifier", "untrained-1", str(classifier_dir), "topic_classifier"),
+        ModelSource("aiinfra-embedding", "minilm", str(encoder_dir), "embedding"),
+    ), encoder_dir
+
+
+def wait_until(predicate, timeout_s: float, interval_s: float = 0.2):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value is not None and value is not False or time.monotonic() > deadline:
+            return value
+        time.sleep(interval_s)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, tiny_causal_lm: Path):
+    home = tmp_path_factory.mktemp("serving")
+    (home / "aiinfra.yaml").write_text("{}\n")
+    settings = load_settings(
+        home / "aiinfra.yaml",
+        profile="quick",
+        storage={"home": str(home / "aiinfra")},
+        serving={"port": free_port(), "api_key": KEY, "log_flush_seconds": 0.2, "log_batch_rows": 32},
+    )
+    models, encoder_dir = served_models(settings, home, tiny_causal_lm)
+    first_index = build_test_index(settings, topic_rows(encoder_dir, 30), model_id="minilm")
+    bento = build_bento(settings, *models, settings.qdrant.alias)
+    deployment = process.deploy(settings, bento.tag)
+    try:
+        yield Served(settings, deployment.state.url, bento, models, encoder_dir, first_index)
+    finally:
+        process.stop(settings)
+
+
+def logged(settings: Settings) -> pl.DataFrame:
+    return DeltaStore(settings.storage.lake_root).read(INFERENCE_LOG)
+
+
+def test_bentoml_client_asks_searches_and_classifies(served: Served):
+    with bentoml.SyncHTTPClient(served.url, token=KEY) as client:
+        answer = client.ask(question="What does the assert statement do?")
+        hits = client.search(query="assert statement", k=3)["hits"]
+        filtered = client.search(query="assert statement", k=5, label="types")["hits"]
+        topic = client.classify(text="Assignment statements bind names to values.")
+    assert isinstance(answer["answer"], str) and answer["citations"]
+    assert set(answer["citations"]) <= {s["chunk_id"] for s in answer["sources"]}
+    assert answer["model_version"] == "tiny-1" and answer["index_version"]
+    assert len(hits) == 3 and hits[0]["chunk_id"] == "assert" and hits[0]["score"] >= hits[1]["score"]
+    assert filtered and {h["label"] for h in filtered} == {"types"}
+    assert topic["label"] in TEST_LABELS and 0.0 < topic["probability"] <= 1.0
+
+
+BAD_INPUTS = [
+    ("/ask", {"question": ""}),
+    ("/ask", {"question": "   \n"}),
+    ("/ask", {"question": 42}),
+    ("/ask", {"question": "x" * 2001}),
+    ("/ask", {}),
+    ("/ask", {"question": "ok", "k": 0}),
+    ("/search", {"query": "ok", "k": 1000}),
+    ("/search", {"query": "ok", "label": ""}),
+    ("/search", {"query": ["a", "list"]}),
+    ("/classify", {"text": None}),
+]
+
+
+def test_bad_inputs_get_a_4xx_json_error(served: Served):
+    with httpx.Client(base_url=served.url, headers=HEADERS, timeout=30) as client:
+        for path, body in BAD_INPUTS:
+            response = client.post(path, json=body)
+            assert response.status_code == 400, (path, body, response.text)
+            assert response.json()["error"], (path, body)
+        not_json = client.post("/ask", content=b"{not json", headers={"content-type": "application/json"})
+        assert not_json.status_code == 400 and "Invalid JSON" in not_json.text
+        assert client.post("/ask", json={"question": "Is the server still fine?"}).status_code == 200
+
+
+def test_api_key_is_enforced_but_probes_and_metrics_stay_open(served: Served):
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        missing = client.post("/search", json={"query": "lists"})
+        wrong = client.post("/search", json={"query": "lists"}, headers={"X-API-Key": "wrong"})
+        bearer_wrong = client.post("/search", json={"query": "lists"}, headers={"Authorization": "Bearer nope"})
+        right = client.post("/search", json={"query": "lists"}, headers=HEADERS)
+        assert (missing.status_code, wrong.status_code, bearer_wrong.status_code, right.status_code) == (401, 401, 401, 200)
+        assert missing.json()["error"] == "unauthorized"
+        assert client.get("/readyz").status_code == 200 and client.get("/livez").status_code == 200
+        metrics = client.get("/metrics")
+        assert metrics.status_code == 200 and "bentoml_service_request_total" in metrics.text
+
+
+def test_every_request_reaches_the_inference_log(served: Served):
+    sent: dict[str, tuple[str, int]] = {}
+    with httpx.Client(base_url=served.url, timeout=60) as client:
+        calls = [
+            ("/ask", {"question": "How are exceptions raised?"}, HEADERS),
+            ("/search", {"query": "for loops", "label": "statements"}, HEADERS),
+            ("/classify", {"text": "Integers and floats", "section": "Numeric types"}, HEADERS),
+            ("/ask", {"question": ""}, HEADERS),
+            ("/search", {"query": "no key"}, {}),
+        ]
+        for path, body, headers in calls:
+            response = client.post(path, json=body, headers=headers)
+            sent[response.headers["x-request-id"]] = (path.strip("/"), response.status_code)
+
+    def logged_rows() -> pl.DataFrame | None:
+        rows = logged(served.settings).filter(pl.col("request_id").is_in(list(sent)))
+        return rows if rows.height == len(sent) else None
+
+    table = wait_until(logged_rows, 30)
+    assert table is not None, "not every request reached the inference log in 30 s"
+    rows = {r["request_id"]: r for r in table.iter_rows(named=True)}
+    assert {rid: (r["endpoint"], r["status_code"]) for rid, r in rows.items()} == sent
+    ask, search, classify, bad, unauthorised = (rows[rid] for rid in sent)
+    assert ask["query"] == "How are exceptions raised?" and isinstance(ask["answer"], str)
+    assert ask["retrieved_ids"] and len(ask["retrieved_ids"]) == len(ask["scores"]) == served.settings.serving.top_k
+    assert ask["model_version"] == "tiny-1" and ask["index_version"] and ask["bento_tag"] == served.bento.tag
+    assert ask["latency_ms"] > 0 and ask["index_alias"] == served.settings.qdrant.alias
+    assert search["label_filter"] == "statements" and search["retrieved_ids"]
+    assert classify["predicted_label"] in TEST_LABELS and classify["classifier_version"] == "untrained-1"
+    assert bad["error"] and "string_too_short" in bad["error"]
+    assert "unauthorized" in unauthorised["error"] and unauthorised["query"] == "no key"
+
+
+def test_index_alias_swap_while_queries_run_gives_no_errors_and_no_empty_results(served: Served):
+    new_rows = topic_rows(served.encoder_dir, 30, offset=30, suffix="-v2")
+    queries = ["assert statement", "binary arithmetic", "class definitions", "exceptions", "for loops", "imports"]
+    results: list[tuple[int, int, str]] = []
+    swapped: dict[str, str] = {}
+
+    def query_until_swapped(worker: int) -> None:
+        with httpx.Client(base_url=served.url, headers=HEADERS, timeout=60) as client:
+            deadline = time.monotonic() + 90
+            i = 0
+            while time.monotonic() < deadline:
+                r = client.post("/search", json={"query": queries[(worker + i) % len(queries)], "k": 3})
+                body = r.json() if r.status_code == 200 else {}
+                results.append((r.status_code, len(body.get("hits", [])), body.get("index_version", "")))
+                i += 1
+                if "version" in swapped and body.get("index_version") == swapped["version"] and i > 5:
+                    return
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(query_until_swapped, w) for w in range(4)]
+        wait_until(lambda: len(results) >= 20, 60)
+        swapped["version"] = build_test_index(served.settings, new_rows, model_id="minilm")
+        for f in futures:
+            f.result()
+    codes = Counter(code for code, _, _ in results)
+    assert codes == {200: len(results)}, codes
+    assert all(n == 3 for _, n, _ in results)
+    versions = [v for _, _, v in results]
+    assert versions[0] == served.first_index and swapped["version"] in versions and swapped["version"] != served.first_index
+
+
+def test_bounded_load_gives_no_server_errors(served: Served):
+    requests = []
+    for i in range(1000):
+        if i % 10 == 0:
+            requests.append(("/ask", {"question": f"What is item {i} of a list?", "k": 2}))
+        elif i % 10 < 4:
+            requests.append(("/classify", {"text": f"Text about sockets number {i}"}))
+        else:
+            requests.append(("/search", {"query": f"dictionary methods {i}", "k": 4}))
+    with httpx.Client(base_url=served.url, headers=HEADERS, timeout=120, limits=httpx.Limits(max_connections=16)) as client:
+        with ThreadPoolExecutor(16) as pool:
+            codes = Counter(pool.map(lambda req: client.post(req[0], json=req[1]).status_code, requests))
+    assert codes == {200: 1000}, codes
+
+
+def test_a_new_bento_replaces_the_running_one_on_the_same_port(served: Served):
+    before = process.running_server(served.settings)
+    assert before is not None and before.bento_tag == served.bento.tag
+    changed = served.settings.model_copy(update={"serving": served.settings.serving.model_copy(update={"top_k": 2})})
+    bento = build_bento(changed, *served.models, changed.qdrant.alias)
+    assert bento.tag != served.bento.tag and not bento.reused
+    deployment = process.deploy(changed, bento.tag)
+    assert (deployment.action, deployment.previous_tag, deployment.state.port) == ("replaced", served.bento.tag, before.port)
+    assert not process.is_running(before) and process.running_server(changed).bento_tag == bento.tag
+    with httpx.Client(base_url=served.url, headers=HEADERS, timeout=60) as client:
+        assert len(client.post("/search", json={"query": "lists"}).json()["hits"]) == 2  # the new Bento's top_k
+    assert process.deploy(changed, bento.tag).action == "unchanged"
+    assert build_bento(changed, *served.models, changed.qdrant.alias).reused
