@@ -8,16 +8,22 @@ qdrant-edge has no collections or aliases, so blue/green is done on the file sys
     <path>/aliases/<alias>.json           {"version": ...}, replaced atomically (temp file + os.replace)
 
 A version directory appears only complete (rename), and readers only open what an alias names, so a reader in
-another process (the Bento service) never sees a half-built index. A shard is never written after it is sealed.
+another process (the Bento service) never sees a half-built index. Searches never write to a shard, but
+`EdgeShard.load` and `close` rewrite a few small files (same bytes), so opening, closing and deleting a version
+hold an exclusive `flock` on `<version>/open.lock`: two processes never rewrite them at once, and a version is
+either loaded completely before it is deleted or seen as missing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +36,18 @@ from aiinfra_dagster.retrieval.store import VersionInfo
 from aiinfra_dagster.settings import QdrantSettings
 
 MANIFEST = "manifest.json"
+LOCK = "open.lock"
+
+
+@contextmanager
+def version_lock(version_dir: Path) -> Iterator[None]:
+    """Exclusive across processes (flock); held only while a shard is loaded, closed or deleted."""
+    fd = os.open(version_dir / LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
@@ -60,9 +78,13 @@ def _pid_alive(pid: int) -> bool:
 class EdgeReader:
     """A read-only handle on one sealed shard."""
 
-    def __init__(self, version: str, shard_dir: Path) -> None:
+    def __init__(self, version: str, version_dir: Path) -> None:
         self.version = version
-        self._shard = qe.EdgeShard.load(str(shard_dir))
+        self._dir = version_dir
+        with version_lock(version_dir):
+            if not (version_dir / MANIFEST).exists():
+                raise IndexNotFoundError(f"index version {version!r} not found (deleted?) under {version_dir.parent}")
+            self._shard = qe.EdgeShard.load(str(version_dir / "shard"))
 
     def search(self, vectors: np.ndarray, k: int, label: str | None = None) -> list[list[SearchHit]]:
         if len(vectors) == 0:
@@ -79,7 +101,11 @@ class EdgeReader:
         return int(self._shard.count(qe.CountRequest(exact=True, filter=_label_filter(label))))
 
     def close(self) -> None:
-        self._shard.close()
+        if self._dir.exists():
+            with version_lock(self._dir):
+                self._shard.close()
+        else:  # deleted after it was loaded: nothing on disk to keep consistent
+            self._shard.close()
 
 
 class EdgeStore:
@@ -115,10 +141,9 @@ class EdgeStore:
             return None
 
     def open_version(self, version: str) -> EdgeReader:
-        shard = self.version_dir(version) / "shard"
-        if not (self.version_dir(version) / MANIFEST).exists():
+        if not self.version_dir(version).is_dir():
             raise IndexNotFoundError(f"index version {version!r} not found under {self.root / 'versions'}")
-        return EdgeReader(version, shard)
+        return EdgeReader(version, self.version_dir(version))
 
     # ------------------------------------------------------------------ writes
     def build(self, version: str, rows: IndexRows) -> None:
@@ -180,7 +205,10 @@ class EdgeStore:
                 if json.loads(alias_file.read_text()).get("version") == version:
                     raise ValueError(f"version {version!r} is named by alias {alias_file.stem!r}; not deleting it")
             d = self.version_dir(version)
-            (d / MANIFEST).unlink(missing_ok=True)
+            if not d.is_dir():
+                return
+            with version_lock(d):
+                (d / MANIFEST).unlink(missing_ok=True)
             shutil.rmtree(d, ignore_errors=True)
 
     def _clean_stale_staging(self) -> None:

@@ -97,7 +97,13 @@ class VectorIndex:
         target = self.store.alias_target(self.alias)
         if target is None or target == self.version:
             return False
-        fresh = _Lease(self.store.open_version(target))
+        try:
+            fresh = _Lease(self.store.open_version(target))
+        except IndexNotFoundError:  # switched again and collected meanwhile: follow the alias once more
+            target = self.store.alias_target(self.alias)
+            if target is None or target == self.version:
+                return False
+            fresh = _Lease(self.store.open_version(target))
         with self._swap:
             old, self._lease = self._lease, fresh
         old.retire()

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+import pytest
 
 from aiinfra_dagster.retrieval.build import GoldenQueries, build_and_switch
 from aiinfra_dagster.retrieval.rows import IndexRows
@@ -55,8 +55,10 @@ def wait_for(path: Path, proc: subprocess.Popen, deadline_s: float = 60) -> None
         time.sleep(0.05)
 
 
-def test_reader_process_sees_no_errors_and_no_empty_results_across_switches(make_settings, tmp_path):
-    settings = make_settings(qdrant={"keep_versions": 2})
+@pytest.mark.parametrize("keep", [1, 2])
+def test_reader_process_sees_no_errors_and_no_empty_results_across_switches(make_settings, tmp_path, keep):
+    """keep=1 deletes the previous version right after each switch, while the reader may still be on it."""
+    settings = make_settings(qdrant={"keep_versions": keep})
     q = resolve_qdrant(settings)
     first = build_test_index(settings, make_rows(200, seed=1))
     queries = [r["embedding"] for r in make_rows(3, seed=99)]
