@@ -76,6 +76,11 @@ def vector_index(
             "mrr": round(m.mrr, 4),
             "questions_evaluated": m.questions,
             "questions_left_out": golden.left_out,
+            **(
+                {f"chunks_{k}_vs_previous": v for k, v in result.changes.items()}
+                if result.changes is not None
+                else {}
+            ),
             "kept_versions": ", ".join(result.kept_versions),
             "deleted_versions": ", ".join(result.deleted_versions) or "none",
             "retrieval_metrics": dg.MetadataValue.md(

@@ -48,6 +48,7 @@ class IndexBuild:
     metrics: RetrievalMetrics
     ranks: list[int | None]
     checks: list[tuple[str, bool, str]]
+    changes: dict[str, int] | None = None  # new / dropped / unchanged chunks vs the previous version, if it still exists
     deleted_versions: list[str] = field(default_factory=list)
     kept_versions: list[str] = field(default_factory=list)
 
@@ -134,12 +135,24 @@ def build_and_switch(store: IndexStore, rows: IndexRows, model_id: str, golden: 
             f"index version {version} failed verification; alias {q.alias!r} still names {previous!r}:\n  "
             + "\n  ".join(failed)
         )
+    changes = changes_since(store, previous, rows) if previous in existing else None
     switched = previous != version
     if switched:
         store.switch_alias(q.alias, version)
-    result = IndexBuild(q.alias, version, previous, built, switched, len(rows), build_seconds, metrics, ranks, checks)
+    result = IndexBuild(q.alias, version, previous, built, switched, len(rows), build_seconds, metrics, ranks, checks, changes)
     result.deleted_versions, result.kept_versions = collect_garbage(store, version, q.keep_versions)
     return result
+
+
+def changes_since(store: IndexStore, previous: str, rows: IndexRows) -> dict[str, int]:
+    """Chunks new, dropped and unchanged relative to the previous version (its vectors were reused, not recomputed)."""
+    reader = store.open_version(previous)
+    try:
+        before = reader.chunk_ids()
+    finally:
+        reader.close()
+    now = set(rows.chunk_ids)
+    return {"new": len(now - before), "dropped": len(before - now), "unchanged": len(now & before)}
 
 
 def collect_garbage(store: IndexStore, current: str, keep: int) -> tuple[list[str], list[str]]:

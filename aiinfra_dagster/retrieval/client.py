@@ -51,6 +51,15 @@ class ClientReader:
     def count(self, label: str | None = None) -> int:
         return int(self.client.count(self.version, count_filter=_label_filter(label), exact=True).count)
 
+    def chunk_ids(self, page: int = 4096) -> set[str]:
+        out: set[str] = set()
+        offset = None
+        while True:
+            records, offset = self.client.scroll(self.version, limit=page, offset=offset, with_payload=["chunk_id"], with_vectors=False)
+            out.update(str((r.payload or {}).get("chunk_id")) for r in records)
+            if offset is None or not records:
+                return out
+
     def close(self) -> None:
         return None  # the client belongs to the store
 

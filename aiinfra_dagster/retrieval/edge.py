@@ -100,6 +100,18 @@ class EdgeReader:
     def count(self, label: str | None = None) -> int:
         return int(self._shard.count(qe.CountRequest(exact=True, filter=_label_filter(label))))
 
+    def chunk_ids(self, page: int = 4096) -> set[str]:
+        """Every chunk id in this version (scrolls payloads, no vectors)."""
+        out: set[str] = set()
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=page, with_payload=qe.PayloadSelector.Include(["chunk_id"]), with_vector=False)
+            )
+            out.update(str((r.payload or {}).get("chunk_id")) for r in records)
+            if offset is None or not records:
+                return out
+
     def close(self) -> None:
         if self._dir.exists():
             with version_lock(self._dir):

@@ -102,6 +102,9 @@ def test_vector_index_builds_verifies_reuses_and_switches(settings, instance, do
     assert grown.height > chunks.height and meta3["points"] == grown.height
     assert meta3["index_version"] != meta["index_version"] and meta3["previous_version"] == meta["index_version"]
     assert meta3["built"] is True and meta3["switched"] is True
+    new_chunks = grown.height - chunks.height
+    assert (meta3["chunks_new_vs_previous"], meta3["chunks_dropped_vs_previous"]) == (new_chunks, 0)
+    assert meta3["chunks_unchanged_vs_previous"] == chunks.height and meta2["chunks_new_vs_previous"] == 0
     assert materialization_metadata(third, "chunk_embeddings")["reused"].value == chunks.height  # not re-embedded
     with open_index(settings) as index:
         assert index.version == meta3["index_version"] and index.count() == grown.height
