@@ -1,8 +1,9 @@
 """How an answer prompt is built from retrieved chunks: one place for evaluation and serving.
 
 The shape is the one the model was fine-tuned on (`synthetic.training.chat_messages`:
-system prompt, context + question, answer), with each chunk tagged by its id so an
-answer can cite what it used.
+system prompt, context + question, answer): chunk texts best first, separated by a
+blank line, with no ids the model never saw in training (citations are returned
+beside the answer, not inside the prompt).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ Messages = list[dict[str, str]]
 
 
 def context_text(chunks: Sequence[tuple[str, str]]) -> str:
-    """Chunks as ``[chunk_id] text`` paragraphs, best first."""
-    return "\n\n".join(f"[{chunk_id}] {text.strip()}" for chunk_id, text in chunks)
+    """(chunk_id, text) pairs as the context block."""
+    return "\n\n".join(text.strip() for _, text in chunks)
 
 
 def answer_messages(question: str, chunks: Sequence[tuple[str, str]], system_prompt: str) -> Messages:

@@ -24,6 +24,7 @@ from aiinfra_dagster.evaluation.metrics import rouge_l, token_f1
 from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY, EVAL_HISTORY, EVAL_REPORTS
 from aiinfra_dagster.instance import write_instance_yaml
 from aiinfra_dagster.lakehouse import DeltaStore
+from aiinfra_dagster.retrieval.testing import build_test_index
 from tests.conftest import materialization_metadata
 from tests.integration.test_training import FACTS, write_training_set
 
@@ -155,10 +156,25 @@ def test_gate_promotes_better_blocks_worse_and_rollback_is_a_materialization(mak
     assert champions(worse) == [weak_version, strong_version, weak_version]
 
 
+def write_index(settings) -> str:
+    """A real index of the facts' context chunks, embedded with the configured encoder, behind the serving alias."""
+    from aiinfra_dagster.models.embedding import load_encoder
+    from aiinfra_dagster.models.locate import resolve_model_path
+
+    encoder = load_encoder(str(resolve_model_path(settings.models.embedding, "models.embedding")))
+    texts = [context for _, context, _, _ in FACTS]
+    vectors = encoder.encode(texts)
+    rows = [{"chunk_id": f"chunk-{name}", "text": text, "document_path": "faq/a.rst", "label": None, "embedding": v.tolist()}
+            for (name, *_), text, v in zip(FACTS, texts, vectors, strict=True)]
+    return build_test_index(settings, rows, model_id=encoder.model_id)
+
+
 def test_report_numbers_match_the_rows_they_came_from(make_settings, tiny_causal_lm, instance):
     settings = eval_settings(make_settings, tiny_causal_lm, max_steps=10)
+    settings = settings.model_copy(update={"evaluation": settings.evaluation.model_copy(update={"modes": ["closed_book", "grounded"], "top_k": 1})})
     write_training_set(settings)
     write_golden(settings)
+    index_version = write_index(settings)
     result = run(settings, instance, ["base_model", "lora_checkpoint", "eval_report"])
     assert result.success
     meta = materialization_metadata(result, "eval_report")
@@ -167,7 +183,12 @@ def test_report_numbers_match_the_rows_they_came_from(make_settings, tiny_causal
     summary = json.loads(report["summary"])
     rows = store.read(EVAL_HISTORY)
     candidate = rows.filter(pl.col("model_version") == meta["candidate_version"].value)
-    assert candidate.height == len(FACTS) * len(PHRASINGS) and set(candidate["mode"]) == {"closed_book"}
+    assert candidate.height == 2 * len(FACTS) * len(PHRASINGS) and set(candidate["mode"]) == {"closed_book", "grounded"}
+    grounded = candidate.filter(pl.col("mode") == "grounded")
+    assert set(grounded["index_version"]) == {index_version} and meta["input_index_version_grounded"].value == index_version
+    # each question retrieves its own fact's chunk (the question is about exactly that fact)
+    assert all(r["context_chunk_ids"] == [f"chunk-{r['qa_id'].split('-')[0]}"] for r in grounded.iter_rows(named=True))
+    candidate = candidate.filter(pl.col("mode") == "closed_book")
 
     # every stored score is the metric of the stored answer
     for r in candidate.iter_rows(named=True):
@@ -178,7 +199,7 @@ def test_report_numbers_match_the_rows_they_came_from(make_settings, tiny_causal
     shown = summary["metrics"]["candidate"]["closed_book"]
     assert abs(shown["token_f1"]["mean"] - candidate["token_f1"].mean()) < 1e-12
     assert shown["token_f1"]["low"] <= shown["token_f1"]["mean"] <= shown["token_f1"]["high"]
-    base = rows.filter(pl.col("model_version") == summary["versions"]["base"])
+    base = rows.filter((pl.col("model_version") == summary["versions"]["base"]) & (pl.col("mode") == "closed_book"))
     joined = candidate.join(base, on="qa_id", suffix="_base")
     delta = (joined["reference_nll_base"] - joined["reference_nll"]).mean()
     assert abs(summary["deltas"]["closed_book"]["reference_perplexity"]["mean"] - delta) < 1e-12
