@@ -70,11 +70,7 @@ def vector_index(
             "switched": result.switched,
             "build_seconds": round(result.build_seconds, 3),
             "points_per_second": round(result.points / result.build_seconds, 1) if result.built and result.build_seconds else 0.0,
-            "recall_at_1": round(m.recall[1], 4),
-            "recall_at_5": round(m.recall[5], 4),
-            "recall_at_10": round(m.recall[10], 4),
-            "mrr": round(m.mrr, 4),
-            "questions_evaluated": m.questions,
+            **m.as_metadata(),  # recall_at_1/5/10, mrr, questions_evaluated
             "questions_left_out": golden.left_out,
             **(
                 {f"chunks_{k}_vs_previous": v for k, v in result.changes.items()}

@@ -48,13 +48,13 @@ class IndexBuild:
     metrics: RetrievalMetrics
     ranks: list[int | None]
     checks: list[tuple[str, bool, str]]
-    changes: dict[str, int] | None = None  # new / dropped / unchanged chunks vs the previous version, if it still exists
+    changes: dict[str, int] | None = None  # new / dropped / unchanged chunks vs the previous version
     deleted_versions: list[str] = field(default_factory=list)
     kept_versions: list[str] = field(default_factory=list)
 
 
 def index_rows(chunks: pl.DataFrame, labels: pl.DataFrame, embeddings: pl.DataFrame, model_id: str) -> IndexRows:
-    """Join chunks (chunk_id, path, text), labels (chunk_id, label) and this model's embeddings; every chunk needs one."""
+    """Chunks (chunk_id, path, text) joined with labels and this model's embeddings; every chunk needs one."""
     vectors = embeddings.filter(pl.col("model_id") == model_id).select("chunk_id", "embedding")
     table = (
         chunks.select("chunk_id", "text", pl.col("path").alias("document_path"))
@@ -81,18 +81,26 @@ def _sample_indices(n: int, count: int) -> list[int]:
     return sorted({int(i) for i in np.linspace(0, n - 1, num=min(n, count))}) if n else []
 
 
-def verify_version(reader: VersionReader, rows: IndexRows, golden: GoldenQueries, q: QdrantSettings) -> tuple[list[tuple[str, bool, str]], RetrievalMetrics, list[int | None]]:
-    """(check name, passed, detail) for each check, the golden metrics and each question's first relevant rank."""
-    checks: list[tuple[str, bool, str]] = []
+Check = tuple[str, bool, str]  # name, passed, detail
+
+
+def verify_version(
+    reader: VersionReader, rows: IndexRows, golden: GoldenQueries, q: QdrantSettings
+) -> tuple[list[Check], RetrievalMetrics, list[int | None]]:
+    """The checks, the golden metrics, and each golden question's first relevant rank (None: not in the top 10)."""
+    checks: list[Check] = []
     count = reader.count()
     checks.append(("point count", count == len(rows), f"{count} points, expected {len(rows)}"))
     sample = _sample_indices(len(rows), q.sample_queries)
     if sample:
         hits = reader.search(rows.vectors[sample], k=3)
         empty = sum(1 for h in hits if not h)
-        missed = [rows.chunk_ids[i] for i, h in zip(sample, hits, strict=True) if rows.chunk_ids[i] not in {x.chunk_id for x in h}]
-        checks.append(("sample queries non-empty", empty == 0, f"{empty} of {len(sample)} sample queries returned nothing"))
-        checks.append(("sample chunks find themselves", not missed, f"{len(missed)} of {len(sample)} not in their own top 3" + (f" (e.g. {missed[0]})" if missed else "")))
+        missed = [
+            rows.chunk_ids[i] for i, h in zip(sample, hits, strict=True) if rows.chunk_ids[i] not in {x.chunk_id for x in h}
+        ]
+        example = f" (e.g. {missed[0]})" if missed else ""
+        checks.append(("sample queries non-empty", empty == 0, f"{empty} of {len(sample)} returned nothing"))
+        checks.append(("sample chunks find themselves", not missed, f"{len(missed)} of {len(sample)} not in their own top 3{example}"))
         labelled = next((i for i in sample if rows.labels[i] is not None), None)
         if labelled is not None:
             label = rows.labels[labelled]
@@ -101,19 +109,20 @@ def verify_version(reader: VersionReader, rows: IndexRows, golden: GoldenQueries
             checks.append(("label filter", ok, f"{len(got)} hits for label {label!r}, all with that label: {ok}"))
     ranks: list[int | None] = []
     if golden.qa_ids:
-        results = reader.search(golden.vectors, k=EVAL_K)
-        rankings = [[h.chunk_id for h in hits] for hits in results]
+        rankings = [[h.chunk_id for h in hits] for hits in reader.search(golden.vectors, k=EVAL_K)]
         ranks = [first_relevant_rank(r, rel) for r, rel in zip(rankings, golden.relevant, strict=True)]
         metrics = retrieval_metrics(rankings, golden.relevant)
-        ok = metrics.recall[10] >= q.min_recall_at_10
-        checks.append(("golden recall@10", ok, f"{metrics.recall[10]:.3f} (minimum {q.min_recall_at_10}) over {metrics.questions} questions"))
+        detail = f"{metrics.recall[10]:.3f} (minimum {q.min_recall_at_10}) over {metrics.questions} questions"
+        checks.append(("golden recall@10", metrics.recall[10] >= q.min_recall_at_10, detail))
     else:
         metrics = retrieval_metrics([], [])
         checks.append(("golden recall@10", True, "no golden question has a relevant chunk in this index: not measured"))
     return checks, metrics, ranks
 
 
-def build_and_switch(store: IndexStore, rows: IndexRows, model_id: str, golden: GoldenQueries, q: QdrantSettings) -> IndexBuild:
+def build_and_switch(
+    store: IndexStore, rows: IndexRows, model_id: str, golden: GoldenQueries, q: QdrantSettings
+) -> IndexBuild:
     if len(rows) == 0:
         raise ValueError("no chunks to index: document_chunks is empty")
     version = index_version(q.collection_prefix, model_id, rows)
@@ -139,7 +148,9 @@ def build_and_switch(store: IndexStore, rows: IndexRows, model_id: str, golden: 
     switched = previous != version
     if switched:
         store.switch_alias(q.alias, version)
-    result = IndexBuild(q.alias, version, previous, built, switched, len(rows), build_seconds, metrics, ranks, checks, changes)
+    result = IndexBuild(
+        q.alias, version, previous, built, switched, len(rows), build_seconds, metrics, ranks, checks, changes
+    )
     result.deleted_versions, result.kept_versions = collect_garbage(store, version, q.keep_versions)
     return result
 

@@ -55,7 +55,9 @@ class ClientReader:
         out: set[str] = set()
         offset = None
         while True:
-            records, offset = self.client.scroll(self.version, limit=page, offset=offset, with_payload=["chunk_id"], with_vectors=False)
+            records, offset = self.client.scroll(
+                self.version, limit=page, offset=offset, with_payload=["chunk_id"], with_vectors=False
+            )
             out.update(str((r.payload or {}).get("chunk_id")) for r in records)
             if offset is None or not records:
                 return out
@@ -65,7 +67,9 @@ class ClientReader:
 
 
 class ClientStore:
-    def __init__(self, client: QdrantClient, settings: QdrantSettings, engine: str, location: str, local_key: str | None = None) -> None:
+    def __init__(
+        self, client: QdrantClient, settings: QdrantSettings, engine: str, location: str, local_key: str | None = None
+    ) -> None:
         self.client = client
         self.settings = settings
         self.engine = engine

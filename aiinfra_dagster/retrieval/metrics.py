@@ -20,7 +20,8 @@ class RetrievalMetrics:
     mrr: float
 
     def as_metadata(self) -> dict[str, float | int]:
-        return {**{f"recall_at_{k}": round(v, 4) for k, v in self.recall.items()}, "mrr": round(self.mrr, 4), "questions_evaluated": self.questions}
+        recall = {f"recall_at_{k}": round(v, 4) for k, v in self.recall.items()}
+        return {**recall, "mrr": round(self.mrr, 4), "questions_evaluated": self.questions}
 
 
 def first_relevant_rank(ranked: Sequence[str], relevant: set[str]) -> int | None:
@@ -31,7 +32,9 @@ def first_relevant_rank(ranked: Sequence[str], relevant: set[str]) -> int | None
     return None
 
 
-def retrieval_metrics(rankings: Sequence[Sequence[str]], relevant: Sequence[set[str]], ks: Sequence[int] = KS) -> RetrievalMetrics:
+def retrieval_metrics(
+    rankings: Sequence[Sequence[str]], relevant: Sequence[set[str]], ks: Sequence[int] = KS
+) -> RetrievalMetrics:
     """recall@k for each k and MRR; questions with an empty relevant set must be left out by the caller."""
     if len(rankings) != len(relevant):
         raise ValueError(f"{len(rankings)} rankings for {len(relevant)} relevance sets")
