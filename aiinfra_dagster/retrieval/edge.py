@@ -106,7 +106,9 @@ class EdgeReader:
         offset = None
         while True:
             records, offset = self._shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=page, with_payload=qe.PayloadSelector.Include(["chunk_id"]), with_vector=False)
+                qe.ScrollRequest(
+                    offset=offset, limit=page, with_payload=qe.PayloadSelector.Include(["chunk_id"]), with_vector=False
+                )
             )
             out.update(str((r.payload or {}).get("chunk_id")) for r in records)
             if offset is None or not records:
@@ -195,6 +197,8 @@ class EdgeStore:
             }
             _write_json_atomic(staging / MANIFEST, manifest)
             target.parent.mkdir(parents=True, exist_ok=True)
+            if target.is_dir() and not (target / MANIFEST).exists():  # the remains of a deleted version
+                shutil.rmtree(target, ignore_errors=True)
             try:
                 os.rename(staging, target)
             except OSError:

@@ -175,3 +175,21 @@ def test_edge_builds_an_hnsw_graph_from_hnsw_min_points(make_settings):
     with open_index(settings) as index:
         hits = index.search(np.asarray([rows[7]["embedding"]], dtype=np.float32), k=1, label=rows[7]["label"])
         assert hits[0][0].chunk_id == rows[7]["chunk_id"] and index.count() == 60
+
+
+def test_a_deleted_version_can_be_built_again(make_settings):
+    settings = make_settings()
+    rows = make_rows(8, seed=5)
+    first = build_test_index(settings, rows)
+    build_test_index(settings, make_rows(8, seed=6))
+    store = open_store(settings)
+    try:
+        store.delete_version(first)
+        assert first not in {v.name for v in store.versions()}
+        (store.version_dir(first)).mkdir(parents=True)  # what a delete racing a reader's lock file can leave behind
+        (store.version_dir(first) / "open.lock").touch()
+    finally:
+        store.close()
+    assert build_test_index(settings, rows) == first
+    with open_index(settings) as index:
+        assert index.version == first and index.count() == 8
