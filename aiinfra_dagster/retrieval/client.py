@@ -36,6 +36,7 @@ class ClientReader:
     def __init__(self, client: QdrantClient, version: str) -> None:
         self.client = client
         self.version = version
+        self.dimension = int(client.get_collection(version).config.params.vectors.size)
 
     def search(self, vectors: np.ndarray, k: int, label: str | None = None) -> list[list[SearchHit]]:
         if len(vectors) == 0:

@@ -84,6 +84,7 @@ class EdgeReader:
         with version_lock(version_dir):
             if not (version_dir / MANIFEST).exists():
                 raise IndexNotFoundError(f"index version {version!r} not found (deleted?) under {version_dir.parent}")
+            self.dimension = int(json.loads((version_dir / MANIFEST).read_text())["dimension"])
             self._shard = qe.EdgeShard.load(str(version_dir / "shard"))
 
     def search(self, vectors: np.ndarray, k: int, label: str | None = None) -> list[list[SearchHit]]:

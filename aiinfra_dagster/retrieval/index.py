@@ -75,10 +75,17 @@ class VectorIndex:
             raise ValueError(f"search needs a (n, dim) array of query vectors, got shape {vectors.shape}")
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        if not np.isfinite(vectors).all():
+            raise ValueError("query vectors contain NaN or infinite values")
         with self._swap:
             lease = self._lease
             lease.acquire()
         try:
+            if len(vectors) and vectors.shape[1] != lease.reader.dimension:
+                raise ValueError(
+                    f"query vectors have {vectors.shape[1]} dimensions, index {lease.reader.version} has "
+                    f"{lease.reader.dimension} (embed queries with the model the index was built with)"
+                )
             return lease.reader.search(vectors, k, label)
         finally:
             lease.release()

@@ -15,6 +15,7 @@ from aiinfra_dagster.settings import QdrantSettings, Settings
 
 class VersionReader(Protocol):
     version: str
+    dimension: int
 
     def search(self, vectors: np.ndarray, k: int, label: str | None = None) -> list[list[SearchHit]]: ...
 

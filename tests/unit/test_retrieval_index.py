@@ -79,6 +79,18 @@ def test_same_rows_give_the_same_version_and_no_rebuild(settings):
         store.close()
 
 
+def test_bad_query_vectors_are_clear_errors(settings):
+    build_test_index(settings, make_rows(5))
+    with open_index(settings) as index:
+        with pytest.raises(ValueError, match=f"3 dimensions, index .* has {DIM}"):
+            index.search(np.zeros((1, 3), dtype=np.float32), k=2)
+        with pytest.raises(ValueError, match="NaN"):
+            index.search(np.full((1, DIM), np.nan, dtype=np.float32), k=2)
+        with pytest.raises(ValueError, match=r"\(n, dim\)"):
+            index.search(np.zeros(DIM, dtype=np.float32), k=2)
+        assert index.search(np.zeros((0, DIM), dtype=np.float32), k=2) == []
+
+
 def test_missing_alias_is_a_clear_error(settings):
     with pytest.raises(IndexNotFoundError, match="materialize vector_index"):
         open_index(settings, alias="nothing-here")
