@@ -111,3 +111,23 @@ def test_index_rows_need_an_embedding_for_every_chunk():
         index_rows(chunks, labels, embeddings, "m")
     rows = index_rows(chunks.head(1), labels, embeddings, "m")
     assert rows.labels == ["L"] and rows.vectors.dtype == np.float32 and rows.document_paths == ["p"]
+
+
+def test_rollback_points_the_alias_at_the_previous_kept_version(make_settings):
+    from aiinfra_dagster.retrieval.hits import IndexNotFoundError
+    from aiinfra_dagster.retrieval.index import open_index
+    from aiinfra_dagster.retrieval.rollback import use_version
+    from aiinfra_dagster.retrieval.testing import build_test_index
+
+    settings = make_settings()
+    first = build_test_index(settings, make_rows(6, seed=1))
+    with pytest.raises(IndexNotFoundError, match="no kept version older"):
+        use_version(settings)
+    second = build_test_index(settings, make_rows(7, seed=2))
+    with open_index(settings) as index:
+        assert index.version == second
+        assert use_version(settings) == first
+        assert index.refresh() and index.version == first and index.count() == 6
+        assert use_version(settings, second) == second
+        with pytest.raises(IndexNotFoundError, match="not kept"):
+            use_version(settings, "no-such-version")
