@@ -424,7 +424,8 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
         "training": {"max_steps": 4, "max_seq_length": 128, "save_steps": 2},
         "classifier": {"max_train_examples": 200, "max_length": 64},
         "evaluation": {"max_questions": 6, "max_new_tokens": 16, "top_k": 2, "max_prompt_tokens": 256, "bootstrap_resamples": 200},
-        "serving": {"max_new_tokens": 8, "log_flush_seconds": 0.5},
+        # Tests: tiny generations, and a free port per deployment (several test homes serve at once).
+        "serving": {"max_new_tokens": 8, "log_flush_seconds": 0.5, "port": 0},
     },
     "demo": {
         # A stable third of the docs (changelogs and the removed distutils left out) plus the FAQ:
