@@ -115,7 +115,10 @@ class Assistant:
         context, cited = self._context(found.hits)
         messages = chat_messages(context, question, "", self.settings.training_set.system_prompt)[:2]
         with self._locks["llm"]:
-            answer = generate_chat(self.llm, self.tokenizer, [messages], self.settings.serving.max_new_tokens)[0]
+            answer = generate_chat(
+                self.llm, self.tokenizer, [messages], self.settings.serving.max_new_tokens,
+                repetition_penalty=self.settings.serving.repetition_penalty,
+            )[0]
         return Answer(answer.strip(), cited, found.hits, found.index_version)
 
     def _context(self, hits: list[Hit]) -> tuple[str, list[str]]:
