@@ -58,7 +58,8 @@ def bento_complete(context: dg.AssetCheckExecutionContext, aiinfra: SettingsReso
 @dg.asset_check(
     asset="bento_deployment",
     blocking=True,
-    description="Local: the server runs the latest Bento, /readyz is 200 and a sample /ask is answered. "
+    description="Local: the server runs the latest Bento, /readyz is 200 and the sample question (serving.sample_question) "
+    "is answered over /ask. "
     "k8s: the rendered manifests validate against the Kubernetes schemas.",
 )
 def deployment_answers(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
@@ -81,7 +82,10 @@ def deployment_answers(context: dg.AssetCheckExecutionContext, aiinfra: Settings
             "url": dg.MetadataValue.url(state.url),
             "ready": smoke.ready,
             "status_code": smoke.status_code,
-            "citations": dg.MetadataValue.json(smoke.citations),
+            "sample_question": settings.serving.sample_question,
+            "sample_answer": smoke.answer,
+            "sample_citations": dg.MetadataValue.json(smoke.citations),
+            "index_version": smoke.index_version or "",
             "error": smoke.error or "",
         },
     )
