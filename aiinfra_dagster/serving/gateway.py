@@ -8,6 +8,7 @@ retrieved ids, versions) with `RequestLog.note(request_id, ...)`.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import time
@@ -113,6 +114,10 @@ class Gateway:
         else:
             try:
                 await self.app(scope, capture, send_with_id)
+            except asyncio.CancelledError:  # serving.request_timeout_s ran out (BentoML answers 504)
+                if endpoint:
+                    self._record(endpoint, request_id, arrived, started, 504, body, {"error": "timeout: request cancelled"})
+                raise
             except Exception as exc:
                 if endpoint:
                     self._record(endpoint, request_id, arrived, started, status["code"], body, {"error": repr(exc)})

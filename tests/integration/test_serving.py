@@ -49,10 +49,11 @@ def served_models(settings: Settings, home: Path, tiny_lm: Path) -> tuple[tuple[
 
 
 def wait_until(predicate, timeout_s: float, interval_s: float = 0.2):
+    """Poll until `predicate()` returns something other than None/False, or the deadline passes."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = predicate()
-        if value is not None and value is not False or time.monotonic() > deadline:
+        if (value is not None and value is not False) or time.monotonic() > deadline:
             return value
         time.sleep(interval_s)
 
@@ -186,7 +187,7 @@ def test_index_alias_swap_while_queries_run_gives_no_errors_and_no_empty_results
 
     with ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(query_until_swapped, w) for w in range(4)]
-        wait_until(lambda: len(results) >= 20, 60)
+        wait_until(lambda: len(results) >= 20 or None, 60)
         swapped["version"] = build_test_index(served.settings, new_rows, model_id="minilm")
         for f in futures:
             f.result()
@@ -215,7 +216,9 @@ def test_bounded_load_gives_no_server_errors(served: Served):
 def test_a_new_bento_replaces_the_running_one_on_the_same_port(served: Served):
     before = process.running_server(served.settings)
     assert before is not None and before.bento_tag == served.bento.tag
-    changed = served.settings.model_copy(update={"serving": served.settings.serving.model_copy(update={"top_k": 2})})
+    # The new Bento: top_k 2, and a 1 s request timeout that a 600-token generation cannot meet.
+    serving = served.settings.serving.model_copy(update={"top_k": 2, "request_timeout_s": 1, "max_new_tokens": 600})
+    changed = served.settings.model_copy(update={"serving": serving})
     bento = build_bento(changed, *served.models, changed.qdrant.alias)
     assert bento.tag != served.bento.tag and not bento.reused
     deployment = process.deploy(changed, bento.tag)
@@ -223,5 +226,15 @@ def test_a_new_bento_replaces_the_running_one_on_the_same_port(served: Served):
     assert not process.is_running(before) and process.running_server(changed).bento_tag == bento.tag
     with httpx.Client(base_url=served.url, headers=HEADERS, timeout=60) as client:
         assert len(client.post("/search", json={"query": "lists"}).json()["hits"]) == 2  # the new Bento's top_k
+        slow = client.post("/ask", json={"question": "Write a very long essay about loops."})
+    assert slow.status_code == 504 and "1 seconds" in slow.json()["error"]
+
+    def timed_out_row() -> dict | None:
+        # BentoML's timeout answers from outside our middleware: no X-Request-Id, so find the row by its query.
+        rows = logged(served.settings).filter(pl.col("query") == "Write a very long essay about loops.")
+        return rows.row(0, named=True) if rows.height else None
+
+    timed_out = wait_until(timed_out_row, 120)  # logged when the cancelled request's generation thread returns
+    assert timed_out and timed_out["status_code"] == 504 and timed_out["bento_tag"] == bento.tag
     assert process.deploy(changed, bento.tag).action == "unchanged"
     assert build_bento(changed, *served.models, changed.qdrant.alias).reused
