@@ -74,6 +74,12 @@ def bentoml_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def thread_env(settings: Settings) -> dict[str, str]:
+    """Thread counts for the server's numeric libraries, set before torch loads."""
+    n = str(settings.serving.torch_threads)
+    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "TOKENIZERS_PARALLELISM": "false"}
+
+
 def code_fingerprint() -> str:
     digest = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*.py")):

@@ -15,6 +15,7 @@ from typing import Any
 import kubernetes_validate
 
 from aiinfra_dagster.k8s.manifests import DEFAULT_KUBERNETES_VERSION, ManifestError, _label_errors, _resource_errors
+from aiinfra_dagster.serving.bento import thread_env
 from aiinfra_dagster.serving.config import API_KEY_ENV
 from aiinfra_dagster.settings import Settings
 
@@ -33,7 +34,11 @@ def serving_manifests(settings: Settings, bento_tag: str) -> list[dict[str, Any]
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "aiinfra-dagster"}
     pod_labels = {**labels, "app.kubernetes.io/version": version[:63]}
     serving, k8s = settings.serving, settings.k8s
-    env: list[dict[str, Any]] = [{"name": "BENTOML_DO_NOT_TRACK", "value": "true"}, {"name": "HF_HUB_OFFLINE", "value": "1"}]
+    env: list[dict[str, Any]] = [
+        {"name": "BENTOML_DO_NOT_TRACK", "value": "true"},
+        {"name": "HF_HUB_OFFLINE", "value": "1"},
+        *({"name": k, "value": v} for k, v in thread_env(settings).items()),
+    ]
     if serving.api_key:
         env.append({"name": API_KEY_ENV, "valueFrom": {"secretKeyRef": {"name": f"{name}-api-key", "key": "api-key"}}})
     probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "failureThreshold": 3}

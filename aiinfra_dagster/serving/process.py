@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from aiinfra_dagster.net import free_port
-from aiinfra_dagster.serving.bento import bentoml_env
+from aiinfra_dagster.serving.bento import bentoml_env, thread_env
 from aiinfra_dagster.serving.config import API_KEY_ENV, QDRANT_API_KEY_ENV
 from aiinfra_dagster.settings import Settings
 
@@ -121,7 +121,7 @@ def start(settings: Settings, bento_tag: str, port: int | None = None) -> Server
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "bentoml", "serve", bento_tag, "--host", serving.host, "--port", str(port)]
     with log_path.open("ab") as log:
-        env = bentoml_env(settings)
+        env = bentoml_env(settings) | thread_env(settings)
         for name, secret in ((API_KEY_ENV, serving.api_key), (QDRANT_API_KEY_ENV, settings.qdrant.api_key)):
             env.pop(name, None)
             if secret:

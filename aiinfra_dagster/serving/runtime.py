@@ -79,6 +79,7 @@ class Assistant:
         from aiinfra_dagster.models.embedding import load_encoder
         from aiinfra_dagster.retrieval.index import open_index
 
+        torch.set_num_threads(self.settings.serving.torch_threads)
         self.llm, self.tokenizer = load_causal_lm(Path(self.llm_dir))
         self.cls_tokenizer = AutoTokenizer.from_pretrained(str(self.classifier_dir))
         self.cls_model = AutoModelForSequenceClassification.from_pretrained(
