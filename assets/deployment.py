@@ -11,6 +11,7 @@ import dagster as dg
 import yaml
 
 from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.lakehouse.delta import is_local_uri
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
@@ -97,6 +98,12 @@ def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResourc
         text = yaml.safe_dump_all(manifests, sort_keys=False)
         path.write_text(text)
         context.log.info(f"k8s manifests for {tag} written to {path}; build the image with `bentoml containerize {tag}`")
+        local = [name for name, is_local in (
+            ("storage.root (the inference log)", is_local_uri(settings.storage.lake_root)),
+            ("qdrant.url (the index)", settings.qdrant.url is None),
+        ) if is_local]
+        if local:
+            context.log.warning(f"pods cannot reach this machine's files: set {' and '.join(local)} for k8s serving")
         return dg.MaterializeResult(
             metadata={
                 "mode": "k8s",
@@ -105,6 +112,7 @@ def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResourc
                 "image": f"{tag}",
                 "namespace": settings.k8s.namespace,
                 "replicas": settings.serving.replicas,
+                "settings_local_to_this_machine": dg.MetadataValue.json(local),
                 "manifests": dg.MetadataValue.md(f"```yaml\n{text}```"),
             }
         )

@@ -219,3 +219,25 @@ def _tail(path: str, lines: int = 40) -> str:
         return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m aiinfra_dagster.serving.process status|stop`: the server of the configured storage home."""
+    import argparse
+
+    from aiinfra_dagster.settings import get_settings
+
+    parser = argparse.ArgumentParser(prog="python -m aiinfra_dagster.serving.process", description=main.__doc__)
+    parser.add_argument("command", choices=["status", "stop"])
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    state = running_server(settings)
+    if args.command == "status":
+        print(f"serving {state.bento_tag} at {state.url} (pid {state.pid}, log {state.log_path})" if state else "not serving")
+        return 0 if state else 1
+    print(f"stopped {state.bento_tag} (pid {state.pid})" if stop(settings, state) and state else "not serving")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
