@@ -162,20 +162,25 @@ def stop(settings: Settings, state: ServerState | None = None, timeout_s: float 
     state = state or read_state(settings)
     if state is None:
         return False
-    stopped = False
-    if is_running(state):
-        _signal_group(state.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and is_running(state):
-            _reap(state.pid)
-            time.sleep(0.1)
-        if is_running(state):
-            _signal_group(state.pid, signal.SIGKILL)
-        _reap(state.pid)
-        stopped = True
+    stopped = _terminate(state, timeout_s)
     current = read_state(settings)
     if current is not None and current.pid == state.pid:
         _write_state(settings, None)
+    return stopped
+
+
+def stop_all_under(root: Path) -> list[ServerState]:
+    """Stop every server whose state file lies under `root` (a test's tmp dir); the ones stopped.
+
+    For test teardown: a run of the main job leaves its Bento serving, by design.
+    """
+    stopped = []
+    for path in sorted(Path(root).glob("**/serving/server.json")):
+        state = ServerState(**json.loads(path.read_text()))
+        if _terminate(state, STOP_TIMEOUT_S):
+            stopped.append(state)
+        path.unlink(missing_ok=True)
+        (path.parent / "server.pid").unlink(missing_ok=True)
     return stopped
 
 
@@ -198,6 +203,21 @@ def deploy(settings: Settings, bento_tag: str) -> Deployment:
     downtime = time.monotonic() - down_since if current is not None else 0.0
     return Deployment(state, "replaced" if current else "started", current.bento_tag if current else None, downtime,
                       time.monotonic() - down_since)
+
+
+def _terminate(state: ServerState, timeout_s: float) -> bool:
+    """SIGTERM the group, SIGKILL at the deadline; False when it was not running."""
+    if not is_running(state):
+        return False
+    _signal_group(state.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and is_running(state):
+        _reap(state.pid)
+        time.sleep(0.1)
+    if is_running(state):
+        _signal_group(state.pid, signal.SIGKILL)
+    _reap(state.pid)
+    return True
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -80,6 +80,9 @@ def test_deployment_stage_serves_the_champion_and_compacts_its_log(make_settings
         again = materialization_metadata(materialize_assets(settings, instance, ["bento_build", "bento_deployment"]), "bento_deployment")
         assert (again["bento_tag"].value, again["previous_bento_tag"].value) == (build["bento_tag"].value, build["bento_tag"].value)
         assert again["action"].value == "unchanged" and again["pid"].value == deployed["pid"].value
+        # What a test of the whole main job calls at teardown: the Bento keeps serving after a run, by design.
+        assert [s.pid for s in process.stop_all_under(tmp_path)] == [deployed["pid"].value]
+        assert process.running_server(settings) is None
     finally:
         process.stop(settings)
 
