@@ -216,3 +216,10 @@ def test_k8s_manifest_errors_name_the_field(make_settings):
     deployment["spec"]["template"]["spec"]["containers"][0]["port"] = 3000  # a typo'd field
     with pytest.raises(ManifestError, match="strict schema"):
         validate_serving_manifest(deployment)
+
+
+def test_inference_logs_before_any_request_is_an_empty_partitioned_table(tmp_path):
+    store = DeltaStore(str(tmp_path / "lake"))
+    compaction = compact_inference_log(store)
+    assert compaction.raw_version is None and compaction.result.row_count == 0 and not compaction.result.changed
+    assert store.exists(INFERENCE_LOGS.name) and partition_values(store) == []
