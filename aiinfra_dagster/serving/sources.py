@@ -1,8 +1,7 @@
 """Which models and index a Bento serves, read from the latest materializations of their assets.
 
 `llm_to_serve` is the one place that decides the LLM: the champion chosen by
-evaluation, else (before evaluation exists) the latest fine-tune's merged
-model, else the base model.
+evaluation (`champion_model`), never an unvetted fine-tune.
 """
 
 from __future__ import annotations
@@ -14,12 +13,7 @@ import dagster as dg
 
 from aiinfra_dagster.serving.bento import ModelSource
 
-# (asset, metadata key of the model directory), in order of preference.
-LLM_CANDIDATES: tuple[tuple[str, str], ...] = (
-    ("champion_model", "model_path"),
-    ("lora_checkpoint", "merged_model_path"),
-    ("base_model", "model_path"),
-)
+LLM_ASSET = "champion_model"
 
 
 class MissingInputError(LookupError):
@@ -39,12 +33,11 @@ def _plain(value: Any) -> Any:
 
 
 def llm_to_serve(instance: dg.DagsterInstance) -> ModelSource:
-    for asset, path_key in LLM_CANDIDATES:
-        meta = latest_metadata(instance, asset)
-        if meta and meta.get(path_key):
-            version = str(meta.get("model_version") or meta.get("source_sha256", "")[:16] or "unversioned")
-            return ModelSource("aiinfra-llm", version, str(meta[path_key]), asset)
-    raise MissingInputError("no LLM to serve: materialize champion_model (or lora_checkpoint / base_model) first")
+    """The champion: `model_path` (a directory transformers loads, with a chat template) and `model_version`."""
+    meta = latest_metadata(instance, LLM_ASSET)
+    if not meta or not meta.get("model_path"):
+        raise MissingInputError(f"no LLM to serve: materialize {LLM_ASSET} first (evaluation promotes it)")
+    return ModelSource("aiinfra-llm", str(meta.get("model_version") or "unversioned"), str(meta["model_path"]), LLM_ASSET)
 
 
 def classifier_to_serve(instance: dg.DagsterInstance) -> ModelSource:

@@ -223,3 +223,20 @@ def test_inference_logs_before_any_request_is_an_empty_partitioned_table(tmp_pat
     compaction = compact_inference_log(store)
     assert compaction.raw_version is None and compaction.result.row_count == 0 and not compaction.result.changed
     assert store.exists(INFERENCE_LOGS.name) and partition_values(store) == []
+
+
+def test_the_served_llm_is_the_champion_and_nothing_else(instance):
+    import dagster as dg
+
+    from aiinfra_dagster.serving.sources import MissingInputError, llm_to_serve
+
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("lora_checkpoint", metadata={"model_version": "v9", "merged_model_path": dg.MetadataValue.path("/m")})
+    )
+    with pytest.raises(MissingInputError, match="materialize champion_model first"):
+        llm_to_serve(instance)  # an unvetted fine-tune is never served
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("champion_model", metadata={"model_version": "v8", "model_path": dg.MetadataValue.path("/c")})
+    )
+    served = llm_to_serve(instance)
+    assert (served.tag, served.path, served.asset) == ("aiinfra-llm:v8", "/c", "champion_model")
