@@ -27,6 +27,15 @@ def _isolated_settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def _stop_bento_servers(tmp_path: Path):
+    """A main-job run leaves `bentoml serve` running by design; a test's servers end with the test."""
+    yield
+    from aiinfra_dagster.serving.process import stop_all_under
+
+    stop_all_under(tmp_path)
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Quick-profile settings with all state under tmp_path; keyword arguments override."""

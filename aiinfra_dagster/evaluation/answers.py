@@ -17,8 +17,7 @@ import torch
 
 from aiinfra_dagster.evaluation.metrics import cosine_rows, rouge_l, token_f1
 from aiinfra_dagster.rag import Messages, answer_messages
-from aiinfra_dagster.synthetic.llm import generate_chat, load_causal_lm
-from aiinfra_dagster.training.sft import IGNORE_INDEX, tokenize_chat
+from aiinfra_dagster.synthetic.llm import load_causal_lm, render_prompt
 
 
 @dataclass(frozen=True)
@@ -43,52 +42,100 @@ class ScoredAnswer:
     context_chunk_ids: tuple[str, ...]
 
 
+MAX_REFERENCE_TOKENS = 256
+"""Longer reference answers are scored on their first tokens (perplexity per token stays comparable)."""
+
+
+def prompt_ids(tokenizer: Any, messages: Messages) -> list[int]:
+    return tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"]
+
+
 def fit_prompt(tokenizer: Any, question: Question, system_prompt: str, max_tokens: int) -> tuple[Messages, tuple[str, ...]]:
     """The prompt within `max_tokens`: trailing chunks dropped first, then the first chunk cut short."""
     chunks = list(question.context)
 
     def length(items: list[tuple[str, str]]) -> int:
-        messages = answer_messages(question.question, items, system_prompt)
-        return len(tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True))
+        return len(prompt_ids(tokenizer, answer_messages(question.question, items, system_prompt)))
 
     while len(chunks) > 1 and length(chunks) > max_tokens:
         chunks.pop()
     if chunks and length(chunks) > max_tokens:
         chunk_id, text = chunks[0]
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        overflow = length(chunks) - max_tokens
-        keep = max(0, len(ids) - overflow - 1)
+        keep = max(0, len(ids) - (length(chunks) - max_tokens) - 2)
         chunks = [(chunk_id, tokenizer.decode(ids[:keep]))] if keep else []
     return answer_messages(question.question, chunks, system_prompt), tuple(c for c, _ in chunks)
 
 
-def reference_nll(model: Any, tokenizer: Any, conversations: Sequence[Messages], max_length: int, batch_size: int) -> list[tuple[float, int]]:
-    """(mean NLL per reference token, reference tokens) of each conversation's final assistant turn."""
-    examples = [tokenize_chat(tokenizer, list(c), max_length) for c in conversations]
-    out: list[tuple[float, int]] = []
+def reference_ids(tokenizer: Any, messages: Messages, reference: str) -> list[int]:
+    """Tokens of the reference as the assistant's reply (with its end-of-turn), as training tokenizes replies."""
+    prompt = render_prompt(tokenizer, messages)
+    full = tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": reference}], tokenize=False)
+    if not full.startswith(prompt):
+        raise ValueError("the chat template renders the prompt differently inside the full conversation")
+    return tokenizer(full[len(prompt) :], add_special_tokens=False)["input_ids"][:MAX_REFERENCE_TOKENS]
+
+
+def _stop_ids(model: Any, tokenizer: Any) -> set[int]:
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    ids = set(configured if isinstance(configured, list) else [configured] if configured is not None else [])
+    return ids | ({tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set())
+
+
+def score_and_answer(
+    model: Any, tokenizer: Any, prompts: Sequence[list[int]], references: Sequence[list[int]], max_new_tokens: int
+) -> list[tuple[str, float, int]]:
+    """(greedy answer, mean reference NLL per token, reference tokens) for one batch, from ONE prompt prefill.
+
+    Rows are laid out as [left padding, prompt, reference, right padding], so every prompt ends
+    at the same position: one forward pass scores each reference, the cache is cropped back to
+    the prompts, and greedy decoding continues from it. On a CPU the prompt prefill is most of
+    the cost, and this pays for it once instead of twice (score, then generate).
+    """
+    width_p, width_r = max(len(p) for p in prompts), max(max(len(r) for r in references), 1)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    for start in range(0, len(examples), batch_size):
-        batch = examples[start : start + batch_size]
-        width = max(len(e.input_ids) for e in batch)
-        ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, e in enumerate(batch):
-            n = len(e.input_ids)
-            ids[row, :n] = torch.tensor(e.input_ids)
-            labels[row, :n] = torch.tensor(e.labels)
-            mask[row, :n] = 1
-        with torch.inference_mode():
-            logits = model(input_ids=ids, attention_mask=mask).logits.float()
-        shift_logits, shift_labels = logits[:, :-1], labels[:, 1:]
-        nll = torch.nn.functional.cross_entropy(
-            shift_logits.reshape(-1, shift_logits.shape[-1]), shift_labels.reshape(-1), ignore_index=IGNORE_INDEX, reduction="none"
-        ).view(shift_labels.shape)
-        counted = (shift_labels != IGNORE_INDEX).sum(dim=1)
-        for row in range(len(batch)):
-            tokens = int(counted[row])
-            out.append((float(nll[row].sum()) / tokens if tokens else float("nan"), tokens))
-    return out
+    ids = torch.full((len(prompts), width_p + width_r), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for row, (p, r) in enumerate(zip(prompts, references, strict=True)):
+        ids[row, width_p - len(p) : width_p] = torch.tensor(p)
+        mask[row, width_p - len(p) : width_p] = 1
+        if r:
+            ids[row, width_p : width_p + len(r)] = torch.tensor(r)
+            mask[row, width_p : width_p + len(r)] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    stops = _stop_ids(model, tokenizer)
+    with torch.inference_mode():
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=width_r + 1)
+        logprobs = torch.log_softmax(out.logits.float(), dim=-1)  # position width_p - 1 + j predicts reference token j
+        scores = []
+        for row, r in enumerate(references):
+            taken = logprobs[row, torch.arange(len(r)), torch.tensor(r, dtype=torch.long)] if r else torch.zeros(0)
+            scores.append((float(-taken.mean()) if r else float("nan"), len(r)))
+        cache = out.past_key_values
+        cache.crop(-width_r)  # drop the reference positions: the cache ends with the prompts
+        current = out.logits[:, 0].argmax(-1)
+        attention, position = mask[:, :width_p], positions[:, width_p - 1]
+        answers: list[list[int]] = [[] for _ in prompts]
+        done = torch.zeros(len(prompts), dtype=torch.bool)
+        for step in range(max_new_tokens):
+            for row, token in enumerate(current.tolist()):
+                if not done[row]:
+                    if token in stops:
+                        done[row] = True
+                    else:
+                        answers[row].append(token)
+            if bool(done.all()) or step == max_new_tokens - 1:
+                break
+            attention = torch.cat([attention, torch.ones((len(prompts), 1), dtype=attention.dtype)], dim=1)
+            position = position + 1
+            step_out = model(
+                input_ids=current[:, None], attention_mask=attention, position_ids=position[:, None], cache=cache, use_cache=True
+            )
+            current = step_out.logits[:, -1].argmax(-1)
+    return [
+        (tokenizer.decode(tokens, skip_special_tokens=True), nll, count)
+        for tokens, (nll, count) in zip(answers, scores, strict=True)
+    ]
 
 
 def answer_and_score(
@@ -110,10 +157,16 @@ def answer_and_score(
         return []
     model, tokenizer = load_causal_lm(model_dir)
     fitted = [fit_prompt(tokenizer, q, system_prompt, max_prompt_tokens) for q in questions]
-    prompts = [messages for messages, _ in fitted]
-    answers = [a.strip() for a in generate_chat(model, tokenizer, prompts, max_new_tokens, batch_size=batch_size)]
-    conversations = [[*p, {"role": "assistant", "content": q.reference}] for p, q in zip(prompts, questions, strict=True)]
-    nlls = reference_nll(model, tokenizer, conversations, max_prompt_tokens + 256, max(1, batch_size // 2))
+    encoded = [(prompt_ids(tokenizer, m), reference_ids(tokenizer, m, q.reference)) for (m, _), q in zip(fitted, questions, strict=True)]
+    order = sorted(range(len(questions)), key=lambda i: (len(encoded[i][0]), i))  # similar lengths share a batch
+    results: list[tuple[str, float, int]] = [("", float("nan"), 0)] * len(questions)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        batch = score_and_answer(model, tokenizer, [encoded[i][0] for i in idx], [encoded[i][1] for i in idx], max_new_tokens)
+        for i, result in zip(idx, batch, strict=True):
+            results[i] = result
+    answers = [answer.strip() for answer, _, _ in results]
+    nlls = [(nll, count) for _, nll, count in results]
     similarity = cosine_rows(encode(answers), encode([q.reference for q in questions]))
     return [
         ScoredAnswer(

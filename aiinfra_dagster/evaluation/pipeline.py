@@ -23,7 +23,7 @@ from aiinfra_dagster.evaluation.answers import Question, answer_and_score
 from aiinfra_dagster.evaluation.tables import EVAL_HISTORY
 from aiinfra_dagster.settings import EvaluationSettings
 
-METRIC_CODE_VERSION = "1"
+METRIC_CODE_VERSION = "2"
 """Bump when answer scoring changes: every stored row is then recomputed."""
 
 Context = tuple[tuple[str, str], ...]
