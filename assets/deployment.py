@@ -9,17 +9,25 @@ manifests in k8s mode); `inference_logs` compacts what the service logged.
 
 import dagster as dg
 import yaml
-
 from aiinfra_dagster.assets.common import OWNERS, markdown_table
-from aiinfra_dagster.lakehouse.delta import is_local_uri
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
+
+from aiinfra_dagster.lakehouse.delta import is_local_uri
+from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.serving.bento import ModelSource, build_bento
-from aiinfra_dagster.serving.inference_logs import compact_inference_log, partition_values
+from aiinfra_dagster.serving.inference_logs import (
+    compact_inference_log,
+    partition_values,
+)
 from aiinfra_dagster.serving.k8s import serving_manifests, validate_serving_manifest
 from aiinfra_dagster.serving.process import deploy, serving_dir
-from aiinfra_dagster.serving.sources import classifier_to_serve, index_alias_to_serve, latest_metadata, llm_to_serve
+from aiinfra_dagster.serving.sources import (
+    classifier_to_serve,
+    index_alias_to_serve,
+    llm_to_serve,
+)
 from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
 
 GROUP = "deployment"

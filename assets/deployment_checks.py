@@ -6,15 +6,15 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import yaml
-
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
+
+from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.serving.bento import bento_dir, model_dir
 from aiinfra_dagster.serving.config import CONFIG_FILE
 from aiinfra_dagster.serving.k8s import validate_serving_manifest
 from aiinfra_dagster.serving.process import running_server
 from aiinfra_dagster.serving.smoke import smoke_check
-from aiinfra_dagster.serving.sources import latest_metadata
 from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
 
 

@@ -8,20 +8,27 @@ GPU-heavy step (k8s tag and pool from the settings), like training.
 from pathlib import Path
 
 import dagster as dg
+from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.models import EmbeddingModelResource
+from aiinfra_dagster.resources.settings import SettingsResource
 from pydantic import Field
 
-from aiinfra_dagster.assets.common import OWNERS, latest_materialization_metadata, markdown_table
 from aiinfra_dagster.data.tables import GOLDEN_QA
-from aiinfra_dagster.evaluation.champion import PromotionRefused, as_frame, current, promote, rollback
+from aiinfra_dagster.evaluation.champion import (
+    PromotionRefused,
+    as_frame,
+    current,
+    promote,
+    rollback,
+)
 from aiinfra_dagster.evaluation.pipeline import EvalModel
 from aiinfra_dagster.evaluation.run import produce_report, read_report
 from aiinfra_dagster.evaluation.summary import headline_delta
 from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY
 from aiinfra_dagster.k8s.placement import gpu_step
 from aiinfra_dagster.lakehouse import DeltaStore
-from aiinfra_dagster.resources.lakehouse import LakehouseResource
-from aiinfra_dagster.resources.models import EmbeddingModelResource
-from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.training.base_model import configured_base_model
 
@@ -31,7 +38,7 @@ SLICE_CHECK = "no_slice_regression"
 
 
 def _candidate(instance: dg.DagsterInstance) -> tuple[EvalModel, dict]:
-    meta = latest_materialization_metadata(instance, "lora_checkpoint")
+    meta = latest_metadata(instance, "lora_checkpoint")
     if meta is None:
         raise dg.Failure("eval_report needs a materialized lora_checkpoint")
     merged = str(meta.get("merged_model_path") or "")
@@ -84,7 +91,7 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         champion = _champion(store)
         if champion is not None:
             models.append(champion)
-        classifier_meta = latest_materialization_metadata(context.instance, "topic_classifier")
+        classifier_meta = latest_metadata(context.instance, "topic_classifier")
         inputs = {
             "golden_qa_version": store.version(GOLDEN_QA.name),
             "training_set_version": lora_meta.get("input_training_set_version"),
@@ -172,11 +179,11 @@ def champion_model(
         if config.rollback_to:
             change = rollback(history, config.rollback_to, dagster_run_id=context.run_id)
         else:
-            meta = latest_materialization_metadata(context.instance, "eval_report")
+            meta = latest_metadata(context.instance, "eval_report")
             if meta is None:
                 raise PromotionRefused("no eval_report has been materialized: nothing has passed the gate")
             report = read_report(store, str(meta["report_id"]))
-            lora = latest_materialization_metadata(context.instance, "lora_checkpoint") or {}
+            lora = latest_metadata(context.instance, "lora_checkpoint") or {}
             training_set_version = lora.get("input_training_set_version") if lora.get("model_version") == report["candidate_version"] else None
             change = promote(
                 history, report, dagster_run_id=context.run_id,

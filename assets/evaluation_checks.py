@@ -5,10 +5,14 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-
-from aiinfra_dagster.assets.common import latest_materialization_metadata
-from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY, EVAL_HISTORY, EVAL_REPORTS
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
+
+from aiinfra_dagster.evaluation.tables import (
+    CHAMPION_HISTORY,
+    EVAL_HISTORY,
+    EVAL_REPORTS,
+)
+from aiinfra_dagster.materializations import latest_metadata
 
 
 @dg.asset_check(
@@ -16,7 +20,7 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
     description="Every evaluated model answered every sampled question in every mode, with finite scores.",
 )
 def eval_report_rows_complete(context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource) -> dg.AssetCheckResult:
-    meta = latest_materialization_metadata(context.instance, "eval_report")
+    meta = latest_metadata(context.instance, "eval_report")
     if meta is None:
         return dg.AssetCheckResult(passed=False, metadata={"reason": "eval_report has no materialization"})
     store = lakehouse.store

@@ -1,8 +1,9 @@
 """Checks of the vector index; they read the live index and the latest materialization, so they re-run alone."""
 
 import dagster as dg
-
 from aiinfra_dagster.resources.settings import SettingsResource
+
+from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.retrieval.hits import IndexNotFoundError
 from aiinfra_dagster.retrieval.index import open_index
 
@@ -10,10 +11,7 @@ INDEX = dg.AssetKey("vector_index")
 
 
 def _latest_metadata(context: dg.AssetCheckExecutionContext) -> dict:
-    event = context.instance.get_latest_materialization_event(INDEX)
-    if event is None or event.asset_materialization is None:
-        return {}
-    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    return latest_metadata(context.instance, INDEX) or {}
 
 
 @dg.asset_check(

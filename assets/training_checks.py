@@ -5,15 +5,16 @@ from pathlib import Path
 
 import dagster as dg
 
+from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.training.history import MetricsHistory
 from aiinfra_dagster.training.verify import adapter_matches_merged, loss_trend
 
 
 def _latest_model_path(context: dg.AssetCheckExecutionContext, asset: str) -> Path:
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
-    if event is None or event.asset_materialization is None:
+    meta = latest_metadata(context.instance, asset)
+    if meta is None:
         raise dg.Failure(f"{asset} has no materialization to check")
-    return Path(event.asset_materialization.metadata["model_path"].value)
+    return Path(meta["model_path"])
 
 
 @dg.asset_check(asset="base_model", description="The stored base model loads and predicts finite logits for a short prompt.")

@@ -111,7 +111,7 @@ def score_and_answer(
         for row, r in enumerate(references):
             taken = logprobs[row, torch.arange(len(r)), torch.tensor(r, dtype=torch.long)] if r else torch.zeros(0)
             scores.append((float(-taken.mean()) if r else float("nan"), len(r)))
-        cache = out.past_key_values
+        cache = out.cache
         cache.crop(-width_r)  # drop the reference positions: the cache ends with the prompts
         current = out.logits[:, 0].argmax(-1)
         attention, position = mask[:, :width_p], positions[:, width_p - 1]

@@ -14,8 +14,19 @@ import polars as pl
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA
 from aiinfra_dagster.evaluation.classifier import evaluate_classifier
 from aiinfra_dagster.evaluation.grounding import retrieve_grounding
-from aiinfra_dagster.evaluation.pipeline import EvalModel, Grounding, config_digest, evaluate, sample_questions
-from aiinfra_dagster.evaluation.report import confusion_png, metrics_chart_png, to_html, to_markdown
+from aiinfra_dagster.evaluation.pipeline import (
+    EvalModel,
+    Grounding,
+    config_digest,
+    evaluate,
+    sample_questions,
+)
+from aiinfra_dagster.evaluation.report import (
+    confusion_png,
+    metrics_chart_png,
+    to_html,
+    to_markdown,
+)
 from aiinfra_dagster.evaluation.summary import build_summary, headline_delta, report_id
 from aiinfra_dagster.evaluation.tables import EVAL_HISTORY, EVAL_REPORTS
 from aiinfra_dagster.labels.tables import CHUNK_LABELS

@@ -10,7 +10,14 @@ from typing import Any
 
 import polars as pl
 
-from aiinfra_dagster.evaluation.compare import improvement, metric_names, paired, slice_deltas, summarize, worst_answers
+from aiinfra_dagster.evaluation.compare import (
+    improvement,
+    metric_names,
+    paired,
+    slice_deltas,
+    summarize,
+    worst_answers,
+)
 from aiinfra_dagster.evaluation.gate import Decision, headline_decision, slice_decision
 from aiinfra_dagster.evaluation.metrics import Interval
 from aiinfra_dagster.evaluation.pipeline import EvalModel

@@ -19,7 +19,7 @@ import torch
 
 from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.synthetic.llm import generate_chat, load_causal_lm
-from aiinfra_dagster.synthetic.training import chat_messages
+from aiinfra_dagster.rag import answer_messages
 from aiinfra_dagster.training.classifier import _predict_proba, classifier_text
 
 
@@ -113,8 +113,9 @@ class Assistant:
 
     def ask(self, question: str, k: int) -> Answer:
         found = self.search(question, k)
-        context, cited = self._context(found.hits)
-        messages = chat_messages(context, question, "", self.settings.training_set.system_prompt)[:2]
+        chunks = self._context(found.hits)
+        messages = answer_messages(question, chunks, self.settings.training_set.system_prompt)
+        cited = [chunk_id for chunk_id, _ in chunks]
         with self._locks["llm"]:
             answer = generate_chat(
                 self.llm, self.tokenizer, [messages], self.settings.serving.max_new_tokens,
@@ -122,19 +123,17 @@ class Assistant:
             )[0]
         return Answer(answer.strip(), cited, found.hits, found.index_version)
 
-    def _context(self, hits: list[Hit]) -> tuple[str, list[str]]:
-        """Retrieved texts, best first, up to serving.max_context_chars; the ids of those used are the citations."""
+    def _context(self, hits: list[Hit]) -> list[tuple[str, str]]:
+        """(chunk_id, text) of the retrieved chunks, best first, up to serving.max_context_chars: the citations."""
         budget = self.settings.serving.max_context_chars
-        parts: list[str] = []
-        cited: list[str] = []
+        chunks: list[tuple[str, str]] = []
         for hit in hits:
             text = hit.text[: max(budget, 0)]
             if not text:
                 break
-            parts.append(text)
-            cited.append(hit.chunk_id)
+            chunks.append((hit.chunk_id, text))
             budget -= len(text)
-        return "\n\n".join(parts), cited
+        return chunks
 
     def classify(self, text: str, section: str | None = None) -> Topic:
         with self._locks["cls"]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import dagster as dg
 
+from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.serving.bento import ModelSource
 
 LLM_ASSET = "champion_model"
@@ -18,18 +19,6 @@ LLM_ASSET = "champion_model"
 
 class MissingInputError(LookupError):
     """An upstream asset was never materialized; the message names it."""
-
-
-def latest_metadata(instance: dg.DagsterInstance, asset: str) -> dict[str, Any] | None:
-    """Plain values of the latest materialization's metadata of `asset`, or None."""
-    event = instance.get_latest_materialization_event(dg.AssetKey(asset))
-    if event is None or event.asset_materialization is None:
-        return None
-    return {k: _plain(v) for k, v in event.asset_materialization.metadata.items()}
-
-
-def _plain(value: Any) -> Any:
-    return getattr(value, "value", value)
 
 
 def llm_to_serve(instance: dg.DagsterInstance) -> ModelSource:
