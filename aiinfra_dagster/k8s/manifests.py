@@ -466,12 +466,8 @@ def api_server_errors(manifest: Mapping[str, Any]) -> list[str]:
     return errors
 
 
-def validate_manifest(manifest: Mapping[str, Any], kubernetes_version: str = DEFAULT_KUBERNETES_VERSION) -> None:
-    """Raise ManifestError unless Kubernetes `kubernetes_version` would accept this Job.
-
-    Strict JSON-schema validation (unknown fields are errors, as for `kubectl --validate=strict`) with
-    kubernetes-validate, then the API server's value rules (see `api_server_errors`).
-    """
+def validate_schema(manifest: Mapping[str, Any], kubernetes_version: str = DEFAULT_KUBERNETES_VERSION) -> str:
+    """Strict JSON-schema validation (unknown fields are errors, as `kubectl --validate=strict`); returns "Kind name"."""
     kind = f"{manifest.get('kind')} {(manifest.get('metadata') or {}).get('name', '?')}"
     try:
         kubernetes_validate.validate(dict(manifest), kubernetes_version, strict=True)
@@ -482,6 +478,16 @@ def validate_manifest(manifest: Mapping[str, Any], kubernetes_version: str = DEF
         ) from None
     except (kubernetes_validate.VersionNotSupportedError, kubernetes_validate.SchemaNotFoundError) as err:
         raise ManifestError(f"cannot validate {kind}: {err.message}") from None
+    return kind
+
+
+def validate_manifest(manifest: Mapping[str, Any], kubernetes_version: str = DEFAULT_KUBERNETES_VERSION) -> None:
+    """Raise ManifestError unless Kubernetes `kubernetes_version` would accept this Job.
+
+    Strict JSON-schema validation (unknown fields are errors, as for `kubectl --validate=strict`) with
+    kubernetes-validate, then the API server's value rules (see `api_server_errors`).
+    """
+    kind = validate_schema(manifest, kubernetes_version)
     errors = api_server_errors(manifest)
     if errors:
         raise ManifestError(f"{kind} would be rejected by the Kubernetes API server:\n  " + "\n  ".join(errors))

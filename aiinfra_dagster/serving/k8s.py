@@ -12,9 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import kubernetes_validate
 
-from aiinfra_dagster.k8s.manifests import DEFAULT_KUBERNETES_VERSION, ManifestError, _label_errors, _resource_errors
+from aiinfra_dagster.k8s.manifests import DEFAULT_KUBERNETES_VERSION, ManifestError, _label_errors, _resource_errors, validate_schema
 from aiinfra_dagster.serving.bento import thread_env
 from aiinfra_dagster.serving.config import API_KEY_ENV
 from aiinfra_dagster.settings import Settings
@@ -89,12 +88,7 @@ def serving_manifests(settings: Settings, bento_tag: str) -> list[dict[str, Any]
 
 def validate_serving_manifest(manifest: dict[str, Any], kubernetes_version: str = DEFAULT_KUBERNETES_VERSION) -> None:
     """Raise ManifestError unless Kubernetes would accept this Deployment or Service."""
-    kind = f"{manifest.get('kind')} {(manifest.get('metadata') or {}).get('name', '?')}"
-    try:
-        kubernetes_validate.validate(dict(manifest), kubernetes_version, strict=True)
-    except kubernetes_validate.ValidationError as err:
-        path = ".".join(str(p) for p in err.path) or "<root>"
-        raise ManifestError(f"{kind} is not valid for Kubernetes {err.version} (strict schema): {path}: {err.message}") from None
+    kind = validate_schema(manifest, kubernetes_version)
     errors = _label_errors("metadata.labels", manifest["metadata"].get("labels") or {})
     spec = manifest.get("spec") or {}
     if manifest.get("kind") == "Deployment":
