@@ -1,0 +1,1 @@
+"""Monitoring: drift statistics over live traffic (inference logs) against a reference window."""
