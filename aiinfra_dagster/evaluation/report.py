@@ -81,7 +81,16 @@ def to_markdown(summary: Mapping[str, Any], chart_png: bytes | None = None) -> s
             f"macro-F1 {_fmt(classifier['macro_f1'])}; the label model it learned from, on the same rows: accuracy "
             f"{_fmt(classifier['label_model_accuracy'])}, macro-F1 {_fmt(classifier['label_model_macro_f1'])}.",
         ]
+        confusions = top_confusions(classifier["classes"], classifier["confusion"], 5)
+        if confusions:
+            parts += ["", markdown_table(["reference", "predicted as", "chunks"], confusions), "", "(the whole confusion matrix is in the HTML report)"]
     return "\n".join(parts)
+
+
+def top_confusions(classes: Sequence[str], confusion: Sequence[Sequence[int]], limit: int) -> list[list[object]]:
+    """The largest off-diagonal cells of the confusion matrix, largest first."""
+    cells = [(int(n), classes[i], classes[j]) for i, row in enumerate(confusion) for j, n in enumerate(row) if i != j and n]
+    return [[ref, pred, n] for n, ref, pred in sorted(cells, key=lambda c: (-c[0], c[1], c[2]))[:limit]]
 
 
 def _clip(text: str, n: int) -> str:

@@ -23,6 +23,7 @@ from aiinfra_dagster.evaluation.metrics import (
     token_f1,
 )
 from aiinfra_dagster.evaluation.pipeline import sample_questions
+from aiinfra_dagster.evaluation.report import top_confusions
 from aiinfra_dagster.settings import PromotionSettings
 
 
@@ -131,6 +132,7 @@ def test_classifier_scores_by_hand():
     # F1: a = 2*1/(1+2) = 2/3, b = 2*2/(3+2) = 4/5, c = 0
     assert scored.macro_f1 == pytest.approx((2 / 3 + 4 / 5 + 0) / 3)
     assert scored.label_model_accuracy == pytest.approx(4 / 5)
+    assert top_confusions(scored.classes, scored.confusion.tolist(), 5) == [["a", "b", 1]]
 
 
 def test_question_sample_is_stable_and_recorded():
