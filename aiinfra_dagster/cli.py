@@ -37,7 +37,11 @@ def _champion_rollback(args: argparse.Namespace) -> int:
     """Materialize champion_model with `rollback_to` in the instance of DAGSTER_HOME (lineage in the UI)."""
     import dagster as dg
 
-    from aiinfra_dagster.definitions import all_asset_checks, all_assets, build_resources
+    from aiinfra_dagster.definitions import (
+        all_asset_checks,
+        all_assets,
+        build_resources,
+    )
 
     try:
         settings = load_settings(args.config)

@@ -9,13 +9,13 @@ manifests in k8s mode); `inference_logs` compacts what the service logged.
 
 import dagster as dg
 import yaml
+
 from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.lakehouse.delta import is_local_uri
+from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
-
-from aiinfra_dagster.lakehouse.delta import is_local_uri
-from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.serving.bento import ModelSource, build_bento
 from aiinfra_dagster.serving.inference_logs import (
     compact_inference_log,

@@ -6,10 +6,10 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import yaml
-from aiinfra_dagster.resources.lakehouse import LakehouseResource
-from aiinfra_dagster.resources.settings import SettingsResource
 
 from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.serving.bento import bento_dir, model_dir
 from aiinfra_dagster.serving.config import CONFIG_FILE
 from aiinfra_dagster.serving.k8s import validate_serving_manifest

@@ -4,16 +4,12 @@
 GPU-heavy step (k8s tag and pool from the settings), like training.
 """
 
-
 from pathlib import Path
 
 import dagster as dg
-from aiinfra_dagster.assets.common import OWNERS, markdown_table
-from aiinfra_dagster.resources.lakehouse import LakehouseResource
-from aiinfra_dagster.resources.models import EmbeddingModelResource
-from aiinfra_dagster.resources.settings import SettingsResource
 from pydantic import Field
 
+from aiinfra_dagster.assets.common import OWNERS, markdown_table
 from aiinfra_dagster.data.tables import GOLDEN_QA
 from aiinfra_dagster.evaluation.champion import (
     PromotionRefused,
@@ -29,6 +25,9 @@ from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY
 from aiinfra_dagster.k8s.placement import gpu_step
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.models import EmbeddingModelResource
+from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.training.base_model import configured_base_model
 

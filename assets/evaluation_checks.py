@@ -5,7 +5,6 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-from aiinfra_dagster.resources.lakehouse import LakehouseResource
 
 from aiinfra_dagster.evaluation.tables import (
     CHAMPION_HISTORY,
@@ -13,6 +12,7 @@ from aiinfra_dagster.evaluation.tables import (
     EVAL_REPORTS,
 )
 from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
 
 
 @dg.asset_check(

@@ -1,9 +1,9 @@
 """Checks of the vector index; they read the live index and the latest materialization, so they re-run alone."""
 
 import dagster as dg
-from aiinfra_dagster.resources.settings import SettingsResource
 
 from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.retrieval.hits import IndexNotFoundError
 from aiinfra_dagster.retrieval.index import open_index
 
