@@ -19,6 +19,8 @@ echo "[demo] profile=$AIINFRA_PROFILE DAGSTER_HOME=$DAGSTER_HOME"
 start=$(date +%s)
 dagster job execute -m aiinfra_dagster.definitions -j main
 echo "[demo] main job finished in $(( $(date +%s) - start )) s"
+# The champion keeps being served after the run (bento_deployment): say where.
+echo "[demo] $(python -m aiinfra_dagster.serving.process status 2>&1 || true)"
 
 if [[ "${AIINFRA_NO_UI:-0}" == 1 ]]; then exit 0; fi
 PORT="${AIINFRA_UI_PORT:-3000}"
