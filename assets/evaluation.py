@@ -7,6 +7,7 @@ GPU-heavy step (k8s tag and pool from the settings), like training.
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 from pydantic import Field
 
 from aiinfra_dagster.assets.common import OWNERS, markdown_table
@@ -29,7 +30,6 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.settings import Settings
-from aiinfra_dagster.training.base_model import configured_base_model
 
 GROUP = "evaluation"
 GATE_CHECK = "candidate_beats_incumbent"
@@ -47,8 +47,7 @@ def _candidate(instance: dg.DagsterInstance) -> tuple[EvalModel, dict]:
 
 
 def _champion(store: DeltaStore) -> EvalModel | None:
-    history = store.read(CHAMPION_HISTORY) if store.exists(CHAMPION_HISTORY.name) else CHAMPION_HISTORY.empty()
-    row = current(history)
+    row = current(store.read(CHAMPION_HISTORY))
     return EvalModel("champion", row["model_version"], Path(row["model_path"])) if row else None
 
 
@@ -85,8 +84,11 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         settings = aiinfra.value
         store = lakehouse.store
         candidate, lora_meta = _candidate(context.instance)
-        base = configured_base_model(settings)
-        models = [EvalModel("base", f"base-{base.manifest.source_sha256[:12]}", base.path), candidate]
+        base = latest_metadata(context.instance, "base_model")
+        if base is None:
+            raise dg.Failure("eval_report needs a materialized base_model")
+        # The materialized store entry: re-resolving the base here would hash ~600 MB of weights again.
+        models = [EvalModel("base", f"base-{base['source_sha256'][:12]}", Path(base["model_path"])), candidate]
         champion = _champion(store)
         if champion is not None:
             models.append(champion)
@@ -94,7 +96,7 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         inputs = {
             "golden_qa_version": store.version(GOLDEN_QA.name),
             "training_set_version": lora_meta.get("input_training_set_version"),
-            "base_model_sha256": base.manifest.source_sha256,
+            "base_model_sha256": base["source_sha256"],
             "topic_classifier_version": classifier_meta.get("model_version") if classifier_meta else None,
         }
         outcome = produce_report(
@@ -173,7 +175,7 @@ def champion_model(
     context: dg.AssetExecutionContext, config: ChampionConfig, lakehouse: LakehouseResource
 ) -> dg.MaterializeResult:
     store = lakehouse.store
-    history = store.read(CHAMPION_HISTORY) if store.exists(CHAMPION_HISTORY.name) else CHAMPION_HISTORY.empty()
+    history = store.read(CHAMPION_HISTORY)
     try:
         if config.rollback_to:
             change = rollback(history, config.rollback_to, dagster_run_id=context.run_id)
@@ -181,19 +183,12 @@ def champion_model(
             meta = latest_metadata(context.instance, "eval_report")
             if meta is None:
                 raise PromotionRefused("no eval_report has been materialized: nothing has passed the gate")
-            report = read_report(store, str(meta["report_id"]))
-            lora = latest_metadata(context.instance, "lora_checkpoint") or {}
-            training_set_version = lora.get("input_training_set_version") if lora.get("model_version") == report["candidate_version"] else None
-            change = promote(
-                history, report, dagster_run_id=context.run_id,
-                training_set_version=int(training_set_version) if training_set_version is not None else None,
-                base_model_sha256=str(lora.get("input_base_model_sha256")) if lora else None,
-            )
+            change = promote(history, read_report(store, str(meta["report_id"])), dagster_run_id=context.run_id)
     except PromotionRefused as err:
         raise dg.Failure(str(err)) from err
     write = store.write(CHAMPION_HISTORY, as_frame(change.row), mode="append") if change.row else store.no_change(CHAMPION_HISTORY)
     champion = change.current
-    recent = store.read(CHAMPION_HISTORY).sort("sequence", descending=True).head(10)
+    recent = (pl.concat([history, as_frame(change.row)]) if change.row else history).sort("sequence", descending=True).head(10)
     context.log.info(f"champion: {champion['model_version']} ({'changed: ' + champion['action'] if change.row else 'unchanged'})")
     return dg.MaterializeResult(
         data_version=dg.DataVersion(f"{champion['model_version']}-{champion['sequence']}"),

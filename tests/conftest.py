@@ -71,16 +71,23 @@ def write_files(root: Path, files: dict[str, bytes | str]) -> Path:
     return root
 
 
-def materialize_assets(settings: Settings, instance: dg.DagsterInstance, keys: list[str]) -> dg.ExecuteInProcessResult:
-    """dg.materialize the named assets and their checks with the resources the settings build."""
+def materialize_assets(
+    settings: Settings, instance: dg.DagsterInstance, keys: list[str], *, run_config: dict | None = None, raise_on_error: bool = True
+) -> dg.ExecuteInProcessResult:
+    """dg.materialize the named assets and their checks with the resources the settings build.
+
+    With raise_on_error=False a failed run (e.g. a blocking check) is returned for the test to inspect.
+    """
     from aiinfra_dagster.definitions import all_asset_checks, all_assets, build_resources
 
     asset_keys = [dg.AssetKey(k) for k in keys]
     selection = dg.AssetSelection.assets(*asset_keys) | dg.AssetSelection.checks_for_assets(*asset_keys)
     result = dg.materialize(
-        [*all_assets(settings), *all_asset_checks()], selection=selection, resources=build_resources(settings), instance=instance
+        [*all_assets(settings), *all_asset_checks()], selection=selection, resources=build_resources(settings), instance=instance,
+        run_config=run_config, raise_on_error=raise_on_error,
     )
-    assert result.success
+    if raise_on_error:
+        assert result.success
     return result
 
 

@@ -8,6 +8,7 @@ who was champion when, and why.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,22 +55,27 @@ def _row(history: pl.DataFrame, action: str, model_version: str, model_path: str
     }
 
 
-def promote(history: pl.DataFrame, report: dict[str, Any], *, dagster_run_id: str, training_set_version: int | None, base_model_sha256: str | None) -> ChampionChange:
-    """Make the report's candidate champion; refused unless both gate decisions passed."""
+def promote(history: pl.DataFrame, report: dict[str, Any], *, dagster_run_id: str) -> ChampionChange:
+    """Make the report's candidate champion; refused unless both gate decisions passed.
+
+    The data versions recorded are the ones the report evaluated (its `inputs`).
+    """
     if not (report["gate_passed"] and report["slices_passed"]):
         reasons = "; ".join(r for r, ok in ((report["gate_reason"], report["gate_passed"]), (report["slices_reason"], report["slices_passed"])) if not ok)
         raise PromotionRefused(f"eval report {report['report_id']} did not pass the gate: {reasons}")
     existing = current(history)
     if existing and existing["model_version"] == report["candidate_version"]:
         return ChampionChange(None, existing)
+    inputs = json.loads(report["inputs"])
+    training_set_version = inputs.get("training_set_version")
     row = _row(
         history,
         "promote",
         report["candidate_version"],
         report["candidate_path"],
         eval_report_id=report["report_id"],
-        training_set_version=training_set_version,
-        base_model_sha256=base_model_sha256,
+        training_set_version=int(training_set_version) if training_set_version is not None else None,
+        base_model_sha256=inputs.get("base_model_sha256"),
         dagster_run_id=dagster_run_id,
         reason=report["gate_reason"],
     )

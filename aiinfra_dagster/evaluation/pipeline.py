@@ -22,6 +22,7 @@ import polars as pl
 from aiinfra_dagster.evaluation.answers import Question, answer_and_score
 from aiinfra_dagster.evaluation.tables import EVAL_HISTORY
 from aiinfra_dagster.settings import EvaluationSettings
+from aiinfra_dagster.synthetic.training import split_bucket
 
 METRIC_CODE_VERSION = "2"
 """Bump when answer scoring changes: every stored row is then recomputed."""
@@ -45,15 +46,11 @@ class Grounding:
     contexts: Mapping[str, Context]
 
 
-def _bucket(qa_id: str, seed: int) -> int:
-    return int(hashlib.sha256(f"{seed}:{qa_id}".encode()).hexdigest()[:16], 16)
-
-
 def sample_questions(golden: pl.DataFrame, limit: int | None, seed: int) -> pl.DataFrame:
     """The whole golden set, or a stable hash sample of `limit` pairs (same ids every run), by qa_id."""
     if limit is None or golden.height <= limit:
         return golden.sort("qa_id")
-    chosen = sorted(golden["qa_id"].to_list(), key=lambda q: _bucket(q, seed))[:limit]
+    chosen = sorted(golden["qa_id"].to_list(), key=lambda q: split_bucket(f"{seed}:{q}"))[:limit]
     return golden.filter(pl.col("qa_id").is_in(chosen)).sort("qa_id")
 
 
@@ -97,8 +94,8 @@ def evaluate(
     embedding_id: str,
     dagster_run_id: str,
     log: Callable[[str], Any] = print,
-) -> tuple[pl.DataFrame, int]:
-    """eval_history rows of every (model, question, mode) in this report, and how many were computed now.
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """eval_history rows of every (model, question, mode) in this report, and those of them computed now.
 
     `groundings` maps mode -> Grounding (None for closed_book). Rows already in
     `history` under the same key are reused as they are.
@@ -106,7 +103,6 @@ def evaluate(
     known = set(history["eval_key"].to_list()) if history.height else set()
     rows: list[dict[str, Any]] = []
     reused: list[str] = []
-    computed = 0
     for mode, grounding in groundings.items():
         index_version = grounding.index_version if grounding else None
         digest = config_digest(params, system_prompt, mode, index_version, embedding_id)
@@ -152,10 +148,9 @@ def evaluate(
                         "evaluated_at": now,
                     }
                 )
-                computed += 1
     new = EVAL_HISTORY.conform(rows) if rows else EVAL_HISTORY.empty()
     old = history.filter(pl.col("eval_key").is_in(reused)) if reused else EVAL_HISTORY.empty()
-    return pl.concat([old.select(list(EVAL_HISTORY.columns)), new]), computed
+    return pl.concat([old.select(list(EVAL_HISTORY.columns)), new]), new
 
 
 def _unique(models: Sequence[EvalModel]) -> list[EvalModel]:

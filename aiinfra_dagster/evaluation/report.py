@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from aiinfra_dagster.markdown import markdown_table
+from aiinfra_dagster.markdown import markdown_image, markdown_table
 
 ROLE_ORDER = ("base", "champion", "candidate")
 
@@ -61,7 +61,7 @@ def to_markdown(summary: Mapping[str, Any], chart_png: bytes | None = None) -> s
         markdown_table(headers, rows),
     ]
     if chart_png:
-        parts += ["", f"![metrics with confidence intervals](data:image/png;base64,{base64.b64encode(chart_png).decode('ascii')})"]
+        parts += ["", markdown_image(chart_png, "metrics with confidence intervals")]
     if summary.get("slices"):
         parts += ["", "**Slices** (headline metric, candidate - incumbent, worst first)", ""]
         parts.append(markdown_table(["slice", "questions", "mean improvement", "gated"], [[s["slice"], s["questions"], f"{s['delta']:+.3f}", s["gated"]] for s in summary["slices"][:10]]))

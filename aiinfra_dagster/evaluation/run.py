@@ -17,7 +17,6 @@ from aiinfra_dagster.evaluation.grounding import retrieve_grounding
 from aiinfra_dagster.evaluation.pipeline import (
     EvalModel,
     Grounding,
-    config_digest,
     evaluate,
     sample_questions,
 )
@@ -82,18 +81,17 @@ def produce_report(
     if not groundings:
         raise ValueError("no evaluation mode can run: grounded needs a vector index and closed_book is not in evaluation.modes")
 
-    history = store.read(EVAL_HISTORY) if store.exists(EVAL_HISTORY.name) else EVAL_HISTORY.empty()
-    rows, computed = evaluate(
+    history = store.read(EVAL_HISTORY)
+    rows, new_rows = evaluate(
         models, golden, groundings, history,
         params=params, system_prompt=system_prompt, encode=encoder.encode, embedding_id=encoder.model_id,
         dagster_run_id=dagster_run_id, log=log,
     )
-    history_write = store.merge(EVAL_HISTORY, rows.filter(~pl.col("eval_key").is_in(history["eval_key"].to_list())))
+    history_write = store.merge(EVAL_HISTORY, new_rows)
 
     modes = list(groundings)
     summary = build_summary(rows, models, modes, params=params, promotion=settings.promotion)
-    digests = [config_digest(params, system_prompt, m, g.index_version if g else None, encoder.model_id) for m, g in groundings.items()]
-    rid = report_id(models, golden["qa_id"].to_list(), digests)
+    rid = report_id(models, golden["qa_id"].to_list(), rows["config_digest"].unique().to_list())
     grounding_inputs = {f"index_version_{m}": g.index_version for m, g in groundings.items() if g}
     summary.update(report_id=rid, inputs={**inputs, **grounding_inputs})
 
@@ -115,7 +113,7 @@ def produce_report(
     html_path.write_text(to_html(summary, chart, confusion), encoding="utf-8")
     report_write = store.sync(EVAL_REPORTS, _report_row(summary, models, golden, html_path, dagster_run_id), delete_missing=False,
                               compare=[c for c in EVAL_REPORTS.columns if c not in {"report_id", "created_at", "dagster_run_id"}])
-    return EvalOutcome(summary, to_markdown(summary, chart), html_path, history_write, report_write, computed, rows.height - computed, "grounded" in groundings)
+    return EvalOutcome(summary, to_markdown(summary, chart), html_path, history_write, report_write, new_rows.height, rows.height - new_rows.height, "grounded" in groundings)
 
 
 def _report_row(summary: Mapping[str, Any], models: Sequence[EvalModel], golden: pl.DataFrame, html_path: Path, run_id: str) -> pl.DataFrame:

@@ -194,14 +194,14 @@ class DeltaStore:
         return self._table(name).history(limit) if self.exists(name) else []
 
     def _ensure_table(self, schema: TableSchema) -> None:
-        """Create the table (version 0, empty) with the declared schema so merges have a target."""
+        """Create the table (version 0, empty) with the declared schema and partitions so merges have a target."""
         if self.exists(schema.name):
             return
         if is_local_uri(self.root):
             Path(self.uri(schema.name)).mkdir(parents=True, exist_ok=True)
         write_deltalake(
             self.uri(schema.name), schema.empty().to_arrow(), mode="append",
-            storage_options=self.storage_options or None,
+            partition_by=list(schema.partition_by) or None, storage_options=self.storage_options or None,
         )
 
 

@@ -28,9 +28,11 @@ class TableSchema:
     key: tuple[str, ...] = ()
     nullable: frozenset[str] = field(default_factory=frozenset)
     descriptions: Mapping[str, str] = field(default_factory=dict)
+    partition_by: tuple[str, ...] = ()
+    """Delta partition columns, set when the table is created"""
 
     def __post_init__(self) -> None:
-        unknown = (set(self.key) | set(self.nullable) | set(self.descriptions)) - set(self.columns)
+        unknown = (set(self.key) | set(self.nullable) | set(self.descriptions) | set(self.partition_by)) - set(self.columns)
         if unknown:
             raise ValueError(f"schema {self.name}: unknown columns {sorted(unknown)}")
         if set(self.key) & set(self.nullable):

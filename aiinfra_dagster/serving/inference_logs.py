@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable
 
 from aiinfra_dagster.lakehouse import DeltaStore, WriteResult
-from aiinfra_dagster.lakehouse.delta import is_local_uri
 from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
 
 logger = logging.getLogger(__name__)
-PARTITION_COLUMN = "date"
+PARTITION_COLUMN = INFERENCE_LOGS.partition_by[0]
 
 
 @dataclass(frozen=True)
@@ -43,24 +41,10 @@ def curated_rows(raw: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     return INFERENCE_LOGS.validate(frame), raw.height - unique.height
 
 
-def ensure_partitioned(store: DeltaStore) -> None:
-    """Create `inference_logs` partitioned by date (DeltaStore creates tables unpartitioned)."""
-    if store.exists(INFERENCE_LOGS.name):
-        return
-    uri = store.uri(INFERENCE_LOGS.name)
-    if is_local_uri(store.root):
-        Path(uri).mkdir(parents=True, exist_ok=True)
-    write_deltalake(
-        uri, INFERENCE_LOGS.empty().to_arrow(), mode="append", partition_by=[PARTITION_COLUMN],
-        storage_options=store.storage_options or None,
-    )
-
-
 def compact_inference_log(store: DeltaStore) -> Compaction:
     raw_version = store.version(INFERENCE_LOG.name)
     raw = store.read(INFERENCE_LOG)
     curated, duplicates = curated_rows(raw)
-    ensure_partitioned(store)
     result = store.sync(INFERENCE_LOGS, curated, compare=[], delete_missing=False)
     files = {name: _compact(store, name) for name in (INFERENCE_LOG.name, INFERENCE_LOGS.name) if store.exists(name)}
     table = store.read(INFERENCE_LOGS)

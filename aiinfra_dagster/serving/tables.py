@@ -66,4 +66,5 @@ INFERENCE_LOGS = TableSchema(
     key=("request_id",),
     nullable=_NULLABLE,
     descriptions={**_DESCRIPTIONS, "date": "UTC day of ts; the Delta partition column"},
+    partition_by=("date",),
 )

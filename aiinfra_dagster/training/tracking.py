@@ -11,7 +11,6 @@ is imported lazily: nothing here needs it installed otherwise.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -33,7 +32,7 @@ import polars as pl
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from aiinfra_dagster.markdown import markdown_table
+from aiinfra_dagster.markdown import markdown_image, markdown_table
 from aiinfra_dagster.lakehouse import DeltaStore, WriteResult
 from aiinfra_dagster.settings import TrackingSettings
 from aiinfra_dagster.training.tables import EXPERIMENTS
@@ -243,12 +242,7 @@ def loss_curve_markdown(
     history: Sequence[Mapping[str, Any]], title: str, metrics: Sequence[str] = LOSS_METRICS
 ) -> str:
     """The curve as an inline markdown image: Dagster renders data-URI images in MetadataValue.md."""
-    return _markdown_image(loss_curve_png(history, metrics), title)
-
-
-def _markdown_image(png: bytes, title: str) -> str:
-    alt = title.replace("[", "(").replace("]", ")")
-    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+    return markdown_image(loss_curve_png(history, metrics), title)
 
 
 # --------------------------------------------------------------------------- comparison
@@ -461,7 +455,7 @@ def experiment_metadata(
         "environment": dg.MetadataValue.md(markdown_table(["key", "value"], _sorted_rows(run.environment, str))),
         "inputs": dg.MetadataValue.json(_jsonable(run.inputs)),
         **_input_versions(run.inputs),
-        "loss_curve": dg.MetadataValue.md(_markdown_image(curve, f"{run.asset} loss")),
+        "loss_curve": dg.MetadataValue.md(markdown_image(curve, f"{run.asset} loss")),
         "comparison": dg.MetadataValue.md(comparison_markdown(store, run.asset, run.run_id, tracking.compare_last)),
         "experiments_delta_version": dg.MetadataValue.int(written.version),
         "experiments_table": dg.MetadataValue.path(written.uri),

@@ -19,13 +19,12 @@ import yaml
 
 from aiinfra_dagster.cli import main
 from aiinfra_dagster.data.tables import GOLDEN_QA
-from aiinfra_dagster.definitions import all_asset_checks, all_assets, build_resources
 from aiinfra_dagster.evaluation.metrics import rouge_l, token_f1
 from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY, EVAL_HISTORY, EVAL_REPORTS
 from aiinfra_dagster.instance import write_instance_yaml
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.retrieval.testing import build_test_index
-from tests.conftest import materialization_metadata
+from tests.conftest import materialization_metadata, materialize_assets
 from tests.integration.test_training import FACTS, write_training_set
 
 PHRASINGS = ["{q}", "Tell me: {q}"]
@@ -53,15 +52,7 @@ def eval_settings(make_settings, tiny_causal_lm: Path, **training):
 
 
 def run(settings, instance, keys, run_config=None) -> dg.ExecuteInProcessResult:
-    asset_keys = [dg.AssetKey(k) for k in keys]
-    return dg.materialize(
-        [*all_assets(settings), *all_asset_checks()],
-        selection=dg.AssetSelection.assets(*asset_keys) | dg.AssetSelection.checks_for_assets(*asset_keys),
-        resources=build_resources(settings),
-        instance=instance,
-        run_config=run_config,
-        raise_on_error=False,
-    )
+    return materialize_assets(settings, instance, keys, run_config=run_config, raise_on_error=False)
 
 
 def champions(settings) -> list[str]:
