@@ -69,6 +69,77 @@ def _champion_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _traffic(args: argparse.Namespace) -> int:
+    """Send in-distribution or shifted questions to the deployed service; exit 1 when any request failed."""
+    from aiinfra_dagster.monitoring import traffic
+
+    try:
+        settings = load_settings(args.config)
+        limits = settings.monitoring.traffic
+        count = args.count if args.count is not None else limits.count
+        rate = args.rate if args.rate is not None else limits.rate_per_second
+        traffic.check_bounds(count, rate, limits)
+        url = args.url or traffic.deployed_url(settings)
+        questions = traffic.sample_questions(traffic.question_pool(settings, args.kind), count, limits.seed)
+        done = {"n": 0, "ok": 0}
+
+        def progress(result: traffic.RequestResult) -> None:
+            done["n"] += 1
+            done["ok"] += result.ok
+            print(f"\r{args.kind} traffic: {done['n']}/{count} sent, {done['ok']} ok, {done['n'] - done['ok']} failed",
+                  end="", file=sys.stderr, flush=True)
+
+        summary = traffic.send_traffic(
+            url, questions, count=count, rate_per_second=rate, endpoint=args.endpoint,
+            api_key=settings.serving.api_key, timeout_s=limits.timeout_s, on_response=progress, limits=limits,
+        )
+    except (SettingsError, traffic.TrafficError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    print(file=sys.stderr)
+    print(traffic.summary_table(summary, args.kind))
+    return 0 if summary.failed == 0 else 1
+
+
+def _audit(args: argparse.Namespace) -> int:
+    """The lineage audit of $DAGSTER_HOME's instance: the deployed Bento's inputs, or one document's reach."""
+    import json
+
+    import dagster as dg
+
+    from aiinfra_dagster.lakehouse import DeltaStore
+    from aiinfra_dagster.monitoring.lineage import (
+        DeploymentLineage,
+        NothingDeployedError,
+        UnknownDocumentError,
+        audit_deployment,
+        audit_document,
+    )
+    from aiinfra_dagster.monitoring.lineage_render import report_name, write_report
+
+    try:
+        settings = load_settings(args.config)
+        store = DeltaStore.for_storage(settings.storage)
+        with dg.DagsterInstance.get() as instance:
+            if args.document:
+                report = audit_document(instance, store, args.document)
+                subject = f"document_{report.document_id}"
+            else:
+                report = audit_deployment(instance, store)
+                subject = report.bento_tag
+    except (SettingsError, NothingDeployedError, UnknownDocumentError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    if isinstance(report, DeploymentLineage) and not report.deployed:
+        print(f"note: {report.bento_tag} is built but has never been deployed; auditing the build", file=sys.stderr)
+    markdown, data = report.to_markdown(), report.to_dict()
+    print(json.dumps(data, indent=2) if args.json else markdown, end="\n" if args.json else "")
+    if args.out:
+        paths = write_report(Path(args.out), report_name(report.audited_at, subject), markdown, data)
+        print(f"written: {paths[0]} and {paths[1]}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aiinfra", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +156,24 @@ def main(argv: list[str] | None = None) -> int:
     back.add_argument("--to", default="previous", help="'previous' (default) or a model version from champion_history")
     back.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
     back.set_defaults(func=_champion_rollback)
+    send = sub.add_parser("traffic", help="send bounded, paced requests to the deployed service (demos and drift tests)")
+    send.add_argument("--kind", required=True, choices=["in-distribution", "shifted"],
+                      help="questions like the training set, or from other domains (monitoring.traffic.shifted_questions_path)")
+    send.add_argument("--count", type=int, help="requests to send (default monitoring.traffic.count)")
+    send.add_argument("--rate", type=float, help="requests per second at most (default monitoring.traffic.rate_per_second)")
+    send.add_argument("--url", help="the service (default: where this storage home's bento_deployment serves)")
+    send.add_argument(
+        "--endpoint", choices=["ask", "search"], default="ask",
+        help="ask (default; on CPU an answer takes seconds) or search (fast); drift_report watches both (monitoring.endpoints)",
+    )
+    send.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
+    send.set_defaults(func=_traffic)
+    audit = sub.add_parser("audit", help="lineage audit: what produced the deployed Bento, or what a raw document affects")
+    audit.add_argument("--document", metavar="DOC_ID", help="a raw_documents document_id or path (source-relative): its reach")
+    audit.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    audit.add_argument("--out", metavar="DIR", help="also write <timestamp>_<subject>.md and .json into DIR")
+    audit.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
+    audit.set_defaults(func=_audit)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -11,11 +11,13 @@ import dagster as dg
 from aiinfra_dagster import assets as assets_package
 from aiinfra_dagster.assets.evaluation import evaluation_assets
 from aiinfra_dagster.assets.training import training_assets
-from aiinfra_dagster.jobs import main_job
+from aiinfra_dagster.jobs import JOBS, retraining_job
 from aiinfra_dagster.k8s.executor import build_executor
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.sensors.retraining import build_retraining_sensor
+from aiinfra_dagster.sensors.schedules import build_schedules, with_automation
 from aiinfra_dagster.settings import Settings, get_settings
 
 
@@ -35,8 +37,10 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
 
 def all_assets(settings: Settings) -> list:
-    """Assets declared in the asset modules plus those placed by the settings (GPU steps)."""
-    return [*dg.load_assets_from_package_module(assets_package), *training_assets(settings), *evaluation_assets(settings)]
+    """Assets declared in the asset modules plus those placed by the settings (GPU steps), with their automation."""
+    return with_automation(
+        settings, [*dg.load_assets_from_package_module(assets_package), *training_assets(settings), *evaluation_assets(settings)]
+    )
 
 
 def all_asset_checks() -> list:
@@ -47,7 +51,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=all_assets(settings),
         asset_checks=all_asset_checks(),
-        jobs=[main_job],
+        jobs=JOBS,
+        schedules=build_schedules(settings),
+        sensors=[build_retraining_sensor(settings, retraining_job)],
         resources=build_resources(settings),
         # Locally one process per run by default (steps share loaded models on small
         # machines); k8s.enabled swaps in dagster_k8s.k8s_job_executor.

@@ -180,6 +180,7 @@ def chunk_labels(
             result,
             **{f"input_{name}_version": v for name, v in inputs.items()},
             labeling_version=outcome.version,
+            labeling_function_versions=dg.MetadataValue.json(versions),  # the lineage audit reads these
             classes=len(classes),
             coverage=round(outcome.coverage, 4),
             conflict_rate=round(outcome.conflict_rate, 4),

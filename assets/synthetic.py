@@ -1,25 +1,38 @@
 """Synthetic Q/A pairs generated from chunks, filtered, and the supervised fine-tuning set built from them."""
 
 import json
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
-
 from aiinfra_dagster.assets.common import OWNERS, markdown_table
-from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA
-from aiinfra_dagster.features.embeddings import embedding_matrix
-from aiinfra_dagster.features.tables import CHUNK_EMBEDDINGS
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
+
+from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA
+from aiinfra_dagster.features.embeddings import embedding_matrix
+from aiinfra_dagster.features.tables import CHUNK_EMBEDDINGS
 from aiinfra_dagster.synthetic.filters import FilterParams, run_filters
 from aiinfra_dagster.synthetic.generate import QACandidate
 from aiinfra_dagster.synthetic.pipeline import make_generator, synthetic_rows
-from aiinfra_dagster.synthetic.sampling import generation_version, select_chunks
-from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA, TRAINING_SET
+from aiinfra_dagster.synthetic.sampling import (
+    generation_version,
+    select_chunks,
+    with_focus,
+)
+from aiinfra_dagster.synthetic.tables import SYNTHETIC_FOCUS, SYNTHETIC_QA, TRAINING_SET
 from aiinfra_dagster.synthetic.training import build_examples, load_human_pairs
 
 GROUP = "synthetic"
+
+
+class SyntheticQAConfig(dg.Config):
+    """Set by the retraining sensor from the drift report that triggered the run."""
+
+    focus_chunk_ids: list[str] = []
+    """chunks the drifted traffic retrieved most: added to the sample now and in every later run"""
+    drift_report_id: str = ""
 
 
 @dg.asset(
@@ -31,11 +44,14 @@ GROUP = "synthetic"
         "Question/answer pairs generated from a stable sample of chunks by the base LLM (or templates in the "
         "quick profile), each kept or dropped by filters: format, PII, decontamination against golden_qa "
         "(which is read only to exclude it), round-trip retrieval of the source chunk, near duplicates. "
-        "Generations are reused while the generator and its settings are unchanged."
+        "Generations are reused while the generator and its settings are unchanged. A retraining run started by "
+        "drift adds the chunks the drifted traffic retrieved (table synthetic_focus), so the model learns what users "
+        "now ask about."
     ),
 )
 def synthetic_qa(
     context: dg.AssetExecutionContext,
+    config: SyntheticQAConfig,
     lakehouse: LakehouseResource,
     aiinfra: SettingsResource,
     embedding_model: EmbeddingModelResource,
@@ -45,7 +61,9 @@ def synthetic_qa(
     store = lakehouse.store
     inputs = {t.name: store.version(t.name) for t in (DOCUMENT_CHUNKS, CHUNK_EMBEDDINGS, GOLDEN_QA)}
     chunks = store.read(DOCUMENT_CHUNKS)
-    sample = select_chunks(chunks, params.max_chunks, params.seed)
+    focus = _record_focus(lakehouse, config, context.run.run_id)
+    stable = select_chunks(chunks, params.max_chunks, params.seed)
+    sample = with_focus(stable, chunks, focus)
     generator = make_generator(settings)
     version = generation_version(generator.name, params)
 
@@ -90,6 +108,9 @@ def synthetic_qa(
             generator=generator.name,
             generation_version=version,
             chunks_sampled=sample.height,
+            focus_chunks_added=sample.height - stable.height,
+            focus_chunks_total=len(focus),
+            drift_report_id=config.drift_report_id or "none (not started by drift)",
             generated=report.generated,
             newly_generated=len(fresh),
             reused=len(reused),
@@ -103,6 +124,22 @@ def synthetic_qa(
             ),
         )
     )
+
+
+def _record_focus(lakehouse: LakehouseResource, config: SyntheticQAConfig, run_id: str) -> list[str]:
+    """Merge this run's focus chunks into synthetic_focus (first drift report wins) and return every focus chunk."""
+    store = lakehouse.store
+    known = set(store.read(SYNTHETIC_FOCUS, columns=["chunk_id"])["chunk_id"].to_list())
+    new = [c for c in dict.fromkeys(config.focus_chunk_ids) if c not in known]
+    if new:
+        now = datetime.now(UTC)
+        store.merge(
+            SYNTHETIC_FOCUS,
+            SYNTHETIC_FOCUS.conform(
+                [{"chunk_id": c, "drift_report_id": config.drift_report_id or "manual", "added_at": now, "dagster_run_id": run_id} for c in new]
+            ),
+        )
+    return sorted(known | set(new))
 
 
 @dg.asset(

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
+from aiinfra_dagster.charts import figure_png, new_figure
 from aiinfra_dagster.markdown import markdown_image, markdown_table
 
 ROLE_ORDER = ("base", "champion", "candidate")
@@ -101,8 +99,7 @@ def _clip(text: str, n: int) -> str:
 def metrics_chart_png(summary: Mapping[str, Any]) -> bytes:
     """Bars per metric (one panel per mode) with CI whiskers, one bar per model."""
     modes, metrics, shown = summary["modes"], [m for m in summary["metric_names"] if m != "reference_perplexity"], roles(summary)
-    fig = Figure(figsize=(3.2 * len(modes) + 1, 3), dpi=80, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(3.2 * len(modes) + 1, 3)
     width = 0.8 / max(1, len(shown))
     for col, mode in enumerate(modes):
         ax = fig.add_subplot(1, len(modes), col + 1)
@@ -117,14 +114,13 @@ def metrics_chart_png(summary: Mapping[str, Any]) -> bytes:
         ax.grid(axis="y", alpha=0.3)
         if col == 0:
             ax.legend(fontsize=7, loc="upper left")
-    return _png(fig)
+    return figure_png(fig)
 
 
 def confusion_png(classes: Sequence[str], confusion: Sequence[Sequence[int]]) -> bytes:
     matrix = np.asarray(confusion, dtype=np.float64)
     n = len(classes)
-    fig = Figure(figsize=(max(4, 0.32 * n + 2), max(3.5, 0.32 * n + 1.5)), dpi=80, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(max(4, 0.32 * n + 2), max(3.5, 0.32 * n + 1.5))
     ax = fig.add_subplot()
     image = ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(n), [c[:24] for c in classes], rotation=90, fontsize=6)
@@ -132,13 +128,7 @@ def confusion_png(classes: Sequence[str], confusion: Sequence[Sequence[int]]) ->
     ax.set_xlabel("predicted")
     ax.set_ylabel("reference")
     fig.colorbar(image, ax=ax, shrink=0.6)
-    return _png(fig)
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return figure_png(fig)
 
 
 def _img(png: bytes, alt: str) -> str:

@@ -12,13 +12,16 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
 from aiinfra_dagster.lakehouse.schema import TableSchema
+
+if TYPE_CHECKING:
+    from aiinfra_dagster.settings import StorageSettings
 
 _OP = "_aiinfra_op"
 COMMIT_ATTEMPTS = 6
@@ -58,6 +61,11 @@ class DeltaStore:
         self.root = root
         self.storage_options = dict(storage_options or {})
 
+    @classmethod
+    def for_storage(cls, storage: StorageSettings) -> DeltaStore:
+        """The lake the `storage` settings name (for code outside a Dagster run: the CLI, the service)."""
+        return cls(storage.lake_root, storage.storage_options)
+
     def uri(self, name: str) -> str:
         return table_uri(self.root, name)
 
@@ -70,13 +78,16 @@ class DeltaStore:
     def version(self, name: str) -> int | None:
         return self._table(name).version() if self.exists(name) else None
 
-    def read(self, schema: TableSchema, version: int | None = None) -> pl.DataFrame:
-        """The table as of `version` (latest when None); an empty frame if it was never written."""
+    def read(self, schema: TableSchema, version: int | None = None, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The table as of `version` (latest when None; Delta time travel), optionally only `columns`;
+        an empty frame if it was never written."""
+        if columns is not None:
+            schema = schema.project(columns)
         if not self.exists(schema.name):
             if version is not None:
                 raise FileNotFoundError(f"table '{schema.name}' has no version {version}: it does not exist")
             return schema.empty()
-        arrow = self._table(schema.name, version).to_pyarrow_table()
+        arrow = self._table(schema.name, version).to_pyarrow_table(columns=list(schema.columns))
         return schema.validate(_normalise(pl.from_arrow(arrow), schema))
 
     def write(self, schema: TableSchema, df: pl.DataFrame, mode: WriteMode = "append") -> WriteResult:

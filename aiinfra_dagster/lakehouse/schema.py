@@ -42,6 +42,18 @@ class TableSchema:
     def polars_schema(self) -> pl.Schema:
         return pl.Schema(dict(self.columns))
 
+    def project(self, columns: Sequence[str]) -> TableSchema:
+        """The schema of a column subset (what a projected read returns); the key only if wholly kept."""
+        unknown = [c for c in columns if c not in self.columns]
+        if unknown:
+            raise ValueError(f"schema {self.name}: unknown columns {unknown}")
+        return TableSchema(
+            self.name,
+            {c: self.columns[c] for c in columns},
+            key=self.key if set(self.key) <= set(columns) else (),
+            nullable=self.nullable & set(columns),
+        )
+
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema=self.polars_schema)
 

@@ -62,7 +62,7 @@ class DocsAssistant:
             encoder_dir=Path(self.encoder_model.path),
             index_alias=CONFIG.index_alias,
         )
-        store = DeltaStore(SETTINGS.storage.lake_root, SETTINGS.storage.storage_options)
+        store = DeltaStore.for_storage(SETTINGS.storage)
         self.writer = InferenceLogWriter(
             delta_sink(store, INFERENCE_LOG),
             Path(SETTINGS.storage.home) / "serving" / "inference_log_spill",

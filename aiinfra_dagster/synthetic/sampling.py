@@ -36,3 +36,11 @@ def generation_version(generator_name: str, settings: SyntheticSettings) -> str:
         "seed": settings.seed,
     }
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def with_focus(sample: pl.DataFrame, chunks: pl.DataFrame, focus_ids: list[str], min_tokens: int = 32) -> pl.DataFrame:
+    """The stable sample plus the focus chunks that exist and have enough text (what drifted traffic is about)."""
+    extra = chunks.filter(
+        pl.col("chunk_id").is_in(focus_ids) & ~pl.col("chunk_id").is_in(sample["chunk_id"].implode()) & (pl.col("n_tokens") >= min_tokens)
+    ).sort("chunk_id")
+    return pl.concat([sample, extra.select(sample.columns)]) if extra.height else sample

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from aiinfra_dagster.lakehouse import TableSchema
+from aiinfra_dagster.lakehouse import UTC_TS, TableSchema
 
 SYNTHETIC_QA = TableSchema(
     name="synthetic_qa",
@@ -50,5 +50,21 @@ TRAINING_SET = TableSchema(
         "split": "train or validation, by a hash of the example id",
         "synthetic_qa_version": "Delta version of synthetic_qa this example was built from",
         "document_chunks_version": "Delta version of document_chunks the contexts came from",
+    },
+)
+
+SYNTHETIC_FOCUS = TableSchema(
+    name="synthetic_focus",
+    columns={
+        "chunk_id": pl.String,
+        "drift_report_id": pl.String,
+        "added_at": UTC_TS,
+        "dagster_run_id": pl.String,
+    },
+    key=("chunk_id",),
+    descriptions={
+        "chunk_id": "a chunk live traffic retrieved often during a drift episode; generated from from then on",
+        "drift_report_id": "the drift report that named it (first time)",
+        "dagster_run_id": "the retraining run that added it",
     },
 )

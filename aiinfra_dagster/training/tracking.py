@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
-import io
 import json
 import math
 import os
@@ -29,11 +28,10 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
-from aiinfra_dagster.markdown import markdown_image, markdown_table
+from aiinfra_dagster.charts import figure_png, new_figure
 from aiinfra_dagster.lakehouse import DeltaStore, WriteResult
+from aiinfra_dagster.markdown import markdown_image, markdown_table
 from aiinfra_dagster.settings import TrackingSettings
 from aiinfra_dagster.training.tables import EXPERIMENTS
 
@@ -215,8 +213,7 @@ def record_experiment(store: DeltaStore, run: ExperimentRun) -> WriteResult:
 
 def loss_curve_png(history: Sequence[Mapping[str, Any]], metrics: Sequence[str] = LOSS_METRICS) -> bytes:
     """A small PNG of the metric curves over steps (Agg canvas, no pyplot state)."""
-    fig = Figure(figsize=(6, 3), dpi=80, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(6, 3)
     ax = fig.add_subplot()
     plotted = 0
     for name in metrics:
@@ -233,9 +230,7 @@ def loss_curve_png(history: Sequence[Mapping[str, Any]], metrics: Sequence[str] 
         ax.text(0.5, 0.5, "no metrics logged", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return figure_png(fig)
 
 
 def loss_curve_markdown(
@@ -573,8 +568,8 @@ __all__ = [
     "experiment_metadata",
     "experiment_run_id",
     "format_duration",
+    "log_to_mlflow",
     "loss_curve_markdown",
     "loss_curve_png",
-    "log_to_mlflow",
     "record_experiment",
 ]

@@ -55,6 +55,16 @@ def test_append_overwrite_and_time_travel(store):
     assert store.read(SCHEMA, version=v_first)["id"].to_list() == ["a"]
 
 
+def test_projected_read_at_a_version_returns_only_those_columns(store):
+    first = store.sync(SCHEMA, rows(("a", 1), ("b", 2))).version
+    store.sync(SCHEMA, rows(("a", 1)))
+    old = store.read(SCHEMA, version=first, columns=["value", "id"])
+    assert old.columns == ["value", "id"] and sorted(old["id"]) == ["a", "b"]
+    assert store.read(SCHEMA, columns=["id"])["id"].to_list() == ["a"]
+    with pytest.raises(ValueError, match="unknown columns"):
+        store.read(SCHEMA, columns=["nope"])
+
+
 def test_sync_is_idempotent_and_atomic(store):
     first = store.sync(SCHEMA, rows(("a", 1), ("b", 2)))
     assert (first.inserted, first.committed) == (2, True)

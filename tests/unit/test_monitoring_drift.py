@@ -220,3 +220,21 @@ def test_assess_too_few_requests_is_never_drift() -> None:
     assert few.signals["psi"].crossed  # still reported for the person reading the report
     assert verdict(30).drifted
     assert not verdict(30, DriftThresholds(min_requests=31)).drifted
+
+
+def test_psi_noise_floor_absorbs_small_sample_bias_but_not_a_real_shift() -> None:
+    from aiinfra_dagster.monitoring.drift import psi_noise_floor
+
+    rng = np.random.default_rng(5)
+    classes = [f"topic-{i}" for i in range(20)]
+    reference = list(rng.choice(classes, 500))
+    same = list(rng.choice(classes, 30))  # 30 requests of the same traffic over 20 topics
+    raw = psi(reference, same)
+    floor = psi_noise_floor(reference, same, permutations=200, seed=0)
+    assert raw.value > 0.25  # plain PSI would call this drift
+    corrected = assess(n_requests=30, label_psi=PSIResult(raw.value, raw.rows, floor))
+    assert not corrected.signals["psi"].crossed and "noise floor" in corrected.signals["psi"].description
+    moved = list(rng.choice(classes[:3], 30))
+    shifted = psi(reference, moved)
+    shifted_floor = psi_noise_floor(reference, moved, permutations=200, seed=0)
+    assert assess(n_requests=30, label_psi=PSIResult(shifted.value, shifted.rows, shifted_floor)).signals["psi"].crossed

@@ -24,10 +24,15 @@ def test_wheel_maps_top_level_folders_under_the_namespace(tmp_path):
     top_level = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert top_level == {"aiinfra_dagster"}
 
-    expected = set()
+    expected, data = set(), set()
     for folder, target in {"aiinfra_dagster": "aiinfra_dagster", **MAPPED}.items():
-        for path in (REPO / folder).rglob("*.py"):
-            if "__pycache__" not in path.parts:
-                expected.add(f"{target}/{path.relative_to(REPO / folder).as_posix()}")
+        for path in (REPO / folder).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                name = f"{target}/{path.relative_to(REPO / folder).as_posix()}"
+                (expected if path.suffix == ".py" else data).add(name)
     missing = sorted(expected - names)
     assert not missing, f"not in the wheel (add the package to [tool.setuptools] packages): {missing}"
+    # Package data read at run time (e.g. monitoring/data/shifted_questions.txt via importlib.resources).
+    assert "aiinfra_dagster/monitoring/data/shifted_questions.txt" in data
+    missing_data = sorted(data - names)
+    assert not missing_data, f"not in the wheel (add it to [tool.setuptools.package-data]): {missing_data}"

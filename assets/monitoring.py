@@ -1,0 +1,141 @@
+"""Monitoring: is live traffic still like what the served model was trained on?
+
+`drift_report` compares the last `monitoring.window_hours` of `inference_logs`
+with the `training_set` questions and records the verdict in `drift_reports`;
+the retraining sensor (sensors/retraining.py) reads its materializations.
+"""
+
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+import dagster as dg
+from aiinfra_dagster.assets.common import OWNERS
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.models import EmbeddingModelResource
+from aiinfra_dagster.resources.settings import SettingsResource
+
+from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.monitoring.render import report_markdown, topic_shift_markdown
+from aiinfra_dagster.monitoring.report import (
+    REFERENCE_COLUMNS,
+    WINDOW_COLUMNS,
+    compare,
+    focus_chunks,
+    reference_questions,
+    report_id,
+    report_row,
+    window_requests,
+)
+from aiinfra_dagster.monitoring.samples import drift_samples
+from aiinfra_dagster.monitoring.tables import DRIFT_REPORTS
+from aiinfra_dagster.serving.tables import INFERENCE_LOGS
+from aiinfra_dagster.synthetic.tables import TRAINING_SET
+
+GROUP = "monitoring"
+DRIFT_CHECK = "drift_within_threshold"
+
+
+class DriftReportConfig(dg.Config):
+    window_end: str | None = None
+    """ISO 8601 end of the window (UTC if no offset); default now. For re-examining a past window."""
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=["inference_logs", "training_set", "topic_classifier", "vector_index"],
+    kinds={"delta", "polars", "scipy"},
+    owners=OWNERS,
+    description=(
+        "Live traffic of the last monitoring.window_hours (successful requests of monitoring.endpoints in "
+        "inference_logs) against the training_set questions: query-embedding MMD permutation test, PSI of the "
+        "topic classifier's predicted topics, KS test of query length, drop of the best retrieval score and the share "
+        "of low-confidence answers, each against monitoring.thresholds. One row per report in Delta `drift_reports` "
+        "(drift over time); the retraining sensor turns a drift episode into one retraining run."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            DRIFT_CHECK, asset="drift_report",
+            description="Traffic within every drift threshold (warns; retraining is the sensor's decision)",
+        )
+    ],
+)
+def drift_report(
+    context: dg.AssetExecutionContext,
+    config: DriftReportConfig,
+    lakehouse: LakehouseResource,
+    aiinfra: SettingsResource,
+    embedding_model: EmbeddingModelResource,
+) -> dg.MaterializeResult:
+    settings = aiinfra.value
+    params = settings.monitoring
+    store = lakehouse.store
+    end = _window_end(config.window_end)
+    start = end - timedelta(hours=params.window_hours)
+    window = window_requests(store.read(INFERENCE_LOGS, columns=WINDOW_COLUMNS), endpoints=params.endpoints, start=start, end=end)
+    classifier = latest_metadata(context.instance, "topic_classifier") or {}
+    inputs = {
+        "training_set_version": store.version(TRAINING_SET.name),
+        "inference_logs_version": store.version(INFERENCE_LOGS.name),
+        "classifier_version": classifier.get("model_version"),
+        "endpoints": params.endpoints,
+        "thresholds": params.thresholds.model_dump(),
+    }
+    questions = reference_questions(store.read(TRAINING_SET, columns=REFERENCE_COLUMNS), params.max_samples, params.seed)
+    thresholds = params.thresholds
+    encoder = cache(embedding_model.encoder)  # loaded once, and only when there is traffic to compare
+    reference, current, index_version = drift_samples(
+        settings, questions, window, lambda texts: encoder().encode(texts), classifier.get("model_path")
+    )
+    inputs["index_version"] = index_version
+    comparison = compare(
+        reference, current, thresholds=thresholds, low_confidence_score=params.low_confidence_score,
+        permutations=params.permutations, max_samples=params.max_samples, seed=params.seed,
+    )
+    focus = focus_chunks(window, params.retraining.focus_chunks) if comparison.verdict.drifted else []
+    rid = report_id(start, end, inputs)
+    row = report_row(
+        comparison, report=rid, created_at=datetime.now(UTC), window_start=start, window_end=end,
+        window=window, focus=focus, inputs=inputs, run_id=context.run.run_id,
+    )
+    result = store.merge(DRIFT_REPORTS, DRIFT_REPORTS.conform([row]))
+    history = store.read(DRIFT_REPORTS).sort("window_end").tail(params.history_reports)
+    context.log.info(f"drift report {rid}: {comparison.label} over {comparison.n_requests} requests; {comparison.verdict.reasons}")
+
+    verdict_metadata = {
+        "verdict": comparison.label,
+        "drifted": comparison.verdict.drifted,
+        "reasons": dg.MetadataValue.json(comparison.verdict.reasons),
+    }
+    return dg.MaterializeResult(
+        metadata=lakehouse.table_metadata(
+            DRIFT_REPORTS,
+            result,
+            **verdict_metadata,
+            drift_report_id=rid,
+            n_requests=comparison.n_requests,
+            n_reference=comparison.n_reference,
+            window_start=start.isoformat(),
+            window_end=end.isoformat(),
+            report=dg.MetadataValue.md(report_markdown(comparison, reference, current, history, thresholds, start, end)),
+            topic_shift=dg.MetadataValue.md(topic_shift_markdown(comparison)),
+            focus_chunk_ids=dg.MetadataValue.json(focus),
+            served_model_versions=dg.MetadataValue.json(row["served_model_versions"]),
+            **{f"input_{name}": value for name, value in inputs.items() if name.endswith("version") and value is not None},
+        ),
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=DRIFT_CHECK,
+                passed=not comparison.verdict.drifted,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={**verdict_metadata, "drift_report_id": rid},
+            )
+        ],
+    )
+
+
+def _window_end(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    end = datetime.fromisoformat(value)
+    return end if end.tzinfo else end.replace(tzinfo=UTC)
+
