@@ -24,6 +24,7 @@ from aiinfra_dagster.monitoring.report import (
     reference_questions,
     report_id,
     report_row,
+    window_days,
     window_requests,
 )
 from aiinfra_dagster.monitoring.samples import drift_samples
@@ -71,7 +72,8 @@ def drift_report(
     store = lakehouse.store
     end = _window_end(config.window_end)
     start = end - timedelta(hours=params.window_hours)
-    window = window_requests(store.read(INFERENCE_LOGS, columns=WINDOW_COLUMNS), endpoints=params.endpoints, start=start, end=end)
+    logs = store.read(INFERENCE_LOGS, columns=WINDOW_COLUMNS, partitions={"date": window_days(start, end)})
+    window = window_requests(logs, endpoints=params.endpoints, start=start, end=end)
     classifier = latest_metadata(context.instance, "topic_classifier") or {}
     inputs = {
         "training_set_version": store.version(TRAINING_SET.name),

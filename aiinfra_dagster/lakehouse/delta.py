@@ -78,16 +78,28 @@ class DeltaStore:
     def version(self, name: str) -> int | None:
         return self._table(name).version() if self.exists(name) else None
 
-    def read(self, schema: TableSchema, version: int | None = None, columns: Sequence[str] | None = None) -> pl.DataFrame:
-        """The table as of `version` (latest when None; Delta time travel), optionally only `columns`;
-        an empty frame if it was never written."""
+    def read(
+        self,
+        schema: TableSchema,
+        version: int | None = None,
+        columns: Sequence[str] | None = None,
+        partitions: Mapping[str, Sequence[object]] | None = None,
+    ) -> pl.DataFrame:
+        """The table as of `version` (latest when None; Delta time travel), optionally only `columns` and only
+        the rows whose partition columns take one of the given values (files of other partitions are not
+        read); an empty frame if it was never written."""
+        filters = _partition_filters(schema, partitions or {})
         if columns is not None:
             schema = schema.project(columns)
         if not self.exists(schema.name):
             if version is not None:
                 raise FileNotFoundError(f"table '{schema.name}' has no version {version}: it does not exist")
             return schema.empty()
-        arrow = self._table(schema.name, version).to_pyarrow_table(columns=list(schema.columns))
+        if any(not values for _, _, values in filters):
+            return schema.empty()
+        arrow = self._table(schema.name, version).to_pyarrow_table(
+            partitions=filters or None, columns=list(schema.columns)
+        )
         return schema.validate(_normalise(pl.from_arrow(arrow), schema))
 
     def write(self, schema: TableSchema, df: pl.DataFrame, mode: WriteMode = "append") -> WriteResult:
@@ -228,3 +240,11 @@ def _normalise(df: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
 def _count(dt: DeltaTable) -> int:
     actions = pl.DataFrame(dt.get_add_actions(flatten=True))
     return int(actions["num_records"].sum()) if actions.height else 0
+
+
+def _partition_filters(schema: TableSchema, partitions: Mapping[str, Sequence[object]]) -> list[tuple[str, str, list[str]]]:
+    """Delta partition filters; values compare as the strings Delta stores (a date as YYYY-MM-DD)."""
+    unknown = set(partitions) - set(schema.partition_by)
+    if unknown:
+        raise ValueError(f"table '{schema.name}' is not partitioned by {sorted(unknown)} (partitions: {list(schema.partition_by)})")
+    return [(column, "in", sorted({str(v) for v in values})) for column, values in partitions.items()]

@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -86,6 +86,12 @@ def window_requests(logs: pl.DataFrame, *, endpoints: Sequence[str], start: date
         & (pl.col("ts") >= start)
         & (pl.col("ts") < end)
     ).sort("ts", "request_id")
+
+
+def window_days(start: datetime, end: datetime) -> list[date]:
+    """The UTC days (the `date` partitions of inference_logs) that start <= ts < end can fall on."""
+    first, last = start.astimezone(UTC).date(), (end.astimezone(UTC) - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def reference_questions(training_set: pl.DataFrame, max_samples: int, seed: int) -> list[str]:

@@ -121,3 +121,23 @@ def test_lakehouse_resource_metadata_records_version_rows_and_schema(tmp_path):
     assert list(columns) == list(SCHEMA.columns)
     assert columns["id"].constraints.unique and columns["tags"].constraints.nullable
     assert meta["input_x_version"] == 3
+
+
+DAILY = TableSchema(
+    "daily",
+    {"id": pl.String, "day": pl.Date, "value": pl.Int64},
+    key=("id",),
+    partition_by=("day",),
+)
+
+
+def test_partition_read_returns_only_rows_of_the_named_partitions(store):
+    days = [datetime(2026, 1, d, tzinfo=UTC).date() for d in (1, 2, 3)]
+    store.write(DAILY, pl.DataFrame({"id": ["a", "b", "c", "d"], "day": [days[0], days[1], days[2], days[2]], "value": [1, 2, 3, 4]}))
+    two = store.read(DAILY, partitions={"day": days[1:]}).sort("id")
+    assert two["id"].to_list() == ["b", "c", "d"] and two.schema == DAILY.empty().schema
+    assert store.read(DAILY, columns=["id"], partitions={"day": [days[0]]})["id"].to_list() == ["a"]
+    assert store.read(DAILY, partitions={"day": []}).is_empty()
+    assert store.read(DAILY, partitions={"day": [datetime(2025, 1, 1).date()]}).is_empty()
+    with pytest.raises(ValueError, match=r"not partitioned by \['value'\]"):
+        store.read(DAILY, partitions={"value": [1]})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import numpy as np
 import polars as pl
@@ -16,6 +16,7 @@ from aiinfra_dagster.monitoring.report import (
     reference_questions,
     report_id,
     top_scores,
+    window_days,
     window_requests,
 )
 
@@ -44,6 +45,15 @@ def test_window_keeps_successful_requests_of_the_endpoint_inside_the_window():
     assert focus_chunks(window, 1) == ["c2"] and focus_chunks(window, 0) == []
     both = window_requests(logs(), endpoints=["ask", "search"], start=T0 - timedelta(hours=24), end=T0)
     assert both["request_id"].to_list() == ["b", "d", "e"]  # the label-filtered search is left out
+
+
+def test_window_days_are_the_utc_days_the_window_touches():
+    assert window_days(T0 - timedelta(hours=24), T0) == [(T0 - timedelta(days=1)).date()]  # end is exclusive
+    assert window_days(T0 - timedelta(hours=25), T0 + timedelta(minutes=1)) == [
+        date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1)
+    ]
+    local = timezone(timedelta(hours=-5))
+    assert window_days(datetime(2026, 11, 30, 22, tzinfo=local), datetime(2026, 11, 30, 23, tzinfo=local)) == [T0.date()]
 
 
 def test_reference_is_a_stable_sample_of_unique_train_questions():
