@@ -165,7 +165,9 @@ class DeltaStore:
         key = list(schema.key)
         compare = list(compare) if compare is not None else [c for c in schema.columns if c not in key]
         self._ensure_table(schema)
-        current = self.read(schema)
+        # Only what the diff looks at: with compare=[] (append-only tables) that is the key alone.
+        scope_columns = scope.meta.root_names() if scope is not None else []
+        current = self.read(schema, columns=list(dict.fromkeys([*key, *compare, *scope_columns])))
 
         present = current.select(key).with_columns(pl.lit(True).alias("__present"))
         joined = desired.join(present, on=key, how="left", nulls_equal=True)
@@ -178,10 +180,10 @@ class DeltaStore:
         else:
             updates = desired.clear()
 
-        deletes = current.clear()
+        deletes = current.clear().select(key)
         if delete_missing:
             candidates = current if scope is None else current.filter(scope)
-            deletes = candidates.join(desired.select(key), on=key, how="anti", nulls_equal=True)
+            deletes = candidates.join(desired.select(key), on=key, how="anti", nulls_equal=True).select(key)
 
         if inserts.height + updates.height + deletes.height == 0:
             return self.no_change(schema)
@@ -189,8 +191,9 @@ class DeltaStore:
         source = pl.concat(
             [
                 pl.concat([inserts, updates]).with_columns(pl.lit("upsert").alias(_OP)),
-                deletes.with_columns(pl.lit("delete").alias(_OP)),
-            ]
+                deletes.with_columns(pl.lit("delete").alias(_OP)),  # the key is all a delete needs
+            ],
+            how="diagonal",
         )
         predicate = " AND ".join(f"t.{k} = s.{k}" for k in key)
         columns = {c: f"s.{c}" for c in schema.columns}
