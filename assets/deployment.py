@@ -159,7 +159,8 @@ def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResourc
     description=(
         "Every request the service answered or rejected (query, answer, retrieved ids and scores, latency, status, "
         "model and index versions), copied from the service's raw `inference_log` once per request id into a Delta "
-        "table partitioned by UTC `date`, with small files compacted; what monitoring reads."
+        "table partitioned by UTC `date`, then drained from the raw log (each run reads only what arrived since the "
+        "last; time travel keeps the rest), with small files compacted; what monitoring reads."
     ),
 )
 def inference_logs(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 _OP = "_aiinfra_op"
 COMMIT_ATTEMPTS = 6
 WriteMode = Literal["append", "overwrite"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,25 @@ class DeltaStore:
         dt = self._table(schema.name)
         return WriteResult(schema.name, self.uri(schema.name), dt.version(), _count(dt), committed=False)
 
+    def delete_matching(self, schema: TableSchema, keys: pl.DataFrame) -> int:
+        """Delete every row whose `keys` columns equal a row of `keys` (one MERGE commit, retried when a
+        concurrent append wins); rows appended meanwhile with other keys stay. Returns rows deleted."""
+        keys = keys.unique()
+        if keys.is_empty() or not self.exists(schema.name):
+            return 0
+        predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys.columns)
+
+        def delete() -> int:
+            metrics = (
+                self._table(schema.name)
+                .merge(keys.to_arrow(), predicate=predicate, source_alias="s", target_alias="t")
+                .when_matched_delete()
+                .execute()
+            )
+            return int(metrics.get("num_target_rows_deleted", 0))
+
+        return _retrying(delete)
+
     def merge(self, schema: TableSchema, df: pl.DataFrame) -> WriteResult:
         """Upsert `df` by the schema key (no deletes); unchanged rows are not rewritten."""
         return self.sync(schema, df, delete_missing=False)
@@ -142,14 +162,7 @@ class DeltaStore:
         then refuses the later MERGE ("a concurrent transaction added new data"), so the diff is
         made again against the new version and retried.
         """
-        for attempt in range(COMMIT_ATTEMPTS):
-            try:
-                return self._sync_once(schema, desired, compare, delete_missing, scope)
-            except CommitFailedError:
-                if attempt == COMMIT_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.05 * 2**attempt * (1 + random.random()))
-        raise AssertionError("unreachable")
+        return _retrying(lambda: self._sync_once(schema, desired, compare, delete_missing, scope))
 
     def _sync_once(
         self,
@@ -229,6 +242,18 @@ class DeltaStore:
             self.uri(schema.name), schema.empty().to_arrow(), mode="append",
             partition_by=list(schema.partition_by) or None, storage_options=self.storage_options or None,
         )
+
+
+def _retrying(commit: Callable[[], T]) -> T:
+    """Run a read-then-commit again when a concurrent transaction won (Delta refuses the later commit)."""
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            return commit()
+        except CommitFailedError:
+            if attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * 2**attempt * (1 + random.random()))
+    raise AssertionError("unreachable")
 
 
 def _normalise(df: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:

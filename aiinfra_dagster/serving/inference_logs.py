@@ -2,7 +2,9 @@
 
 The service appends a small Delta commit every few seconds; this copies new
 rows (by request id, so a row spilled and re-written twice lands once) into
-`inference_logs`, partitioned by the UTC `date` of the request, then compacts
+`inference_logs`, partitioned by the UTC `date` of the request, then drains the
+copied rows from the raw log (a landing table: each run reads only what arrived
+since the last one; Delta time travel keeps what was drained) and compacts
 small files of both tables.  Delta partitioning rather than Dagster daily
 partitions: requests arrive continuously and the main job materializes every
 asset unpartitioned; monitoring reads a date range with partition pruning.
@@ -21,6 +23,7 @@ from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
 
 logger = logging.getLogger(__name__)
 PARTITION_COLUMN = INFERENCE_LOGS.partition_by[0]
+STATS_COLUMNS = ("endpoint", "status_code", "latency_ms")
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,9 @@ class Compaction:
     raw_version: int | None
     duplicates_dropped: int
     per_day: pl.DataFrame
+    """Requests, errors and median latency of each day this run added requests to (whole days)."""
     per_endpoint: pl.DataFrame
+    """Requests per endpoint and status on those days."""
     files_compacted: dict[str, int] = field(default_factory=dict)
 
 
@@ -42,12 +47,15 @@ def curated_rows(raw: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 
 
 def compact_inference_log(store: DeltaStore) -> Compaction:
+    """Copy, then drain: a run cut off between the two copies nothing twice (the sync skips known ids)."""
     raw_version = store.version(INFERENCE_LOG.name)
-    raw = store.read(INFERENCE_LOG)
+    raw = store.read(INFERENCE_LOG, version=raw_version)
     curated, duplicates = curated_rows(raw)
     result = store.sync(INFERENCE_LOGS, curated, compare=[], delete_missing=False)
+    store.delete_matching(INFERENCE_LOG, raw.select("request_id"))
     files = {name: _compact(store, name) for name in (INFERENCE_LOG.name, INFERENCE_LOGS.name) if store.exists(name)}
-    table = store.read(INFERENCE_LOGS)
+    days = curated.get_column(PARTITION_COLUMN).unique().to_list()
+    table = store.read(INFERENCE_LOGS, columns=[PARTITION_COLUMN, *STATS_COLUMNS], partitions={PARTITION_COLUMN: days})
     per_day = table.group_by(PARTITION_COLUMN).agg(
         pl.len().alias("requests"), (pl.col("status_code") >= 400).sum().alias("errors"),
         pl.col("latency_ms").median().alias("median_latency_ms"),

@@ -141,3 +141,15 @@ def test_partition_read_returns_only_rows_of_the_named_partitions(store):
     assert store.read(DAILY, partitions={"day": [datetime(2025, 1, 1).date()]}).is_empty()
     with pytest.raises(ValueError, match=r"not partitioned by \['value'\]"):
         store.read(DAILY, partitions={"value": [1]})
+
+
+def test_delete_matching_removes_every_row_with_those_keys_and_nothing_else(store):
+    plain = TableSchema("log", {"id": pl.String, "value": pl.Int64})  # no key: the same id may appear twice
+    store.write(plain, pl.DataFrame({"id": ["a", "a", "b", "c"], "value": [1, 2, 3, 4]}))
+    before = store.version("log")
+    assert store.delete_matching(plain, pl.DataFrame({"id": ["a", "a", "x"]})) == 2
+    assert sorted(store.read(plain)["id"]) == ["b", "c"] and store.version("log") == before + 1
+    assert store.delete_matching(plain, pl.DataFrame({"id": ["x"]})) == 0
+    assert store.delete_matching(plain, pl.DataFrame({"id": []}, schema={"id": pl.String})) == 0
+    assert store.version("log") == before + 1  # neither a miss nor an empty key set commits
+    assert store.delete_matching(TableSchema("never", {"id": pl.String}), pl.DataFrame({"id": ["a"]})) == 0

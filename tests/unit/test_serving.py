@@ -184,11 +184,18 @@ def test_inference_logs_are_deduplicated_and_partitioned_by_day(tmp_path):
     assert dict(zip(first.per_day["date"].cast(str), first.per_day["requests"], strict=True)) == {
         "2026-03-01": 1, "2026-03-02": 3,
     }
+    # The copied rows are drained from the raw log (time travel still has them): the next run reads only new rows.
+    assert store.read(INFERENCE_LOG).is_empty() and store.read(INFERENCE_LOG, version=first.raw_version).height == 5
     again = compact_inference_log(store)
-    assert not again.result.committed  # nothing new: no commit
-    store.write(INFERENCE_LOG, INFERENCE_LOG.conform([log_row(9, ts=day1)]))
-    assert compact_inference_log(store).result.inserted == 1
-    assert store.read(INFERENCE_LOGS)["request_id"].n_unique() == 5
+    assert not again.result.committed and again.raw_rows == 0  # nothing new: no commit
+    # A new request, and a spilled copy of a request already copied that the writer re-wrote after the drain.
+    store.write(INFERENCE_LOG, INFERENCE_LOG.conform([log_row(9, ts=day1), log_row(2, ts=day1 + timedelta(minutes=2))]))
+    third = compact_inference_log(store)
+    assert (third.raw_rows, third.result.inserted) == (2, 1) and store.read(INFERENCE_LOG).is_empty()
+    assert dict(zip(third.per_day["date"].cast(str), third.per_day["requests"], strict=True)) == {
+        "2026-03-01": 2, "2026-03-02": 3,  # whole days, only those this run added to
+    }
+    assert store.read(INFERENCE_LOGS)["request_id"].n_unique() == store.read(INFERENCE_LOGS).height == 5
 
 
 # --- k8s ---------------------------------------------------------------------------------------------
