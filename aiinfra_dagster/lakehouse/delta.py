@@ -151,18 +151,24 @@ class DeltaStore:
         compare: Sequence[str] | None = None,
         delete_missing: bool = True,
         scope: pl.Expr | None = None,
+        partition_local: bool = False,
     ) -> WriteResult:
         """Make the table hold `desired` (by key): one MERGE commit, or none when nothing changed.
 
         `compare` lists the columns whose change counts as an update (default: all
         non-key columns), so volatile columns such as timestamps don't cause rewrites.
         `scope` limits deletes to existing rows matching it (e.g. one source).
+        `partition_local`: a row never changes partition, so the diff reads and the MERGE
+        touches only the partitions `desired` has rows in (cost follows the new rows, not the
+        table); only with `delete_missing=False`.
 
         Steps of one run (or pods of the k8s executor) may write the same table at once; Delta
         then refuses the later MERGE ("a concurrent transaction added new data"), so the diff is
         made again against the new version and retried.
         """
-        return _retrying(lambda: self._sync_once(schema, desired, compare, delete_missing, scope))
+        if partition_local and (delete_missing or not schema.partition_by):
+            raise ValueError(f"table '{schema.name}': partition_local needs partition columns and delete_missing=False")
+        return _retrying(lambda: self._sync_once(schema, desired, compare, delete_missing, scope, partition_local))
 
     def _sync_once(
         self,
@@ -171,6 +177,7 @@ class DeltaStore:
         compare: Sequence[str] | None,
         delete_missing: bool,
         scope: pl.Expr | None,
+        partition_local: bool = False,
     ) -> WriteResult:
         if not schema.key:
             raise ValueError(f"table '{schema.name}' has no key; sync needs one")
@@ -180,7 +187,9 @@ class DeltaStore:
         self._ensure_table(schema)
         # Only what the diff looks at: with compare=[] (append-only tables) that is the key alone.
         scope_columns = scope.meta.root_names() if scope is not None else []
-        current = self.read(schema, columns=list(dict.fromkeys([*key, *compare, *scope_columns])))
+        local = list(schema.partition_by) if partition_local else []
+        touched = {p: desired.get_column(p).unique().to_list() for p in local} or None
+        current = self.read(schema, columns=list(dict.fromkeys([*key, *compare, *scope_columns])), partitions=touched)
 
         present = current.select(key).with_columns(pl.lit(True).alias("__present"))
         joined = desired.join(present, on=key, how="left", nulls_equal=True)
@@ -208,7 +217,9 @@ class DeltaStore:
             ],
             how="diagonal",
         )
-        predicate = " AND ".join(f"t.{k} = s.{k}" for k in key)
+        # Literal partition values let Delta skip every other partition's files before the join.
+        prune = [f"t.{p} IN ({', '.join(_literal(v) for v in values)})" for p, values in (touched or {}).items()]
+        predicate = " AND ".join([*(f"t.{k} = s.{k}" for k in key), *prune])
         columns = {c: f"s.{c}" for c in schema.columns}
         (
             self._table(schema.name)
@@ -223,7 +234,7 @@ class DeltaStore:
             schema.name,
             self.uri(schema.name),
             dt.version(),
-            current.height + inserts.height - deletes.height,
+            _count(dt) if partition_local else current.height + inserts.height - deletes.height,
             inserted=inserts.height,
             updated=updates.height,
             deleted=deletes.height,
@@ -254,6 +265,11 @@ def _retrying(commit: Callable[[], T]) -> T:
                 raise
             time.sleep(0.05 * 2**attempt * (1 + random.random()))
     raise AssertionError("unreachable")
+
+
+def _literal(value: object) -> str:
+    """A SQL string literal (Delta compares it as the partition's own type: dates, strings)."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _normalise(df: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:

@@ -51,10 +51,13 @@ def compact_inference_log(store: DeltaStore) -> Compaction:
     raw_version = store.version(INFERENCE_LOG.name)
     raw = store.read(INFERENCE_LOG, version=raw_version)
     curated, duplicates = curated_rows(raw)
-    result = store.sync(INFERENCE_LOGS, curated, compare=[], delete_missing=False)
+    # A request's date never changes: the diff, the MERGE and the file compaction touch only the new rows' days.
+    result = store.sync(INFERENCE_LOGS, curated, compare=[], delete_missing=False, partition_local=True)
     store.delete_matching(INFERENCE_LOG, raw.select("request_id"))
-    files = {name: _compact(store, name) for name in (INFERENCE_LOG.name, INFERENCE_LOGS.name) if store.exists(name)}
     days = curated.get_column(PARTITION_COLUMN).unique().to_list()
+    files = {INFERENCE_LOG.name: _compact(store, INFERENCE_LOG.name)} if store.exists(INFERENCE_LOG.name) else {}
+    if days:
+        files[INFERENCE_LOGS.name] = _compact(store, INFERENCE_LOGS.name, [(PARTITION_COLUMN, "in", sorted(map(str, days)))])
     table = store.read(INFERENCE_LOGS, columns=[PARTITION_COLUMN, *STATS_COLUMNS], partitions={PARTITION_COLUMN: days})
     per_day = table.group_by(PARTITION_COLUMN).agg(
         pl.len().alias("requests"), (pl.col("status_code") >= 400).sum().alias("errors"),
@@ -64,10 +67,11 @@ def compact_inference_log(store: DeltaStore) -> Compaction:
     return Compaction(result, raw.height, raw_version, duplicates, per_day, per_endpoint, files)
 
 
-def _compact(store: DeltaStore, name: str) -> int:
+def _compact(store: DeltaStore, name: str, partition_filters: list[tuple[str, str, list[str]]] | None = None) -> int:
     """Merge small files (the service's frequent appends); 0 when a concurrent commit won, tried next time."""
     try:
-        metrics = DeltaTable(store.uri(name), storage_options=store.storage_options or None).optimize.compact()
+        table = DeltaTable(store.uri(name), storage_options=store.storage_options or None)
+        metrics = table.optimize.compact(partition_filters=partition_filters)
     except Exception as exc:  # a concurrent append won the commit: harmless, the next run compacts
         logger.warning("compacting %s skipped: %s", name, exc)
         return 0

@@ -153,3 +153,18 @@ def test_delete_matching_removes_every_row_with_those_keys_and_nothing_else(stor
     assert store.delete_matching(plain, pl.DataFrame({"id": []}, schema={"id": pl.String})) == 0
     assert store.version("log") == before + 1  # neither a miss nor an empty key set commits
     assert store.delete_matching(TableSchema("never", {"id": pl.String}), pl.DataFrame({"id": ["a"]})) == 0
+
+
+def test_partition_local_sync_touches_only_the_partitions_of_the_new_rows(store):
+    day = [datetime(2026, 1, d, tzinfo=UTC).date() for d in (1, 2, 3)]
+    store.write(DAILY, pl.DataFrame({"id": ["a", "b", "c"], "day": day, "value": [1, 2, 3]}))
+    desired = pl.DataFrame({"id": ["c", "d", "e'x"], "day": [day[2], day[2], day[1]], "value": [3, 4, 5]})
+    result = store.sync(DAILY, desired, compare=[], delete_missing=False, partition_local=True)
+    assert (result.inserted, result.updated, result.deleted, result.row_count) == (2, 0, 0, 5)
+    assert sorted(store.read(DAILY)["id"]) == ["a", "b", "c", "d", "e'x"]  # 'a' (not in desired) kept
+    again = store.sync(DAILY, desired, compare=[], delete_missing=False, partition_local=True)
+    assert not again.committed and again.row_count == 5
+    with pytest.raises(ValueError, match="partition_local needs partition columns and delete_missing=False"):
+        store.sync(DAILY, desired, partition_local=True)
+    with pytest.raises(ValueError, match="partition_local needs partition columns"):
+        store.sync(SCHEMA, rows(("a", 1)), delete_missing=False, partition_local=True)
