@@ -100,10 +100,12 @@ def inference_logs_complete(context: dg.AssetCheckExecutionContext, lakehouse: L
     store = lakehouse.store
     # The service keeps appending: compare with the raw version the materialization read.
     raw_version = _latest(context, "inference_logs").get("input_inference_log_version", -1)
-    raw = store.read(INFERENCE_LOG, version=int(raw_version), columns=["request_id", "ts"]) if raw_version is not None and int(raw_version) >= 0 else None
-    raw_ids = set(raw["request_id"].to_list()) if raw is not None else set()
+    columns = ["request_id", "ts"]
+    compacted = raw_version is not None and int(raw_version) >= 0
+    raw = store.read(INFERENCE_LOG, version=int(raw_version), columns=columns) if compacted else INFERENCE_LOG.project(columns).empty()
+    raw_ids = set(raw["request_id"].to_list())
     # The days those requests fall on: what this materialization wrote to (the rest was checked before).
-    days = raw.get_column("ts").dt.date().unique().to_list() if raw is not None else []
+    days = raw.get_column("ts").dt.date().unique().to_list()
     curated = store.read(INFERENCE_LOGS, columns=["request_id", "ts", "date"], partitions={"date": days})
     missing = len(raw_ids - set(curated["request_id"].to_list()))
     duplicated = curated.height - curated["request_id"].n_unique()

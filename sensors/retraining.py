@@ -26,6 +26,7 @@ from aiinfra_dagster.monitoring.episodes import (
     decide,
     run_key,
 )
+from aiinfra_dagster.monitoring.report import NO_VERDICT
 from aiinfra_dagster.settings import Settings
 
 SENSOR_NAME = "retraining_on_drift"
@@ -45,7 +46,7 @@ def new_observations(instance: dg.DagsterInstance, after_storage_id: int) -> lis
         DriftObservation(
             storage_id=m.storage_id,
             report_id=str(m.metadata.get("drift_report_id", m.storage_id)),
-            verdict=str(m.metadata.get("verdict", "no verdict")),
+            verdict=str(m.metadata.get("verdict", NO_VERDICT)),
             run_id=m.run_id,
             reasons=tuple(m.metadata.get("reasons") or ()),
             focus_chunk_ids=tuple(m.metadata.get("focus_chunk_ids") or ()),

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
+from aiinfra_dagster.monitoring.report import DRIFT, NO_DRIFT
+
 RUN_KEY_PREFIX = "drift-episode-"
 TAG_EPISODE = "aiinfra/drift_episode"
 """run tags of a retraining run: which episode and drift report started it (the UI and the lineage audit read them)"""
@@ -65,9 +67,9 @@ def advance(cursor: EpisodeCursor, observations: Iterable[DriftObservation]) -> 
     for obs in sorted(observations, key=lambda o: o.storage_id):
         if obs.storage_id <= cursor.last_storage_id:
             continue
-        if obs.verdict == "drift":
+        if obs.verdict == DRIFT:
             cursor = replace(cursor, episode=cursor.episode or obs.report_id, latest_drifted=obs)
-        elif obs.verdict == "no drift":
+        elif obs.verdict == NO_DRIFT:
             cursor = replace(cursor, episode=None, latest_drifted=None)
         cursor = replace(cursor, last_storage_id=obs.storage_id)
     return cursor

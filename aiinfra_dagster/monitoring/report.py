@@ -32,7 +32,8 @@ from aiinfra_dagster.monitoring.drift import (
     score_drop,
 )
 
-NO_VERDICT = "no verdict"
+DRIFT, NO_DRIFT, NO_VERDICT = "drift", "no drift", "no verdict"
+"""The verdict labels a report records (the retraining sensor reads them back)."""
 WINDOW_COLUMNS = (
     "request_id", "ts", "endpoint", "status_code", "query", "label_filter", "retrieved_ids", "scores",
     "model_version", "bento_tag",
@@ -71,8 +72,8 @@ class DriftComparison:
     def label(self) -> str:
         """drift / no drift / no verdict (too few requests to decide)."""
         if self.verdict.drifted:
-            return "drift"
-        return NO_VERDICT if self.verdict.reasons else "no drift"
+            return DRIFT
+        return NO_VERDICT if self.verdict.reasons else NO_DRIFT
 
 
 def window_requests(logs: pl.DataFrame, *, endpoints: Sequence[str], start: datetime, end: datetime) -> pl.DataFrame:

@@ -21,12 +21,13 @@ from aiinfra_dagster.synthetic.tables import TRAINING_SET
 from aiinfra_dagster.testing.webserver import running_webserver, write_instance_yaml
 from tests.conftest import materialization_metadata, materialize_assets
 from tests.integration.test_ui import (  # noqa: F401
-    RENDER_TIMEOUT_MS,
     SETTLE_TIMEOUT_MS,
     VIEWPORT,
     WORKSPACE,
     _artifacts_dir,
     browser,
+    open_events,
+    show_markdown,
 )
 
 TOPICS = ["read a file", "open a socket", "sort a list", "parse JSON", "format a date", "spawn a process"]
@@ -68,13 +69,9 @@ def test_ui_shows_the_drift_report_and_the_sensor_requests_its_retraining(tmp_pa
     env = {"AIINFRA_STORAGE__HOME": str(settings.storage.home), "AIINFRA_PROFILE": "quick"}
     with running_webserver(WORKSPACE, dagster_home=dagster_home, env=env) as base_url:
         page = browser.new_page(viewport=VIEWPORT)
-        page.goto(f"{base_url}/assets/drift_report?view=events", wait_until="domcontentloaded")
-        row = page.locator("tr", has=page.get_by_text("drift_report_id", exact=True)).first
-        expect(row).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+        row = open_events(page, base_url, "drift_report", "drift_report_id")
         expect(row.get_by_text(meta["drift_report_id"].value)).to_be_visible(timeout=SETTLE_TIMEOUT_MS)
-        row = page.locator("tr", has=page.get_by_text("report", exact=True)).first
-        row.get_by_text("[Show Markdown]").click()
-        dialog = page.get_by_role("dialog")
+        dialog = show_markdown(page, "report")
         expect(dialog.get_by_text("over 40 requests", exact=False)).to_be_visible(timeout=SETTLE_TIMEOUT_MS)
         expect(dialog.get_by_text("query-length KS", exact=False).first).to_be_visible()
         pictures = dialog.locator('img[src^="data:image/png;base64,"]')

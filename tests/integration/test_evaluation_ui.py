@@ -12,7 +12,15 @@ from aiinfra_dagster.testing.webserver import running_webserver, write_instance_
 from tests.conftest import materialization_metadata
 from tests.integration.test_evaluation import eval_settings, run, write_golden
 from tests.integration.test_training import write_training_set
-from tests.integration.test_ui import RENDER_TIMEOUT_MS, SETTLE_TIMEOUT_MS, VIEWPORT, WORKSPACE, _artifacts_dir, browser  # noqa: F401
+from tests.integration.test_ui import (  # noqa: F401
+    SETTLE_TIMEOUT_MS,
+    VIEWPORT,
+    WORKSPACE,
+    _artifacts_dir,
+    browser,
+    open_events,
+    show_markdown,
+)
 
 
 @pytest.mark.slow
@@ -31,12 +39,8 @@ def test_ui_shows_the_eval_report_and_its_gate(tmp_path: Path, browser: Browser,
     env = {"AIINFRA_STORAGE__HOME": str(settings.storage.home), "AIINFRA_PROFILE": "quick"}
     with running_webserver(WORKSPACE, dagster_home=dagster_home, env=env) as base_url:
         page = browser.new_page(viewport=VIEWPORT)
-        page.goto(f"{base_url}/assets/eval_report?view=events", wait_until="domcontentloaded")
-        row = page.locator("tr", has=page.get_by_text("headline_improvement_ci_low", exact=True)).first
-        expect(row).to_be_visible(timeout=RENDER_TIMEOUT_MS)
-        row = page.locator("tr", has=page.get_by_text("report", exact=True)).first
-        row.get_by_text("[Show Markdown]").click()  # markdown metadata opens in a dialog
-        dialog = page.get_by_role("dialog")
+        open_events(page, base_url, "eval_report", "headline_improvement_ci_low")
+        dialog = show_markdown(page, "report")
         expect(dialog.get_by_text("Gate: PASSED")).to_be_visible(timeout=SETTLE_TIMEOUT_MS)
         expect(dialog.get_by_text(meta["candidate_version"].value, exact=False).first).to_be_visible()
         picture = dialog.locator('img[src^="data:image/png;base64,"]').first

@@ -73,6 +73,25 @@ def _chromium_path() -> str:
     return path
 
 
+def metadata_row(page: Page, label: str) -> Locator:
+    """The row of metadata entry `label` on an asset's events page."""
+    return page.locator("tr", has=page.get_by_text(label, exact=True)).first
+
+
+def open_events(page: Page, base_url: str, asset: str, rendered_row: str) -> Locator:
+    """Go to the asset's events page and wait until metadata row `rendered_row` shows (the first load is slow)."""
+    page.goto(f"{base_url}/assets/{asset}?view=events", wait_until="domcontentloaded")
+    row = metadata_row(page, rendered_row)
+    expect(row).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    return row
+
+
+def show_markdown(page: Page, label: str) -> Locator:
+    """Open markdown metadata entry `label`: it opens in a dialog, returned."""
+    metadata_row(page, label).get_by_text("[Show Markdown]").click()
+    return page.get_by_role("dialog")
+
+
 def _artifacts_dir() -> Path:
     directory = Path(os.environ.get("AIINFRA_TEST_ARTIFACTS") or REPO_ROOT / "test-artifacts")
     directory.mkdir(parents=True, exist_ok=True)
@@ -243,10 +262,8 @@ def test_ui_shows_the_loss_curve_of_a_checkpoint(tmp_path: Path, browser: Browse
     env = {"AIINFRA_STORAGE__HOME": str(settings.storage.home), "AIINFRA_PROFILE": "quick"}
     with running_webserver(WORKSPACE, dagster_home=dagster_home, env=env) as base_url:
         page = browser.new_page(viewport=VIEWPORT)
-        page.goto(f"{base_url}/assets/lora_checkpoint?view=events", wait_until="domcontentloaded")
-        row = page.locator("tr", has=page.get_by_text("loss_curve", exact=True)).first
-        expect(row).to_be_visible(timeout=RENDER_TIMEOUT_MS)
-        row.get_by_text("[Show Markdown]").click()  # markdown metadata opens in a dialog
+        open_events(page, base_url, "lora_checkpoint", "loss_curve")
+        show_markdown(page, "loss_curve")
         picture = page.locator('img[src^="data:image/png;base64,"]').first
         expect(picture).to_be_visible(timeout=SETTLE_TIMEOUT_MS)
         assert picture.evaluate("img => img.naturalWidth") >= 200, "the PNG decoded in the browser"
