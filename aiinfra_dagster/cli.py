@@ -140,9 +140,51 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    """Write a starter aiinfra.yaml for the user's folders."""
+    from aiinfra_dagster.onboarding.init import init
+
+    try:
+        path, scans = init([Path(p) for p in args.paths], [Path(g) for g in args.golden], Path(args.output), args.force)
+    except (FileExistsError, FileNotFoundError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    for scan in scans:
+        formats = ", ".join(f"{fmt} {n}" for fmt, n in sorted(scan.formats.items())) or "no documents"
+        print(f"{scan.path}: {scan.documents} documents ({formats})")
+    print(f"written: {path}\nnext: aiinfra check --config {path}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Dry-run the data stage, template Q/A filters and golden set on the current settings."""
+    from aiinfra_dagster.onboarding.check import run_check
+
+    try:
+        settings = load_settings(args.config)
+        report = run_check(settings, embed=args.embed)
+    except (SettingsError, ValueError, OSError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    print(report.render())
+    return 1 if report.problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aiinfra", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("init", help="write a starter aiinfra.yaml for your document folders (formats, classes, golden)")
+    start.add_argument("paths", nargs="+", metavar="PATH", help="folders of documents (Markdown, reST, HTML, PDF, text)")
+    start.add_argument("--golden", action="append", default=[], metavar="FILE",
+                       help="golden Q/A file (JSONL/CSV: question, answer, source); repeatable")
+    start.add_argument("--output", default="aiinfra.yaml", help="settings file to write (default ./aiinfra.yaml)")
+    start.add_argument("--force", action="store_true", help="overwrite an existing settings file")
+    start.set_defaults(func=_init)
+    dry = sub.add_parser("check", help="dry-run the current settings: documents, quarantine, chunks, Q/A, golden")
+    dry.add_argument("--embed", action="store_true",
+                     help="also run decontamination and round-trip retrieval with the embedding model (slower)")
+    dry.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
+    dry.set_defaults(func=_check)
     show = sub.add_parser("settings", help="print the effective settings (file + AIINFRA_* env), or the error")
     show.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
     show.set_defaults(func=_settings)

@@ -34,13 +34,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+DEFAULT_SOURCE_GLOBS: tuple[str, ...] = (
+    "**/*.md", "**/*.markdown", "**/*.rst", "**/*.rst.txt", "**/*.txt", "**/*.html", "**/*.htm", "**/*.pdf",
+)
+
+
 class SourceSettings(_Section):
     """One document source. `python_docs` falls back to `pydoc_data.topics` when the docs are absent."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     kind: Literal["directory", "python_docs", "pydoc_topics"] = "directory"
     path: str | None = None
-    globs: list[str] = Field(default_factory=lambda: ["**/*.rst", "**/*.rst.txt", "**/*.txt", "**/*.md", "**/*.html"])
+    globs: list[str] = Field(default_factory=lambda: list(DEFAULT_SOURCE_GLOBS))
     exclude: list[str] = Field(default_factory=list)
     max_documents: int | None = Field(default=None, ge=1)
     sample: Literal["first", "hash"] = Field(
@@ -132,24 +137,40 @@ class ModelSettings(_Section):
 
 
 class GoldenSettings(_Section):
-    """Golden evaluation set: the Python FAQ by default, or the user's JSONL/CSV files."""
+    """Golden evaluation set: the user's JSONL/CSV files, or the Python FAQ for python_docs sources."""
 
-    kind: Literal["python_faq", "files"] = "python_faq"
+    kind: Literal["auto", "python_faq", "files", "none"] = Field(
+        default="auto",
+        description="auto: files when paths are given, else the Python FAQ when a python_docs source is configured, "
+        "else none (evaluation then has no golden set and says so)",
+    )
     paths: list[str] = Field(default_factory=list)
     max_pairs: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _files_need_paths(self) -> GoldenSettings:
+        if self.kind == "files" and not self.paths:
+            raise ValueError("golden.kind 'files' needs golden.paths (JSONL or CSV with question, answer, source)")
+        return self
 
 
 class LabelSettings(_Section):
     """Classes, weak supervision and where reference/human labels come from."""
 
-    reference: Literal["python_library_chapters", "file", "none"] = "python_library_chapters"
+    reference: Literal["auto", "python_library_chapters", "file", "none"] = Field(
+        default="auto",
+        description="auto: file when reference_path is given, else the Python library chapters when a python_docs "
+        "source is configured, else none (the label model then reports agreement between its sources)",
+    )
     reference_path: str | None = None
     classes: list[str] = Field(default_factory=list, description="Label set; empty = the reference labels' classes")
     descriptions: dict[str, str] = Field(default_factory=dict, description="Class -> text for the zero-shot labeler")
     keyword_functions: dict[str, list[str]] = Field(
         default_factory=dict, description="Extra labeling functions: class -> keywords/regexes"
     )
-    builtin_functions: bool = True
+    builtin_functions: bool = Field(
+        default=True, description="The Python docs pack's labeling functions (only for python_docs sources)"
+    )
     zero_shot: bool = True
     zero_shot_min_similarity: float = Field(default=0.2, ge=-1.0, le=1.0)
     zero_shot_min_margin: float = Field(default=0.02, ge=0.0)

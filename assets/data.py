@@ -9,8 +9,7 @@ import polars as pl
 from aiinfra_dagster.assets.common import OWNERS, markdown_table
 from aiinfra_dagster.data import ingest
 from aiinfra_dagster.data.golden_source import load_golden_set
-from aiinfra_dagster.data.chunk_set import build_chunk_set
-from aiinfra_dagster.data.chunking import HFTokenCounter
+from aiinfra_dagster.data.chunk_set import build_chunk_set, embedding_token_counter
 from aiinfra_dagster.data.tables import (
     CHUNK_DUPLICATES,
     DOCUMENT_CHUNKS,
@@ -20,7 +19,6 @@ from aiinfra_dagster.data.tables import (
     VALIDATED_DOCUMENTS,
 )
 from aiinfra_dagster.data.validation import split_documents
-from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
 
@@ -171,12 +169,9 @@ def validated_documents(
 def document_chunks(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource):
     settings = aiinfra.value
     store = lakehouse.store
-    tokenizer_path = resolve_model_path(
-        settings.models.embedding, "models.embedding", allow_hub_downloads=settings.models.allow_hub_downloads
-    ) / "tokenizer.json"
     validated_version = store.version(VALIDATED_DOCUMENTS.name)
     documents = store.read(VALIDATED_DOCUMENTS)
-    chunk_set = build_chunk_set(documents, HFTokenCounter.from_file(tokenizer_path), settings.chunking)
+    chunk_set = build_chunk_set(documents, embedding_token_counter(settings.models), settings.chunking)
     chunks_result = store.sync(DOCUMENT_CHUNKS, chunk_set.chunks)
     duplicates_result = store.sync(CHUNK_DUPLICATES, chunk_set.duplicates)
     tokens = chunk_set.chunks["n_tokens"]

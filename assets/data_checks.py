@@ -6,9 +6,12 @@ import polars as pl
 
 from aiinfra_dagster.assets.common import markdown_table
 from aiinfra_dagster.data.chunking import chunk_id_for
+from aiinfra_dagster.data.parsing import parse_errors, parse_raw_documents, parsed_text_chars
 from aiinfra_dagster.data.pii import count_pii
 from aiinfra_dagster.data.quality import document_expectations, document_profile, run_suite
 from aiinfra_dagster.data.tables import CHUNK_DUPLICATES, DOCUMENT_CHUNKS, GOLDEN_QA, QUARANTINE, RAW_DOCUMENTS, VALIDATED_DOCUMENTS
+from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.readiness import golden_readiness
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
 
@@ -22,7 +25,10 @@ from aiinfra_dagster.resources.settings import SettingsResource
 )
 def raw_documents_expectations(lakehouse: LakehouseResource, aiinfra: SettingsResource) -> dg.AssetCheckResult:
     raw = lakehouse.store.read(RAW_DOCUMENTS)
-    outcome = run_suite("raw_documents_suite", document_profile(raw), document_expectations(aiinfra.value.validation))
+    settings = aiinfra.value
+    parsed = parse_raw_documents(raw, settings.pii, settings.validation.max_bytes)
+    profile = document_profile(raw, parsed_text_chars(parsed), parse_errors(parsed))
+    outcome = run_suite("raw_documents_suite", profile, document_expectations(settings.validation))
     failing = len(outcome.failures_by_id())
     return dg.AssetCheckResult(
         passed=outcome.success,
@@ -43,7 +49,9 @@ def raw_documents_expectations(lakehouse: LakehouseResource, aiinfra: SettingsRe
 def validated_documents_expectations(lakehouse: LakehouseResource, aiinfra: SettingsResource) -> dg.AssetCheckResult:
     valid = lakehouse.store.read(VALIDATED_DOCUMENTS)
     frame = valid.with_columns(pl.col("text").str.len_bytes().cast(pl.Int64).alias("bytes"))
-    outcome = run_suite("validated_documents_suite", document_profile(frame), document_expectations(aiinfra.value.validation))
+    chars = {i: len("".join(t.split())) for i, t in frame.select("document_id", "text").iter_rows()}
+    profile = document_profile(frame, chars, {})
+    outcome = run_suite("validated_documents_suite", profile, document_expectations(aiinfra.value.validation))
     return dg.AssetCheckResult(
         passed=outcome.success,
         metadata={"rows": valid.height, "expectations": dg.MetadataValue.md(outcome.as_markdown())},
@@ -156,3 +164,18 @@ def golden_qa_usable(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
             "empty_answers": empty_answers,
         },
     )
+
+
+@dg.asset_check(
+    asset="golden_qa",
+    blocking=True,
+    description=(
+        "A golden set exists: without one nothing can be evaluated or gated, so the run stops here naming the "
+        "settings (golden.paths) instead of failing later in evaluation."
+    ),
+)
+def golden_qa_present(context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource) -> dg.AssetCheckResult:
+    pairs = lakehouse.store.read(GOLDEN_QA).height
+    origin = (latest_metadata(context.instance, dg.AssetKey("golden_qa")) or {}).get("origin", "")
+    verdict = golden_readiness(pairs, pairs, str(origin))
+    return dg.AssetCheckResult(passed=verdict.usable, description=verdict.message(), metadata={"pairs": pairs, "reason": verdict.message()})

@@ -9,10 +9,10 @@ from aiinfra_dagster.assets.common import OWNERS, markdown_table
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.features.embeddings import embedding_matrix
 from aiinfra_dagster.features.tables import CHUNK_EMBEDDINGS
-from aiinfra_dagster.labels.functions import default_labeling_functions, keyword_labeling_functions
 from aiinfra_dagster.labels.human import read_human_label_file, validate_human_labels
 from aiinfra_dagster.labels.pipeline import ZeroShotInputs, label_chunks
-from aiinfra_dagster.labels.reference import load_reference_file, parse_library_chapters
+from aiinfra_dagster.labels.setup import label_classes, labeling_functions
+from aiinfra_dagster.labels.setup import reference_labels as configured_reference_labels
 from aiinfra_dagster.labels.tables import CHUNK_LABELS, HUMAN_LABEL_QUARANTINE, HUMAN_LABELS, REFERENCE_LABELS
 from aiinfra_dagster.labels.zero_shot import label_descriptions
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
@@ -21,11 +21,6 @@ from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.settings import Settings
 
 GROUP = "labels"
-
-
-def label_classes(settings: Settings, reference: pl.DataFrame) -> list[str]:
-    """The configured label set, or the classes of the reference labels."""
-    return list(settings.labels.classes) or sorted(set(reference["label"].to_list()))
 
 
 @dg.asset(
@@ -39,18 +34,7 @@ def label_classes(settings: Settings, reference: pl.DataFrame) -> list[str]:
     ),
 )
 def reference_labels(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource):
-    settings = aiinfra.value
-    labels = settings.labels
-    if labels.reference == "python_library_chapters":
-        sources_dir = Path(settings.python_docs_dir)
-        found = parse_library_chapters(sources_dir) if (sources_dir / "library" / "index.rst.txt").exists() else []
-        origin = "Python library index chapters" if found else f"{sources_dir}/library/index.rst.txt not found"
-    elif labels.reference == "file":
-        assert labels.reference_path is not None
-        found = load_reference_file(Path(labels.reference_path))
-        origin = f"file {Path(labels.reference_path).name}"
-    else:
-        found, origin = [], "none configured"
+    found, origin = configured_reference_labels(aiinfra.value)
     if not found:
         context.log.warning(f"no reference labels ({origin}); labelers cannot be measured")
     frame = REFERENCE_LABELS.conform([{"path": r.path, "label": r.label, "origin": origin} for r in found])
@@ -141,8 +125,7 @@ def chunk_labels(
     chunks = store.read(DOCUMENT_CHUNKS).select("chunk_id", "path", "section", "text").sort("chunk_id")
     if not classes:
         context.log.warning("no label classes (set labels.classes or reference labels): chunks stay unlabeled")
-    lfs = default_labeling_functions(classes) if settings.labels.builtin_functions else []
-    lfs += keyword_labeling_functions({k: v for k, v in settings.labels.keyword_functions.items() if k in classes})
+    lfs = labeling_functions(settings, classes)
 
     zero_shot = None
     if settings.labels.zero_shot and classes:
@@ -193,12 +176,24 @@ def chunk_labels(
             ),
             labeling_functions=dg.MetadataValue.md(
                 markdown_table(
-                    ["source", "version", "coverage", "accuracy vs reference", "label model's estimate"],
                     [
-                        [s["source"], versions.get(str(s["source"]), "-"), pct(s["coverage"]), pct(s["accuracy_vs_reference"]), pct(s["estimated_accuracy"])]
+                        "source", "version", "coverage", "accuracy vs reference", "label model's estimate",
+                        "overlap", "agreement (no conflict)", "agrees with final label",
+                    ],
+                    [
+                        [
+                            s["source"], versions.get(str(s["source"]), "-"), pct(s["coverage"]),
+                            pct(s["accuracy_vs_reference"]), pct(s["estimated_accuracy"]),
+                            pct(s["overlap"]), pct(s["agreement"]), pct(s["agrees_with_final"]),
+                        ]
                         for s in outcome.per_source
                     ],
                 )
+            ),
+            measured_against=(
+                f"reference labels ({outcome.evaluated_on} chunks)"
+                if outcome.evaluated_on
+                else "no reference labels: coverage, conflicts and agreement between sources instead of accuracy"
             ),
             class_balance=dg.MetadataValue.md(
                 markdown_table(["label", "chunks"], sorted(outcome.class_balance.items(), key=lambda kv: -kv[1]))

@@ -8,8 +8,11 @@ from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.features.embeddings import embedding_matrix
 from aiinfra_dagster.features.history import latest_rows
 from aiinfra_dagster.features.tables import CHUNK_EMBEDDINGS, CHUNK_FEATURES
+from aiinfra_dagster.labels.setup import label_classes
 from aiinfra_dagster.labels.tables import CHUNK_LABELS, HUMAN_LABELS, REFERENCE_LABELS
+from aiinfra_dagster.readiness import class_readiness
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.settings import SettingsResource
 
 
 @dg.asset_check(asset="reference_labels", description="Reference labels exist, so labelers can be measured.")
@@ -89,4 +92,24 @@ def features_current(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
             "stale_active": len(active - chunks),
             "feature_set_versions_in_use": versions,
         },
+    )
+
+
+@dg.asset_check(
+    asset="chunk_labels",
+    blocking=True,
+    additional_deps=["reference_labels"],
+    description=(
+        "Every label class has at least one labeled chunk (the topic classifier cannot learn a class it never sees); "
+        "if not, the run stops here naming the classes and the label settings to change."
+    ),
+)
+def every_class_labeled(lakehouse: LakehouseResource, aiinfra: SettingsResource) -> dg.AssetCheckResult:
+    store = lakehouse.store
+    classes = label_classes(aiinfra.value, store.read(REFERENCE_LABELS))
+    verdict = class_readiness(store.read(CHUNK_LABELS)["label"].to_list(), classes)
+    return dg.AssetCheckResult(
+        passed=verdict.usable,
+        description=verdict.message(),
+        metadata={"reason": verdict.message(), **{k: dg.MetadataValue.json(v) for k, v in verdict.details.items()}},
     )

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.readiness import golden_readiness
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.retrieval.hits import IndexNotFoundError
 from aiinfra_dagster.retrieval.index import open_index
@@ -58,4 +59,24 @@ def vector_index_recall(context: dg.AssetCheckExecutionContext, aiinfra: Setting
             if not questions
             else f"recall@10 {recall} vs warn_recall_at_10 {threshold}",
         },
+    )
+
+
+@dg.asset_check(
+    asset=INDEX,
+    blocking=True,
+    additional_deps=["golden_qa"],
+    description=(
+        "At least one golden answer occurs in the indexed chunks, so retrieval and the evaluation gate measure this "
+        "corpus (blocks: a golden set about other documents would gate models on nothing)."
+    ),
+)
+def golden_answers_in_index(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    meta = _latest_metadata(context)
+    found, left_out = int(meta.get("questions_evaluated", 0)), int(meta.get("questions_left_out", 0))
+    verdict = golden_readiness(found + left_out, found)
+    return dg.AssetCheckResult(
+        passed=verdict.usable,
+        description=verdict.message(),
+        metadata={"golden_pairs": found + left_out, "found_in_index": found, "reason": verdict.message()},
     )

@@ -10,12 +10,13 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
 
-from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA
+from aiinfra_dagster import python_docs
+from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA, VALIDATED_DOCUMENTS
 from aiinfra_dagster.features.embeddings import embedding_matrix
 from aiinfra_dagster.features.tables import CHUNK_EMBEDDINGS
-from aiinfra_dagster.synthetic.filters import FilterParams, run_filters
+from aiinfra_dagster.synthetic.filters import run_filters
 from aiinfra_dagster.synthetic.generate import QACandidate
-from aiinfra_dagster.synthetic.pipeline import make_generator, synthetic_rows
+from aiinfra_dagster.synthetic.pipeline import chunk_inputs, filter_params, make_generator, synthetic_rows
 from aiinfra_dagster.synthetic.sampling import (
     generation_version,
     select_chunks,
@@ -37,7 +38,7 @@ class SyntheticQAConfig(dg.Config):
 
 @dg.asset(
     group_name=GROUP,
-    deps=["document_chunks", "chunk_embeddings", "golden_qa"],
+    deps=["document_chunks", "chunk_embeddings", "golden_qa", "validated_documents"],
     kinds={"delta", "pytorch"},
     owners=OWNERS,
     description=(
@@ -76,7 +77,8 @@ def synthetic_qa(
     ]
     todo = sample.join(previous.select("chunk_id").unique(), on="chunk_id", how="anti")
     context.log.info(f"{generator.name}: generating for {todo.height} chunks, reusing {len(reused)} candidates")
-    fresh = generator.generate(list(todo.select("chunk_id", "section", "text").iter_rows()))
+    titles = dict(store.read(VALIDATED_DOCUMENTS, columns=["document_id", "title"]).iter_rows())
+    fresh = generator.generate(chunk_inputs(todo, titles, set(python_docs.pack_sources(settings.sources))))
 
     embeddings = store.read(CHUNK_EMBEDDINGS)
     golden = store.read(GOLDEN_QA)
@@ -86,17 +88,7 @@ def synthetic_qa(
         chunk_ids=embeddings["chunk_id"].to_list(),
         chunk_embeddings=embedding_matrix(embeddings),
         golden_pairs=list(golden.select("question", "answer").iter_rows()),
-        params=FilterParams(
-            min_question_chars=params.min_question_chars,
-            max_question_chars=params.max_question_chars,
-            min_answer_chars=params.min_answer_chars,
-            max_answer_chars=params.max_answer_chars,
-            pii_types=tuple(settings.pii.types),
-            pii_allowlist=tuple(settings.pii.allowlist),
-            dedup_threshold=params.near_duplicate_threshold,
-            decontamination_threshold=params.decontamination_threshold,
-            round_trip_k=params.round_trip_k,
-        ),
+        params=filter_params(settings),
     )
     table = synthetic_rows(kept, dropped, version)
     result = store.sync(SYNTHETIC_QA, table)

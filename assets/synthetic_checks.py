@@ -4,6 +4,7 @@ import dagster as dg
 import polars as pl
 
 from aiinfra_dagster.data.tables import GOLDEN_QA
+from aiinfra_dagster.readiness import training_set_readiness
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
@@ -57,4 +58,23 @@ def training_set_decontaminated(
             "contaminated": len(leaks),
             "examples_by_reason": dg.MetadataValue.json(sorted(set(leaks.values()))),
         },
+    )
+
+
+@dg.asset_check(
+    asset="training_set",
+    blocking=True,
+    additional_deps=["synthetic_qa"],
+    description=(
+        "The training set has at least one train example; if not, the run stops here with what the synthetic "
+        "filters dropped and the settings to change (the served champion stays)."
+    ),
+)
+def training_set_has_examples(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
+    store = lakehouse.store
+    verdict = training_set_readiness(store.read(TRAINING_SET), store.read(SYNTHETIC_QA))
+    return dg.AssetCheckResult(
+        passed=verdict.usable,
+        description=verdict.message(),
+        metadata={"reason": verdict.message(), **{k: dg.MetadataValue.json(v) for k, v in verdict.details.items()}},
     )

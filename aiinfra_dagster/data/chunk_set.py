@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from aiinfra_dagster.data.chunking import TokenCounter, chunk_documents
+from aiinfra_dagster.data.chunking import HFTokenCounter, TokenCounter, blocks_json, chunk_documents
 from aiinfra_dagster.data.dedup import near_duplicates
 from aiinfra_dagster.data.tables import CHUNK_DUPLICATES, DOCUMENT_CHUNKS
-from aiinfra_dagster.settings import ChunkingSettings
+from aiinfra_dagster.documents.model import Document
+from aiinfra_dagster.models.locate import resolve_model_path
+from aiinfra_dagster.settings import ChunkingSettings, ModelSettings
 
 
 @dataclass(frozen=True)
@@ -33,13 +35,22 @@ class ChunkSet:
         return self.duplicates.filter(pl.col("kind") == "near").height
 
 
+def embedding_token_counter(models: ModelSettings) -> HFTokenCounter:
+    """Counts with the embedding model's own tokenizer (resolved offline), so chunks fit its context."""
+    path = resolve_model_path(models.embedding, "models.embedding", allow_hub_downloads=models.allow_hub_downloads)
+    return HFTokenCounter.from_file(path / "tokenizer.json")
+
+
 def build_chunk_set(documents: pl.DataFrame, counter: TokenCounter, settings: ChunkingSettings) -> ChunkSet:
     kept: dict[str, dict[str, object]] = {}
     removed: list[dict[str, object]] = []
     produced = 0
     ordered = documents.sort("source", "path").to_dicts()
     per_document = chunk_documents(
-        [(doc["text"], doc["format"]) for doc in ordered], counter, settings.max_tokens, settings.min_tokens
+        [Document.from_json(doc["text"], doc["structure"]) for doc in ordered],
+        counter,
+        settings.max_tokens,
+        settings.min_tokens,
     )
     for doc, doc_chunks in zip(ordered, per_document, strict=True):
         for chunk in doc_chunks:
@@ -56,6 +67,7 @@ def build_chunk_set(documents: pl.DataFrame, counter: TokenCounter, settings: Ch
                 "text": chunk.text,
                 "n_tokens": chunk.n_tokens,
                 "n_chars": len(chunk.text),
+                "blocks": blocks_json(chunk.blocks),
             }
 
     near = near_duplicates(

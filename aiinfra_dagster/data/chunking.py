@@ -1,262 +1,31 @@
-"""Structure-aware chunking of documents for retrieval and training.
+"""Structure-aware chunking of parsed documents for retrieval and training.
 
-Chunks that respect headings and paragraphs retrieve better than fixed-size
-windows, and every chunk must fit the embedding model's context or its tail is
-silently truncated.  So documents are split by headings first, then packed
-paragraph by paragraph up to ``max_tokens`` as counted by the real tokenizer,
-and every chunk's final count is verified.
+Chunks that respect headings and blocks retrieve better than fixed-size windows,
+and every chunk must fit the embedding model's context or its tail is silently
+truncated. So a document's sections (from the document model, whatever its format)
+are packed block by block up to ``max_tokens`` as counted by the real tokenizer, a
+block too long alone is split by sentences, lines, words, then characters, and every
+chunk's final count is verified.
 
-Chunk texts are exact slices of the section bodies (paragraph breaks and code
-indentation survive); only whitespace between chunks is dropped.
+Chunk texts are exact slices of ``Document.text`` from a chunk's first block to its
+last (the source a person wrote for text formats, the extracted text for HTML/PDF);
+only what lies between chunks (whitespace, comments, targets) is dropped. Each chunk
+carries its blocks (kind, plain text, API entry) so readers never re-parse markup.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
-DocFormat = Literal["rst", "markdown", "html", "text"]
+from aiinfra_dagster.documents.model import Block, Document
 
-
-def detect_format(path: str) -> DocFormat:
-    """Pick the splitter from the file name, since sources mix formats."""
-    name = Path(path).name.lower()
-    if name.endswith((".rst", ".rst.txt")):
-        return "rst"
-    if name.endswith((".md", ".markdown")):
-        return "markdown"
-    if name.endswith((".html", ".htm")):
-        return "html"
-    return "text"
-
-
-@dataclass(frozen=True)
-class Section:
-    """A body of text with the titles that enclose it (outermost first)."""
-
-    heading_path: tuple[str, ...]
-    text: str
-
-
-# ----------------------------------------------------------------------------- reST
-
-_RST_ADORNMENT = r"""!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~"""
-_ADORNMENT_LINE_RE = re.compile("([" + re.escape(_RST_ADORNMENT) + r"])\1+[ \t]*")
-
-
-def _adornment_char(line: str) -> str | None:
-    return line[0] if _ADORNMENT_LINE_RE.fullmatch(line) else None
-
-
-def _split_rst(text: str) -> list[Section]:
-    """reST titles: levels follow the order in which adornment styles first appear."""
-    lines = text.split("\n")
-    styles: list[tuple[str, bool]] = []
-    stack: list[str] = []
-    sections: list[Section] = []
-    body: list[str] = []
-
-    def flush() -> None:
-        sections.append(Section(tuple(stack), "\n".join(body)))
-        body.clear()
-
-    def open_title(style: tuple[str, bool], title: str) -> None:
-        flush()
-        if style not in styles:
-            styles.append(style)
-        level = styles.index(style)
-        del stack[level:]
-        stack.append(title)
-
-    i, n = 0, len(lines)
-    while i < n:
-        line = lines[i]
-        prev_blank = i == 0 or not lines[i - 1].strip()
-        over = _adornment_char(line)
-        # Overline + title + matching underline.
-        if over and prev_blank and i + 2 < n:
-            title = lines[i + 1].strip()
-            under = lines[i + 2].rstrip()
-            if title and _adornment_char(title) is None and under == line.rstrip() and len(under) >= len(title):
-                open_title((over, True), title)
-                i += 3
-                continue
-        # Title + underline (title starts in column 0).
-        if prev_blank and line.strip() and not line[0].isspace() and i + 1 < n and _adornment_char(line) is None:
-            under = lines[i + 1].rstrip()
-            ch = _adornment_char(under)
-            if ch and len(under) >= len(line.rstrip()):
-                open_title((ch, False), line.strip())
-                i += 2
-                continue
-        body.append(line)
-        i += 1
-    flush()
-    return sections
-
-
-# ----------------------------------------------------------------------------- Markdown
-
-_ATX_RE = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
-_FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
-
-
-def _split_markdown(text: str) -> list[Section]:
-    """ATX headings; '#' lines inside fenced code are code, not headings."""
-    stack: list[str] = []
-    sections: list[Section] = []
-    body: list[str] = []
-    fence: str | None = None
-    for line in text.split("\n"):
-        fm = _FENCE_RE.match(line)
-        if fence is not None:
-            if (
-                fm
-                and fm.group(1)[0] == fence[0]
-                and len(fm.group(1)) >= len(fence)
-                and not line.strip(fence[0] + " \t")
-            ):
-                fence = None
-            body.append(line)
-            continue
-        if fm:
-            fence = fm.group(1)
-            body.append(line)
-            continue
-        hm = _ATX_RE.fullmatch(line)
-        if hm:
-            sections.append(Section(tuple(stack), "\n".join(body)))
-            body.clear()
-            level = len(hm.group(1))
-            del stack[level - 1 :]
-            stack.append((hm.group(2) or "").strip())
-            continue
-        body.append(line)
-    sections.append(Section(tuple(stack), "\n".join(body)))
-    return sections
-
-
-# ----------------------------------------------------------------------------- HTML
-
-_HTML_SKIP = frozenset({"script", "style", "head", "template", "noscript", "svg"})
-_HTML_HEADINGS = {f"h{i}": i for i in range(1, 7)}
-_HTML_BLOCKS = frozenset(
-    {
-        "p",
-        "div",
-        "section",
-        "article",
-        "main",
-        "header",
-        "footer",
-        "nav",
-        "aside",
-        "ul",
-        "ol",
-        "li",
-        "dl",
-        "dt",
-        "dd",
-        "table",
-        "tr",
-        "thead",
-        "tbody",
-        "blockquote",
-        "pre",
-        "figure",
-        "figcaption",
-        "hr",
-        "br",
-        "form",
-        "fieldset",
-        "details",
-        "summary",
-        "body",
-        "html",
-    }
-)
-_WS_RE = re.compile(r"\s+")
-
-
-class _HTMLSections(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.sections: list[Section] = []
-        self._stack: list[str] = []
-        self._body: list[str] = []
-        self._skip = 0
-        self._pre = 0
-        self._heading: tuple[int, list[str]] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _HTML_SKIP:
-            self._skip += 1
-        elif tag in _HTML_HEADINGS and not self._skip:
-            self._flush()
-            self._heading = (_HTML_HEADINGS[tag], [])
-        elif tag in _HTML_BLOCKS:
-            self._body.append("\n" if tag in ("br", "li", "tr", "dt", "dd") else "\n\n")
-            if tag == "pre":
-                self._pre += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HTML_SKIP:
-            self._skip = max(0, self._skip - 1)
-        elif tag in _HTML_HEADINGS and self._heading is not None:
-            level, parts = self._heading
-            self._heading = None
-            del self._stack[level - 1 :]
-            self._stack.append(_WS_RE.sub(" ", "".join(parts)).strip())
-        elif tag in _HTML_BLOCKS and tag != "br":
-            self._body.append("\n\n")
-            if tag == "pre":
-                self._pre = max(0, self._pre - 1)
-
-    def handle_data(self, data: str) -> None:
-        if self._skip:
-            return
-        if self._heading is not None:
-            self._heading[1].append(data)
-        elif self._pre:
-            self._body.append(data)
-        else:
-            self._body.append(_WS_RE.sub(" ", data))
-
-    def _flush(self) -> None:
-        text = "".join(self._body)
-        text = re.sub(r"[ \t]*\n[ \t]*(?=\n)", "\n", text)  # blank-only lines become empty
-        self.sections.append(Section(tuple(self._stack), re.sub(r"\n{3,}", "\n\n", text).strip("\n")))
-        self._body.clear()
-
-    def close(self) -> None:
-        super().close()
-        self._flush()
-
-
-def _split_html(text: str) -> list[Section]:
-    parser = _HTMLSections()
-    parser.feed(text)
-    parser.close()
-    return parser.sections
-
-
-def split_sections(text: str, fmt: DocFormat) -> list[Section]:
-    """Split a document at its headings; whitespace-only sections are dropped."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    splitters: dict[str, Callable[[str], list[Section]]] = {
-        "rst": _split_rst,
-        "markdown": _split_markdown,
-        "html": _split_html,
-        "text": lambda t: [Section((), t)],
-    }
-    if fmt not in splitters:
-        raise ValueError(f"unknown document format {fmt!r}")
-    return [s for s in splitters[fmt](text) if s.text.strip()]
+SECTION_SEPARATOR = " > "
 
 
 # ----------------------------------------------------------------------------- token counting
@@ -317,6 +86,17 @@ def _count_all(counter: TokenCounter, texts: list[str]) -> list[int]:
 
 
 @dataclass(frozen=True)
+class ChunkBlock:
+    """A block (or the part of an oversized block) inside a chunk; offsets relative to the chunk text."""
+
+    kind: str
+    start: int
+    end: int
+    plain: str
+    api: tuple[str, str, str] | None = None  # (kind, name, signature) of the API entry it documents
+
+
+@dataclass(frozen=True)
 class Chunk:
     """One retrievable unit; ``section`` is the heading path joined by ' > '."""
 
@@ -325,6 +105,7 @@ class Chunk:
     section: str
     text: str
     n_tokens: int
+    blocks: tuple[ChunkBlock, ...] = ()
 
 
 def chunk_id_for(text: str) -> str:
@@ -333,7 +114,26 @@ def chunk_id_for(text: str) -> str:
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()[:32]
 
 
-_PARAGRAPH_SEP_RE = re.compile(r"\n[ \t]*\n\s*")
+def blocks_json(blocks: Sequence[ChunkBlock]) -> str:
+    """The ``blocks`` column of ``document_chunks``: compact JSON, read back by ``parse_blocks``."""
+    return json.dumps(
+        [[b.kind, b.start, b.end, b.plain, list(b.api) if b.api else None] for b in blocks],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def parse_blocks(data: str | None) -> list[ChunkBlock]:
+    if not data:
+        return []
+    return [ChunkBlock(k, s, e, p, tuple(a) if a else None) for k, s, e, p, a in json.loads(data)]  # type: ignore[arg-type]
+
+
+def plain_text(blocks: Sequence[ChunkBlock]) -> str:
+    """What a reader sees of a chunk: its blocks' plain text, one paragraph each."""
+    return "\n\n".join(b.plain for b in blocks if b.plain.strip())
+
+
 _SENTENCE_END_RE = re.compile(r"[.!?][\"')\]]*\s+")
 _LINE_SEP_RE = re.compile(r"\s*\n\s*")
 _WORD_RE = re.compile(r"\S+")
@@ -348,8 +148,9 @@ class _Piece:
     start: int
     end: int
     level: int
-    para: int  # index of the paragraph it came from (paragraphs never share an index)
+    para: int  # index of the block it came from (blocks never share an index)
     n: int = 0
+    lines_first: bool = False  # code, lists, tables: split by lines before sentences
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -387,12 +188,14 @@ def _sub_spans(text: str, start: int, end: int, level: int) -> list[tuple[int, i
     return [(start, mid), (mid, end)]
 
 
-def _atomize(texts: list[str], counter: TokenCounter, max_tokens: int) -> list[_Piece]:
-    """Paragraph pieces, split further only where one piece alone exceeds max_tokens."""
-    pieces: list[_Piece] = []
-    for sec, text in enumerate(texts):
-        for s, e in _spans_between(text, 0, len(text), _PARAGRAPH_SEP_RE):
-            pieces.append(_Piece(sec, s, e, 0, len(pieces)))
+def _atomize(
+    texts: list[str], spans: list[tuple[int, int, int, int, bool]], counter: TokenCounter, max_tokens: int
+) -> list[_Piece]:
+    """Block pieces ``(sec, block, start, end, lines_first)``, split further only where one block alone exceeds max_tokens.
+
+    Prose splits by sentences first; code, lists and tables by lines first.
+    """
+    pieces = [_Piece(sec, start, end, 0, para, lines_first=lines) for sec, para, start, end, lines in spans]
     for p, n in zip(pieces, _count_all(counter, [texts[p.sec][p.start : p.end] for p in pieces]), strict=True):
         p.n = n
     while any(p.n > max_tokens for p in pieces):
@@ -404,10 +207,10 @@ def _atomize(texts: list[str], counter: TokenCounter, max_tokens: int) -> list[_
                 continue
             if p.level == _CHAR and p.end - p.start <= 1:
                 raise ValueError(f"max_tokens={max_tokens} is smaller than a single character's token count")
-            level = min(p.level + 1, _CHAR)
+            level = _LINE if p.level == 0 and p.lines_first else min(p.level + 1, _CHAR)
             subs = _sub_spans(texts[p.sec], p.start, p.end, level)
             if len(subs) == 1 and subs[0] == (p.start, p.end):
-                refined.append(_Piece(p.sec, p.start, p.end, level, p.para, p.n))  # same text, same count
+                refined.append(_Piece(p.sec, p.start, p.end, level, p.para, p.n, p.lines_first))  # same text, same count
                 continue
             for s, e in subs:
                 q = _Piece(p.sec, s, e, level, p.para)
@@ -485,21 +288,22 @@ def _merge_small(
     return out
 
 
-def chunk_document(
-    text: str, fmt: DocFormat, counter: TokenCounter, max_tokens: int, min_tokens: int = 0
-) -> list[Chunk]:
-    """Chunk one document: headings, then paragraphs, then sentences/lines/words/characters.
+_SPLIT_BY_LINES = frozenset({"code", "list", "table"})
 
-    Every chunk has ``n_tokens <= max_tokens`` by ``counter``'s count of the
-    final chunk text.  Paragraph counts are summed to pack (subword counts are
-    nearly additive across whitespace) and the packed chunks are then counted
-    once more in a batch; the rare chunk that still exceeds the limit is split.
+
+def chunk_document(doc: Document, counter: TokenCounter, max_tokens: int, min_tokens: int = 0) -> list[Chunk]:
+    """Chunk one document: sections, then blocks, then sentences/lines/words/characters.
+
+    Every chunk has ``n_tokens <= max_tokens`` by ``counter``'s count of the final
+    chunk text. Block counts are summed to pack (subword counts are nearly additive
+    across whitespace) and the packed chunks are then counted once more in a batch;
+    the rare chunk that still exceeds the limit is split.
     """
-    return chunk_documents([(text, fmt)], counter, max_tokens, min_tokens)[0]
+    return chunk_documents([doc], counter, max_tokens, min_tokens)[0]
 
 
 def chunk_documents(
-    docs: Sequence[tuple[str, DocFormat]], counter: TokenCounter, max_tokens: int, min_tokens: int = 0
+    docs: Sequence[Document], counter: TokenCounter, max_tokens: int, min_tokens: int = 0
 ) -> list[list[Chunk]]:
     """``chunk_document`` for many documents at once: one tokenizer batch per pass
     instead of one per document, which keeps every CPU core busy."""
@@ -508,28 +312,67 @@ def chunk_documents(
     if min_tokens > max_tokens:
         raise ValueError("min_tokens must not exceed max_tokens")
     owners: list[int] = []
-    sections: list[Section] = []
-    for d, (text, fmt) in enumerate(docs):
-        for section in split_sections(text, fmt):
+    headings: list[str] = []
+    texts: list[str] = []
+    blocks: list[Block] = []
+    spans: list[tuple[int, int, int, int, bool]] = []
+    for d, doc in enumerate(docs):
+        for section in doc.sections:
+            sec = len(owners)
             owners.append(d)
-            sections.append(section)
-    texts = [s.text for s in sections]
-    pieces = _atomize(texts, counter, max_tokens)
+            headings.append(SECTION_SEPARATOR.join(section.heading_path))
+            texts.append(doc.text)
+            for block in section.blocks:
+                trimmed = _trimmed(doc.text, block.start, block.end)
+                if trimmed is None:
+                    continue
+                spans.append((sec, len(blocks), trimmed[0], trimmed[1], block.kind in _SPLIT_BY_LINES))
+                blocks.append(block)
+    pieces = _atomize(texts, spans, counter, max_tokens)
     counted = _enforce_max(_pack(pieces, max_tokens), texts, counter, max_tokens)
-    spans = [(g[0].sec, g[0].start, g[-1].end, n) for g, n in counted]
+    groups = [(g[0].sec, g[0].start, g[-1].end, n) for g, n in counted]
     if min_tokens > 0:
-        spans = _merge_small(spans, texts, counter, max_tokens, min_tokens)
+        groups = _merge_small(groups, texts, counter, max_tokens, min_tokens)
+    by_sec: dict[int, list[_Piece]] = {}
+    for p in pieces:
+        by_sec.setdefault(p.sec, []).append(p)
     out: list[list[Chunk]] = [[] for _ in docs]
-    for sec, start, end, n in spans:
+    for sec, start, end, n in groups:
         body = texts[sec][start:end]
         chunks = out[owners[sec]]
         chunks.append(
             Chunk(
                 chunk_id=chunk_id_for(body),
                 position=len(chunks),
-                section=" > ".join(sections[sec].heading_path),
+                section=headings[sec],
                 text=body,
                 n_tokens=n,
+                blocks=_chunk_blocks(by_sec[sec], start, end, blocks, texts[sec]),
             )
         )
     return out
+
+
+def _chunk_blocks(pieces: list[_Piece], start: int, end: int, blocks: list[Block], text: str) -> tuple[ChunkBlock, ...]:
+    """The blocks inside ``text[start:end]``: whole blocks keep their plain text, parts of a split block get theirs."""
+    out: list[ChunkBlock] = []
+    inside = [p for p in pieces if start <= p.start and p.end <= end]
+    i = 0
+    while i < len(inside):
+        para = inside[i].para
+        j = i
+        while j < len(inside) and inside[j].para == para:
+            j += 1
+        block = blocks[para]
+        s, e = inside[i].start, inside[j - 1].end
+        whole = _trimmed(text, block.start, block.end) == (s, e)
+        plain = block.plain if whole else _plain_part(text[s:e], block.kind)
+        api = (block.api.kind, block.api.name, block.api.signature) if block.api else None
+        out.append(ChunkBlock(block.kind, s - start, e - start, plain, api))
+        i = j
+    return tuple(out)
+
+
+def _plain_part(source: str, kind: str) -> str:
+    """Plain text of part of a split block: code keeps its lines, prose its words."""
+    return source if kind in _SPLIT_BY_LINES else " ".join(source.split())

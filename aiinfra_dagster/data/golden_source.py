@@ -5,8 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from aiinfra_dagster.data.golden import QAPair, load_golden_file, load_python_faq
+from aiinfra_dagster import python_docs
+from aiinfra_dagster.data.golden import QAPair, load_golden_file
 from aiinfra_dagster.settings import Settings
+
+
+def golden_kind(settings: Settings) -> str:
+    """`golden.kind` with `auto` resolved: files, python_faq or none."""
+    kind = settings.golden.kind
+    if kind != "auto":
+        return kind
+    if settings.golden.paths:
+        return "files"
+    return "python_faq" if python_docs.enabled(settings.sources) else "none"
 
 
 def load_golden_set(settings: Settings) -> tuple[list[QAPair], str]:
@@ -14,17 +25,20 @@ def load_golden_set(settings: Settings) -> tuple[list[QAPair], str]:
 
     `golden.max_pairs` keeps a stable, content-independent sample: the first pairs by id.
     """
-    if settings.golden.kind == "files":
-        if not settings.golden.paths:
-            raise ValueError("golden.kind is 'files' but golden.paths is empty")
+    kind = golden_kind(settings)
+    if kind == "files":
         pairs = [pair for path in settings.golden.paths for pair in load_golden_file(path)]
         origin = "files: " + ", ".join(Path(p).name for p in settings.golden.paths)
-    else:
+    elif kind == "python_faq":
+        from aiinfra_dagster.python_docs.faq import load_python_faq  # docutils: loaded only for the Python pack
+
         faq_dir = Path(settings.python_docs_dir) / "faq"
         if not faq_dir.is_dir():
-            return [], f"{faq_dir} not found: install python3.11-doc or set golden.kind=files"
+            return [], f"{faq_dir} not found: install python3.11-doc or set golden.paths"
         pairs = load_python_faq(faq_dir)
         origin = "Python FAQ (python3.11-doc)"
+    else:
+        return [], "none configured: set golden.paths to a JSONL/CSV of question, answer, source"
     ids = Counter(p.qa_id for p in pairs)
     repeated = sorted(i for i, n in ids.items() if n > 1)
     if repeated:

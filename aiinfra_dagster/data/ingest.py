@@ -15,8 +15,8 @@ from pathlib import Path
 
 import polars as pl
 
-from aiinfra_dagster.data.chunking import detect_format
 from aiinfra_dagster.data.tables import RAW_DOCUMENTS
+from aiinfra_dagster.documents.formats import sniff_format
 from aiinfra_dagster.settings import SourceSettings
 
 PYDOC_TOPICS = "pydoc_data.topics"
@@ -108,7 +108,7 @@ def raw_rows(documents: list[SourceDocument], ingested_at: datetime) -> pl.DataF
                 "document_id": d.document_id,
                 "source": d.source,
                 "path": d.path,
-                "format": detect_format(d.path),
+                "format": sniff_format(d.path, d.content),
                 "content_hash": hashlib.sha256(d.content).hexdigest(),
                 "bytes": len(d.content),
                 "content": d.content,

@@ -66,11 +66,16 @@ class Expectation:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def document_profile(raw: pl.DataFrame) -> pl.DataFrame:
-    """Columns the suite inspects, derived once so every expectation is a plain column check."""
-    stripped = pl.col("text").str.strip_chars()
+def document_profile(raw: pl.DataFrame, parsed_chars: dict[str, int], parse_errors: dict[str, str]) -> pl.DataFrame:
+    """Columns the suite inspects, derived once so every expectation is a plain column check.
+
+    ``parsed_chars`` (non-whitespace characters of the parsed text) and ``parse_errors`` come
+    from the parsers, keyed by document id: HTML and PDF are judged by the text they yield.
+    """
+    stripped_len = pl.col("text").str.strip_chars().str.len_chars().fill_null(0)
     first_path = pl.col("path").min().over("content_hash")
     first_id = pl.col("document_id").sort_by("path").first().over("content_hash")
+    ids = pl.col(ID_COLUMN)
     return raw.select(
         ID_COLUMN,
         "source",
@@ -79,7 +84,10 @@ def document_profile(raw: pl.DataFrame) -> pl.DataFrame:
         "content_hash",
         "bytes",
         "text",
-        stripped.str.len_chars().fill_null(0).alias("n_chars"),
+        # PDFs are binary by design: their text comes from the PDF parser, not from decoding.
+        pl.when(pl.col("format") == "pdf").then(pl.lit("")).otherwise(pl.col("text")).alias("utf8_text"),
+        ids.replace_strict(parsed_chars, default=None, return_dtype=pl.Int64).fill_null(stripped_len).alias("n_chars"),
+        ids.replace_strict(parse_errors, default=None, return_dtype=pl.String).alias("parse_error"),
         (pl.col("text").str.count_matches(_CONTROL) / pl.col("text").str.len_chars().clip(lower_bound=1))
         .fill_null(0.0)
         .alias("control_char_ratio"),
@@ -92,7 +100,9 @@ def document_expectations(settings: ValidationSettings) -> list[Expectation]:
     ex = gx.expectations
     suite = [
         Expectation("id_not_null", "missing document id", ex.ExpectColumnValuesToNotBeNull, kwargs={"column": ID_COLUMN}),
-        Expectation("decodes_as_utf8", "content is not valid UTF-8", ex.ExpectColumnValuesToNotBeNull, kwargs={"column": "text"}),
+        Expectation(
+            "decodes_as_utf8", "content is not valid UTF-8", ex.ExpectColumnValuesToNotBeNull, kwargs={"column": "utf8_text"}
+        ),
         Expectation(
             "not_empty",
             "file is empty",
@@ -110,6 +120,12 @@ def document_expectations(settings: ValidationSettings) -> list[Expectation]:
             f"control characters exceed validation.max_control_char_ratio={settings.max_control_char_ratio} (binary content)",
             ex.ExpectColumnValuesToBeBetween,
             kwargs={"column": "control_char_ratio", "max_value": settings.max_control_char_ratio},
+        ),
+        Expectation(
+            "parses",
+            "the document could not be parsed (see the parser's reason)",
+            ex.ExpectColumnValuesToBeNull,
+            kwargs={"column": "parse_error"},
         ),
         Expectation(
             "enough_text",

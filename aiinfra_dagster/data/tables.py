@@ -24,6 +24,7 @@ RAW_DOCUMENTS = TableSchema(
     descriptions={
         "document_id": "sha256(source, path), stable across runs",
         "path": "path relative to the source root",
+        "format": "markdown, rst, html, pdf, text, or binary (not parseable): the extension corrected by content sniffing",
         "content_hash": "sha256 of the original bytes",
         "content": "original bytes, kept verbatim (raw keeps PII; nothing downstream reads it)",
         "text": "UTF-8 decoded content, null when the bytes are not valid UTF-8",
@@ -39,13 +40,20 @@ VALIDATED_DOCUMENTS = TableSchema(
         "path": pl.String,
         "format": pl.String,
         "content_hash": pl.String,
+        "title": pl.String,
         "text": pl.String,
+        "structure": pl.String,
         "n_chars": pl.Int64,
         "pii_redactions": pl.Int64,
     },
     key=("document_id",),
     descriptions={
-        "text": "decoded text with PII replaced by [TYPE] placeholders",
+        "format": "the parser used: markdown, rst, html, pdf or text (extension corrected by content sniffing)",
+        "title": "document title: first heading, front matter, HTML title or PDF metadata, else the file name",
+        "text": "the document text with PII replaced by [TYPE] placeholders: the source for text formats, the "
+        "extracted main content for HTML and PDF",
+        "structure": "the parsed document model as JSON: sections (heading paths) with typed blocks (kind, offsets "
+        "into text, plain text, API entry); see aiinfra_dagster.documents.model",
         "pii_redactions": "number of PII spans redacted in this document",
     },
 )
@@ -83,10 +91,13 @@ DOCUMENT_CHUNKS = TableSchema(
         "text": pl.String,
         "n_tokens": pl.Int64,
         "n_chars": pl.Int64,
+        "blocks": pl.String,
     },
     key=("chunk_id",),
     descriptions={
         "chunk_id": "sha256 of the whitespace-normalised chunk text (stable, content-derived)",
+        "blocks": "the chunk's typed blocks as JSON [kind, start, end, plain text, API entry] (offsets into text); "
+        "read with aiinfra_dagster.data.chunking.parse_blocks",
         "section": "heading path, ' > ' separated",
         "n_tokens": "tokens by the embedding model's tokenizer",
     },

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import polars as pl
 
-from aiinfra_dagster.data.pii import redact_pii
+from aiinfra_dagster.data.parsing import parse_errors, parse_raw_documents, parsed_text_chars
 from aiinfra_dagster.data.quality import SuiteOutcome, document_expectations, document_profile, run_suite
 from aiinfra_dagster.data.tables import QUARANTINE, VALIDATED_DOCUMENTS
 from aiinfra_dagster.settings import PiiSettings, ValidationSettings
@@ -42,7 +42,8 @@ def split_documents(
     pii: PiiSettings,
     now: datetime,
 ) -> ValidationSplit:
-    profile = document_profile(raw)
+    parsed = parse_raw_documents(raw, pii, validation.max_bytes)
+    profile = document_profile(raw, parsed_text_chars(parsed), parse_errors(parsed))
     suite = run_suite(SUITE_NAME, profile, document_expectations(validation))
     failures = suite.failures_by_id()
 
@@ -55,6 +56,8 @@ def split_documents(
             reason = "; ".join(o.reason for o in failed)
             if row["duplicate_of"] and any(o.name == "not_duplicate" for o in failed):
                 reason += f" (duplicate_of={row['duplicate_of']})"
+            if row["parse_error"] and any(o.name == "parses" for o in failed):
+                reason += f" ({row['parse_error']})"
             quarantined_rows.append(
                 {
                     "document_id": row["document_id"],
@@ -69,18 +72,22 @@ def split_documents(
                 }
             )
             continue
-        redaction = redact_pii(row["text"], types=pii.types, allowlist=pii.allowlist)
-        pii_totals.update(redaction.counts)
+        outcome = parsed[row["document_id"]]
+        doc = outcome.document
+        assert doc is not None  # a document without one failed `parses` or an earlier check
+        pii_totals.update(outcome.pii_counts)
         valid_rows.append(
             {
                 "document_id": row["document_id"],
                 "source": row["source"],
                 "path": row["path"],
-                "format": row["format"],
+                "format": doc.format,
                 "content_hash": row["content_hash"],
-                "text": redaction.text,
-                "n_chars": len(redaction.text),
-                "pii_redactions": sum(redaction.counts.values()),
+                "title": doc.title,
+                "text": doc.text,
+                "structure": doc.to_json(),
+                "n_chars": len(doc.text),
+                "pii_redactions": sum(outcome.pii_counts.values()),
             }
         )
     valid = VALIDATED_DOCUMENTS.conform(valid_rows)

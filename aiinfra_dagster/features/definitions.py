@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import re
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
-_CODE_LINE = re.compile(r"^(\s{2,}|\t|>>> |\.\.\. )")
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def n_lines() -> pl.Expr:
 
 
 def code_block_ratio() -> pl.Expr:
-    return pl.col("text").map_elements(_code_block_ratio_of, return_dtype=pl.Float64)
+    return pl.col("blocks").map_elements(_code_block_ratio_of, return_dtype=pl.Float64)
 
 
 def heading_depth() -> pl.Expr:
@@ -61,19 +60,11 @@ def heading_depth() -> pl.Expr:
     return pl.when(section == "").then(0).otherwise(section.str.count_matches(" > ") + 1).cast(pl.Int64)
 
 
-def _code_block_ratio_of(text: str) -> float:
-    """Share of non-blank lines that are code: indented literal blocks, doctest lines, fenced blocks."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        return 0.0
-    code, fenced = 0, False
-    for line in lines:
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-            code += 1
-        elif fenced or _CODE_LINE.match(line):
-            code += 1
-    return code / len(lines)
+def _code_block_ratio_of(blocks: str) -> float:
+    """Share of the chunk's block characters that are code, by the parser's block kinds (any format)."""
+    sizes = [(kind, end - start) for kind, start, end, *_ in json.loads(blocks or "[]")]
+    total = sum(n for _, n in sizes)
+    return sum(n for kind, n in sizes if kind == "code") / total if total else 0.0
 
 
 FEATURES: tuple[FeatureDefinition, ...] = (
@@ -84,10 +75,9 @@ FEATURES: tuple[FeatureDefinition, ...] = (
     FeatureDefinition(
         "code_block_ratio",
         pl.Float64,
-        "share of non-blank lines that are code",
+        "share of the chunk's block characters in code blocks",
         code_block_ratio,
         helpers=(_code_block_ratio_of,),
-        params=(_CODE_LINE.pattern,),
     ),
     FeatureDefinition("heading_depth", pl.Int64, "depth of the chunk's section heading (0 = none)", heading_depth),
 )
@@ -100,5 +90,5 @@ def feature_set_version(features: Sequence[FeatureDefinition], *extra: str) -> s
 
 
 def compute_text_features(chunks: pl.DataFrame, features: Sequence[FeatureDefinition] = FEATURES) -> pl.DataFrame:
-    """chunk_id plus one column per definition, from chunk_id/section/text columns."""
+    """chunk_id plus one column per definition, from chunk_id/section/text/blocks columns."""
     return chunks.select("chunk_id", *[f.expression().alias(f.name) for f in features])

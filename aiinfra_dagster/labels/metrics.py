@@ -90,3 +90,32 @@ def class_balance(pred: np.ndarray, n_classes: int) -> np.ndarray:
         raise ValueError(f"prediction {int(p.max())} is not a class index below {n_classes}")
     counts = np.bincount(p, minlength=n_classes)[:n_classes].astype(np.float64)
     return counts / counts.sum() if counts.sum() else counts
+
+
+def source_agreement(votes: np.ndarray, final: np.ndarray) -> list[dict[str, float | None]]:
+    """Without reference labels, how each source relates to the others and to the final label.
+
+    Per source: ``overlap`` (share of its votes on rows where another source also voted),
+    ``agreement`` (share of those overlapping votes equal to every other vote on the row,
+    i.e. no conflict), ``agrees_with_final`` (share of its votes equal to the final label).
+    A source that never votes gets None: nothing to measure.
+    """
+    votes = _votes(votes)
+    final = np.asarray(final).ravel()
+    out: list[dict[str, float | None]] = []
+    for j in range(votes.shape[1]):
+        mine = votes[:, j]
+        voted = mine >= 0
+        others = np.delete(votes, j, axis=1)
+        other_voted = (others >= 0).any(axis=1) if others.shape[1] else np.zeros(len(mine), dtype=bool)
+        both = voted & other_voted
+        consistent = np.all((others < 0) | (others == mine[:, None]), axis=1) if others.shape[1] else voted
+        n = int(voted.sum())
+        out.append(
+            {
+                "overlap": float(both.sum() / n) if n else None,
+                "agreement": float((consistent & both).sum() / both.sum()) if both.any() else None,
+                "agrees_with_final": float((mine[voted] == final[voted]).mean()) if n else None,
+            }
+        )
+    return out

@@ -111,12 +111,14 @@ def label_chunks(
     version = labeling_version(lfs, zero_shot, max_iter)
     table = CHUNK_LABELS.conform([{**r, "labeling_version": version} for r in rows])
 
+    agreement = metrics.source_agreement(votes, final) if names else []
     per_source = [
         {
             "source": name,
             "coverage": float(np.mean(votes[:, j] >= 0)) if len(views) else 0.0,
             "accuracy_vs_reference": acc,
             "estimated_accuracy": None if est is None else float(est),
+            **agreement[j],
         }
         for j, (name, acc, est) in enumerate(
             zip(names, metrics.per_function_accuracy(votes, gold) if names else [], estimated, strict=False)

@@ -3,7 +3,8 @@
 A chunk is relevant to a Q/A pair when it comes from the pair's page and sits in the section whose heading is
 the question (FAQ pages are one section per question, and chunks never cross sections). Pairs from user files,
 whose source is not a chunked page, fall back to text: chunks that contain the opening of the reference answer
-(its first `lead_chars` characters after markup and whitespace are normalised). A pair with no relevant chunk
+(its first `lead_chars` characters, case and whitespace normalised, found in the chunk's plain text, i.e. what a
+reader sees of its blocks, so Markdown emphasis or reST roles never hide a match). A pair with no relevant chunk
 (its answer was not chunked, or deduplicated away) is left out of the metrics and counted, not scored as a miss.
 """
 
@@ -15,14 +16,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from aiinfra_dagster.data.golden import strip_inline_markup
+from aiinfra_dagster.data.chunking import parse_blocks, plain_text
 
 if TYPE_CHECKING:
     from aiinfra_dagster.retrieval.build import GoldenQueries
 
 
 def normalise(text: str) -> str:
-    return " ".join(strip_inline_markup(text).lower().split())
+    return " ".join(text.lower().split())
+
+
+def _reader_text(text: str, blocks: str | None) -> str:
+    """A chunk's plain text from its blocks (the raw text for chunks stored without blocks)."""
+    return plain_text(parse_blocks(blocks)) or text
 
 
 def _heading(section: str) -> str:
@@ -43,7 +49,9 @@ def relevant_chunks(pairs: pl.DataFrame, chunks: pl.DataFrame, lead_chars: int =
             lead = re.sub(r"\s\S*$", "", lead) if len(lead) == lead_chars else lead  # whole words only
             if len(lead) >= 20:
                 if texts is None:
-                    texts = [(r[0], normalise(r[1])) for r in chunks.select("chunk_id", "text").iter_rows()]
+                    has_blocks = "blocks" in chunks.columns
+                    rows = chunks.select("chunk_id", "text", "blocks" if has_blocks else pl.lit(None).alias("blocks"))
+                    texts = [(cid, normalise(_reader_text(text, blocks))) for cid, text, blocks in rows.iter_rows()]
                 found = {cid for cid, text in texts if lead in text}
         out[pair["qa_id"]] = set(found)
     return out

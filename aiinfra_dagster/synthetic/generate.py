@@ -1,4 +1,4 @@
-"""Question/answer candidates from documentation chunks.
+"""Question/answer candidates from document chunks.
 
 Two generators share one contract so a profile can trade quality for time:
 ``TemplateGenerator`` (no model, milliseconds, extractive answers) and
@@ -17,19 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from aiinfra_dagster.synthetic.text import (
-    ApiItem,
-    Prose,
-    api_items,
-    headings,
-    leading_sentences,
-    module_name,
-    plain_text,
-    prose_paragraphs,
-    sentences,
+from aiinfra_dagster.python_docs.questions import python_pairs
+from aiinfra_dagster.synthetic.questions import (
+    definition_question,
+    heading_question,
+    list_question,
+    table_question,
+    verb_question,
 )
-
-Chunk = tuple[str, str, str]  # (chunk_id, section, text)
+from aiinfra_dagster.synthetic.text import ChunkInput, leading_sentences, sentences
 
 
 @dataclass(frozen=True)
@@ -55,212 +51,79 @@ def make_candidate(generator: str, chunk_id: str, question: str, answer: str) ->
 class Generator(Protocol):
     name: str
 
-    def generate(self, chunks: Sequence[Chunk]) -> list[QACandidate]: ...
+    def generate(self, chunks: Sequence[ChunkInput]) -> list[QACandidate]: ...
 
 
 # ----------------------------------------------------------------------------- template
 
-_TO_RE = re.compile(r"^To ([a-z][^,;:]{4,90}?), ")
-_YOU_CAN_RE = re.compile(r"^You can ([a-z][^,;:]{4,90}?) (?:by|with|using|through|via|if) ")
-_USE_TO_RE = re.compile(r"^Use [^,;:]{2,60}? to ([a-z][^,;:]{4,90}?)[.,]")
-_MODULE_VERB_RE = re.compile(
-    r"^(?:This|The [\w.]+) module (provides|implements|defines|contains|offers|supports|allows|exposes|"
-    r"includes|describes|gives|makes)\b"
-)
-_PRONOUNS = ((r"\byourself\b", "myself"), (r"\byour\b", "my"), (r"\byou\b", "I"))
-_FUNCTION_KINDS = frozenset({"function", "coroutinefunction", "decorator"})
-_METHOD_KINDS = frozenset({"method", "classmethod", "staticmethod", "coroutinemethod", "decoratormethod"})
-_ATTRIBUTE_KINDS = frozenset({"attribute", "property"})
-_OPTION_KINDS = frozenset({"cmdoption", "option", "envvar"})
-
-
-def _first_person(phrase: str) -> str:
-    for pattern, replacement in _PRONOUNS:
-        phrase = re.sub(pattern, replacement, phrase)
-    return phrase
-
-
-def _qualified(item: ApiItem, module: str | None, owner: str | None) -> str:
-    name = item.name
-    if "." in name or item.kind in _OPTION_KINDS or item.kind == "opcode":
-        return name
-    if item.kind in _METHOD_KINDS | _ATTRIBUTE_KINDS:
-        return f"{owner}.{name}" if owner else name
-    return f"{module}.{name}" if module and module != "builtins" else name
-
-
-def api_question(item: ApiItem, module: str | None, owner: str | None) -> str:
-    """A question an API entry's description answers, phrased by the kind of object."""
-    q = _qualified(item, module, owner)
-    where = f" in {module}" if module and "." not in q else ""
-    if item.kind in _FUNCTION_KINDS:
-        return f"What does {q}() do?"
-    if item.kind in _METHOD_KINDS:
-        return f"What does the {q}() method{where} do?"
-    if item.kind == "class":
-        return f"What is the {q} class used for?"
-    if item.kind == "exception":
-        return f"When is {q} raised?"
-    if item.kind in _ATTRIBUTE_KINDS:
-        return f"What is the {q} attribute{where}?"
-    if item.kind == "opcode":
-        return f"What does the {q} bytecode instruction do?"
-    if item.kind in _OPTION_KINDS:
-        return f"What does the {q} option do?"
-    return f"What is {q}?"
-
-
-def verb_question(sentence: str, module: str | None) -> str | None:
-    """'To parse X, ...' -> 'How do I parse X?'; 'This module provides ...' -> 'What does M provide?'."""
-    for pattern, template in ((_TO_RE, "How do I {}?"), (_YOU_CAN_RE, "How can I {}?"), (_USE_TO_RE, "How do I {}?")):
-        match = pattern.match(sentence)
-        if match:
-            return template.format(_first_person(match.group(1).strip()))
-    match = _MODULE_VERB_RE.match(sentence)
-    if match and module:
-        verb = match.group(1)
-        base = verb[:-2] if verb.endswith(("shes", "ches", "sses", "xes")) else verb[:-1]
-        return f"What does the {module} module {base}?"
-    return None
-
-
-def heading_question(section: str, module: str | None, introduces_module: bool = False) -> str | None:
-    """'What does the json documentation say about Basic Usage?' (module named to disambiguate).
-
-    A task-like heading ('Using X', 'How to X', 'Create a task') becomes a
-    how-to question.  A chunk under the module's own title only gets
-    'What is M for?' when it introduces the module: most such chunks are
-    reference entries far below the introduction.
-    """
-    path = headings(section)
-    if not path:
-        return None
-    last = path[-1]
-    if module and (last == module or last.startswith(f"{module}:")):
-        return f"What is the {module} module for?" if introduces_module else None
-    task = _task_heading(last)
-    if task:
-        return f"How do I {task}?"
-    scope = f"the {module} documentation" if module else "the documentation"
-    return f"What does {scope} say about {last}?"
-
-
-_TASK_VERBS = frozenset(
-    "add build call check choose configure convert create customize debug define disable enable find get "
-    "handle implement install integrate make migrate read register run send set start stop subclass "
-    "test use watch wait work write".split()
-)
-_DETERMINERS = frozenset({"a", "an", "the", "your", "one", "multiple", "custom", "new"})
-
-
-def _task_heading(heading: str) -> str | None:
-    """'How to use help' -> 'use help'; 'Using the cache' -> 'use the cache'; 'Watch a file' -> 'watch a file'."""
-    words = heading.split()
-    if len(words) < 2:
-        return None
-    lowered = heading[0].lower() + heading[1:]
-    if lowered.lower().startswith("how to "):
-        return lowered[7:]
-    first = words[0].lower()
-    if first.endswith("ing") and first[:-3] in _TASK_VERBS:
-        return " ".join([first[:-3], *words[1:]])
-    if first.endswith("ing") and first[:-3] + "e" in _TASK_VERBS:
-        return " ".join([first[:-3] + "e", *words[1:]])
-    if first in _TASK_VERBS and words[1].lower() in _DETERMINERS:  # "Set a timeout", not "Set Types"
-        return lowered
-    return None
-
 
 @dataclass(frozen=True)
 class TemplateGenerator:
-    """Deterministic, model-free questions from headings, API entries and first sentences.
+    """Deterministic, model-free questions from headings, definitions, first sentences, lists and tables.
 
-    Answers are the chunk's own leading sentences (extractive), so they are
-    faithful by construction; questions are formulaic, which is why this is
-    the quick profile's generator rather than the demo's.
+    Answers are the chunk's own leading sentences or list/table content (extractive), so
+    they are faithful by construction; questions are formulaic, which is why this is the
+    quick profile's generator rather than the demo's. Chunks of ``python_docs`` sources
+    also get the Python pack's API-entry questions (``python_docs.questions``).
     """
 
     questions_per_chunk: int = 1
     max_answer_words: int = 80
-    name: str = "template-v1"
+    name: str = "template-v2"
 
     def __post_init__(self) -> None:
         if self.questions_per_chunk < 1:
             raise ValueError("questions_per_chunk must be >= 1")
 
-    def generate(self, chunks: Sequence[Chunk]) -> list[QACandidate]:
+    def generate(self, chunks: Sequence[ChunkInput]) -> list[QACandidate]:
         out: list[QACandidate] = []
-        for chunk_id, section, text in chunks:
-            pairs = self._pairs(section, text)[: self.questions_per_chunk]
+        for chunk in chunks:
+            pairs = self.pairs(chunk)[: self.questions_per_chunk]
             if not pairs:
                 pairs = [("", "")]  # counted by the format filter, not lost
-            out.extend(make_candidate(self.name, chunk_id, q, a) for q, a in pairs)
+            out.extend(make_candidate(self.name, chunk.chunk_id, q, a) for q, a in pairs)
         return out
 
-    def _pairs(self, section: str, text: str) -> list[tuple[str, str]]:
-        paragraphs = prose_paragraphs(text)
-        if not paragraphs:
-            return []
-        module = module_name(section, text)
+    def pairs(self, chunk: ChunkInput) -> list[tuple[str, str]]:
+        prose = chunk.prose()
         pairs: list[tuple[str, str]] = []
-
-        documented = [p.api for p in paragraphs if p.api is not None]
-        if documented:
-            item = documented[0]
-            owner = _owner_class(api_items(text), item) or _heading_owner(section)
-            body = " ".join(p.text for p in paragraphs if p.api == item)
-            pairs.append((api_question(item, module, owner), self._answer(body)))
-
-        general = " ".join(p.text for p in _leading_general(paragraphs))
-        first = sentences(general)[0] if general else ""
-        verb = verb_question(first, module) if first else None
-        if verb:
-            pairs.append((verb, self._answer(general)))
-        introduces = ".. module::" in text or "module" in first.lower().split(" ")[:8]
-        heading = heading_question(section, module, introduces)
-        if heading:
-            pairs.append((heading, self._answer(general)))
-
+        general = [p for p in prose if p.api is None] or prose
+        text = " ".join(p.plain for p in general)
+        first = sentences(text)[0] if text else ""
+        pack = python_pairs(chunk, prose, first, self.answer) if chunk.python_docs else None
+        if pack:
+            pairs.extend(pack.pairs)
+        if first:
+            for question in (verb_question(first), definition_question(first)):
+                if question:
+                    pairs.append((question, self.answer(text)))
+            if pack is None:
+                heading = heading_question(chunk.headings, chunk.title)
+            else:
+                heading = pack.heading_question
+            if heading:
+                pairs.append((heading, self.answer(text)))
+        listed = list_question(chunk, self.max_answer_words)
+        if listed:
+            pairs.append(listed)
+        tabled = table_question(chunk)
+        if tabled:
+            pairs.append(tabled)
         seen: set[str] = set()
         unique = []
         for q, a in pairs:
-            if q not in seen and a:
+            if q and a and q not in seen:
                 seen.add(q)
                 unique.append((q, a))
         return unique
 
-    def _answer(self, text: str) -> str:
+    def answer(self, text: str) -> str:
         """Leading sentences, minus a trailing 'as follows:' whose code was not kept."""
         answer = leading_sentences(text, self.max_answer_words)
         parts = sentences(answer)
         while len(parts) > 1 and parts[-1].endswith(":"):
             parts.pop()
         return " ".join(parts)
-
-
-def _leading_general(paragraphs: list[Prose]) -> list[Prose]:
-    """Prose not tied to an API entry, falling back to all prose when there is none."""
-    general = [p for p in paragraphs if p.api is None]
-    return general or paragraphs
-
-
-def _owner_class(items: list[ApiItem], item: ApiItem) -> str | None:
-    """The class documented before a method in the same chunk, if any."""
-    owner = None
-    for other in items:
-        if other == item:
-            return owner
-        if other.kind in ("class", "exception"):
-            owner = other.name
-    return None
-
-
-def _heading_owner(section: str) -> str | None:
-    """A heading that is a bare identifier (``TimedRotatingFileHandler``) names the class of its methods."""
-    path = headings(section)
-    if len(path) > 1 and re.fullmatch(r"[A-Z][\w.]*", path[-1]):
-        return path[-1]
-    return None
 
 
 # ----------------------------------------------------------------------------- LLM
@@ -361,9 +224,9 @@ def _first_paragraph(text: str) -> str:
 class LLMGenerator:
     """The base LLM writes one question the chunk answers, plus the answer.
 
-    Greedy decoding with a one-shot example; the chunk is shown as plain text
-    (reST markup stripped) cut to ``max_context_tokens`` so prompt cost is
-    bounded whatever the chunk size.
+    Greedy decoding with a one-shot example; the chunk is shown as a reader sees it
+    (its blocks' plain text) cut to ``max_context_tokens`` so prompt cost is bounded
+    whatever the chunk size.
     """
 
     model_path: Path
@@ -377,9 +240,9 @@ class LLMGenerator:
         self.model_path = Path(self.model_path)
         self.name = f"llm:{self.gguf_file or self.model_path.name}"
 
-    def prompt(self, tokenizer: object, section: str, text: str) -> list[dict[str, str]]:
-        context = _truncate_tokens(tokenizer, plain_text(text), self.max_context_tokens)
-        topic = " > ".join(headings(section))
+    def prompt(self, tokenizer: object, chunk: ChunkInput) -> list[dict[str, str]]:
+        context = _truncate_tokens(tokenizer, chunk.plain(), self.max_context_tokens)
+        topic = " > ".join(chunk.headings)
         header = f"Text ({topic}):" if topic else "Text:"
         return [
             {"role": "system", "content": _SYSTEM_PROMPT},
@@ -388,13 +251,13 @@ class LLMGenerator:
             {"role": "user", "content": f"{header}\n{context}"},
         ]
 
-    def generate(self, chunks: Sequence[Chunk]) -> list[QACandidate]:
-        from aiinfra_dagster.synthetic.llm import generate_chat, load_causal_lm
+    def generate(self, chunks: Sequence[ChunkInput]) -> list[QACandidate]:
+        from aiinfra_dagster.synthetic.llm import generate_chat, load_causal_lm  # torch + transformers: only when used
 
         if not chunks:
             return []
         model, tokenizer = load_causal_lm(self.model_path, self.gguf_file)
-        prompts = [self.prompt(tokenizer, section, text) for _, section, text in chunks]
+        prompts = [self.prompt(tokenizer, chunk) for chunk in chunks]
         outputs = generate_chat(
             model,
             tokenizer,
@@ -406,9 +269,9 @@ class LLMGenerator:
             stop_when=answer_complete,
         )
         out = []
-        for (chunk_id, _, _), raw in zip(chunks, outputs, strict=True):
+        for chunk, raw in zip(chunks, outputs, strict=True):
             question, answer = parse_qa(_PREFIX + raw)
-            out.append(make_candidate(self.name, chunk_id, question, answer))
+            out.append(make_candidate(self.name, chunk.chunk_id, question, answer))
         return out
 
 

@@ -6,10 +6,13 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from aiinfra_dagster.data.chunking import parse_blocks
 from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.synthetic.filters import FilterParams
 from aiinfra_dagster.synthetic.generate import Generator, LLMGenerator, QACandidate, TemplateGenerator
 from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA
+from aiinfra_dagster.synthetic.text import ChunkInput
 
 
 def make_generator(settings: Settings) -> Generator:
@@ -26,6 +29,38 @@ def make_generator(settings: Settings) -> Generator:
         batch_size=params.batch_size,
         seed=params.seed,
     )
+
+
+def filter_params(settings: Settings) -> FilterParams:
+    """The filter chain's thresholds from the synthetic and PII settings."""
+    params = settings.synthetic
+    return FilterParams(
+        min_question_chars=params.min_question_chars,
+        max_question_chars=params.max_question_chars,
+        min_answer_chars=params.min_answer_chars,
+        max_answer_chars=params.max_answer_chars,
+        pii_types=tuple(settings.pii.types),
+        pii_allowlist=tuple(settings.pii.allowlist),
+        dedup_threshold=params.near_duplicate_threshold,
+        decontamination_threshold=params.decontamination_threshold,
+        round_trip_k=params.round_trip_k,
+    )
+
+
+def chunk_inputs(chunks: pl.DataFrame, titles: dict[str, str], pack_sources: set[str]) -> list[ChunkInput]:
+    """Generator inputs from ``document_chunks`` rows, with their document's title; ``pack_sources``
+    are the sources the Python docs pack applies to."""
+    return [
+        ChunkInput(
+            chunk_id=row["chunk_id"],
+            section=row["section"],
+            text=row["text"],
+            blocks=tuple(parse_blocks(row["blocks"])),
+            title=titles.get(row["document_id"], ""),
+            python_docs=row["source"] in pack_sources,
+        )
+        for row in chunks.iter_rows(named=True)
+    ]
 
 
 def synthetic_rows(

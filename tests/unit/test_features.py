@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
+from aiinfra_dagster.data.chunking import ChunkBlock, blocks_json
 from aiinfra_dagster.features.definitions import FEATURES, FeatureDefinition, compute_text_features, feature_set_version
 from aiinfra_dagster.features.history import feature_updates
 from aiinfra_dagster.features.point_in_time import features_as_of
@@ -13,17 +14,20 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_text_features_by_hand():
+    text = "Use it like this::\n\n    x = 1\n>>> print(x)"
+    code = ChunkBlock("code", 20, len(text), "x = 1\n>>> print(x)")
     chunks = pl.DataFrame(
         {
             "chunk_id": ["a", "b"],
             "section": ["Top > Sub", ""],
-            "text": ["Use it like this::\n\n    x = 1\n>>> print(x)", "one two three"],
+            "text": [text, "one two three"],
+            "blocks": [blocks_json([ChunkBlock("paragraph", 0, 18, "Use it like this:"), code]), "[]"],
         }
     )
     f = {r["chunk_id"]: r for r in compute_text_features(chunks).iter_rows(named=True)}
     assert f["a"]["heading_depth"] == 2 and f["b"]["heading_depth"] == 0
     assert f["b"]["n_words"] == 3 and f["b"]["mean_word_length"] == (3 + 3 + 5) / 3
-    assert f["a"]["code_block_ratio"] == 2 / 3 and f["b"]["code_block_ratio"] == 0.0
+    assert f["a"]["code_block_ratio"] == (len(text) - 20) / (18 + len(text) - 20) and f["b"]["code_block_ratio"] == 0.0
     assert f["a"]["n_lines"] == 4
 
 
@@ -40,7 +44,9 @@ def test_changing_a_definition_changes_its_version_and_the_set_version():
 
 def current(labels: dict[str, str | None], version: str = "v1") -> pl.DataFrame:
     ids = sorted(labels)
-    frame = pl.DataFrame({"chunk_id": ids, "section": [""] * len(ids), "text": [f"text of {i}" for i in ids]})
+    frame = pl.DataFrame(
+        {"chunk_id": ids, "section": [""] * len(ids), "text": [f"text of {i}" for i in ids], "blocks": ["[]"] * len(ids)}
+    )
     return compute_text_features(frame).with_columns(
         pl.lit(version).alias("feature_set_version"),
         pl.Series("embedding", [[0.5, 0.5]] * len(ids), dtype=pl.List(pl.Float32)),

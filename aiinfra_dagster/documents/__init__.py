@@ -1,0 +1,1 @@
+"""Documents of any format parsed into one model (``model``): sniffing (``formats``), parsers, ``parse``."""
