@@ -1,6 +1,6 @@
 """Measure every labeler against the human chapter labels of the Python library reference.
 
-Run ``python -m aiinfra_dagster.labels.evaluate_corpus``.  Pages are chunked crudely here
+Run ``python -m aiinfra_dagster.python_docs.evaluate_corpus``.  Pages are chunked crudely here
 (headings, then paragraphs packed to 50-300 words) so the measurement does not depend on
 the rest of the pipeline; only the embedding model is shared.
 
@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from aiinfra_dagster.labels.functions import ChunkView, apply_functions, default_labeling_functions
+from aiinfra_dagster.labels.functions import ChunkView, apply_functions
+from aiinfra_dagster.python_docs.labeling import python_labeling_functions
 from aiinfra_dagster.labels.label_model import LabelModel, find_dependencies, majority_vote
 from aiinfra_dagster.labels.metrics import (
     accuracy,
@@ -34,7 +35,7 @@ from aiinfra_dagster.labels.metrics import (
     macro_f1,
     per_function_accuracy,
 )
-from aiinfra_dagster.labels.reference import parse_library_chapters
+from aiinfra_dagster.python_docs.chapters import parse_library_chapters
 from aiinfra_dagster.labels.zero_shot import label_descriptions, zero_shot_votes
 
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"corpus: {len({c.path for c in chunks})} labelled pages, {k} classes, {len(chunks)} chunks; "
         f"reporting on {args.split} pages ({int(known.sum())} chunks)"
     )
-    lfs = default_labeling_functions(classes)
+    lfs = python_labeling_functions(classes)
     votes = apply_functions(lfs, chunks, classes)
     print(f"labeling functions: {len(lfs)}, applied in {time.perf_counter() - t0:.1f}s")
     print(f"  coverage {coverage(votes[known]):.1%}, conflict rate {conflict_rate(votes[known]):.1%}")

@@ -7,17 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aiinfra_dagster.labels.evaluate_corpus import chunk_page
 from aiinfra_dagster.labels.functions import (
     ABSTAIN,
-    CHAPTER_KEYWORDS,
     ChunkView,
     LabelingFunction,
     apply_functions,
-    default_labeling_functions,
+    generic_labeling_functions,
+    heading_class_function,
     keyword_labeling_functions,
     labeling_function,
 )
+from aiinfra_dagster.python_docs.evaluate_corpus import chunk_page
+from aiinfra_dagster.python_docs.labeling import CHAPTER_KEYWORDS, python_labeling_functions
 
 PY_DOCS = Path("/usr/share/doc/python3.11/html/_sources")
 ALL_CLASSES = list(CHAPTER_KEYWORDS)
@@ -91,7 +92,7 @@ def test_bad_keyword_specs(spec: dict, message: str) -> None:
 
 
 def test_default_lfs_vote_on_typical_python_docs_text() -> None:
-    lfs = {lf.name: lf for lf in default_labeling_functions(ALL_CLASSES)}
+    lfs = {lf.name: lf for lf in python_labeling_functions(ALL_CLASSES)}
     sock = chunk("Use :mod:`socket` and :mod:`selectors` to accept TCP connections on a socket.")
     assert lfs["module_roles"].apply(sock) == NET
     assert lfs["topic_networking_and_interprocess_communication"].apply(sock) == NET
@@ -107,7 +108,7 @@ def test_default_lfs_vote_on_typical_python_docs_text() -> None:
 
 def test_default_lfs_never_read_the_path() -> None:
     """The page name would be a lookup of the answer, not a heuristic about the text."""
-    lfs = default_labeling_functions(ALL_CLASSES)
+    lfs = python_labeling_functions(ALL_CLASSES)
     text = "Use :mod:`socket` to open TCP connections; see :func:`ssl.wrap_socket` and :mod:`select`."
     at_socket = [lf.apply(chunk(text, path="library/socket.rst.txt")) for lf in lfs]
     at_json = [lf.apply(chunk(text, path="library/json.rst.txt")) for lf in lfs]
@@ -117,7 +118,7 @@ def test_default_lfs_never_read_the_path() -> None:
 
 def test_default_lfs_emit_only_allowed_classes_on_real_pages() -> None:
     allowed = [TEXT, "Data Types", "Concurrent Execution"]
-    lfs = default_labeling_functions(allowed)
+    lfs = python_labeling_functions(allowed)
     names = {lf.name for lf in lfs}
     assert "topic_text_processing_services" in names
     assert "topic_networking_and_interprocess_communication" not in names
@@ -137,12 +138,12 @@ def test_default_lfs_emit_only_allowed_classes_on_real_pages() -> None:
 
 
 def test_default_lf_versions_are_stable_and_names_unique() -> None:
-    first = default_labeling_functions(ALL_CLASSES)
-    second = default_labeling_functions(ALL_CLASSES)
+    first = python_labeling_functions(ALL_CLASSES)
+    second = python_labeling_functions(ALL_CLASSES)
     assert [(lf.name, lf.version) for lf in first] == [(lf.name, lf.version) for lf in second]
     assert len({lf.name for lf in first}) == len(first)
     # The class list is a parameter of the multi-class LFs, so it changes their version.
-    narrower = {lf.name: lf.version for lf in default_labeling_functions(ALL_CLASSES[:-1])}
+    narrower = {lf.name: lf.version for lf in python_labeling_functions(ALL_CLASSES[:-1])}
     assert narrower["heading_topic"] != {lf.name: lf.version for lf in first}["heading_topic"]
 
 
@@ -168,3 +169,22 @@ def test_apply_functions_rejects_unknown_labels_and_duplicate_names() -> None:
         apply_functions([rogue, rogue], [chunk("x")], ["a", "d"])
     with pytest.raises(ValueError, match="classes must be unique"):
         apply_functions([rogue], [chunk("x")], ["d", "d"])
+
+
+def test_heading_class_votes_the_one_class_its_heading_names() -> None:
+    lf = heading_class_function(["Incident response", "Security", "C++ builds"], {"Security": ["vault", "secrets"]})
+    assert lf.apply(chunk("x", section="Handbook > Incident Response > Paging")) == "Incident response"
+    assert lf.apply(chunk("x", section="Storing secrets")) == "Security"  # a class keyword in the heading
+    assert lf.apply(chunk("x", section="Faster C++ builds")) == "C++ builds"  # names are literal, not regexes
+    assert lf.apply(chunk("vault", section="Overview")) is ABSTAIN  # the text is the keyword LFs' business
+    assert lf.apply(chunk("x", section="Security incident response")) is ABSTAIN  # two classes named: abstain
+    other = heading_class_function(["Incident response", "Security"], {"Security": ["vault"]})
+    assert other.version != lf.version
+
+
+def test_generic_functions_come_from_the_users_classes_and_keywords() -> None:
+    lfs = generic_labeling_functions(["Databases", "Security"], {"Security": ["vault"], "Unknown": ["x"]})
+    assert [lf.name for lf in lfs] == ["kw_security", "heading_class"]
+    votes = apply_functions(lfs, [chunk("Rotate the vault token.", section="Databases")], ["Databases", "Security"])
+    assert votes.tolist() == [[1, 0]]
+    assert generic_labeling_functions([], {"Security": ["vault"]}) == []

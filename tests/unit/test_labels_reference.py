@@ -7,13 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aiinfra_dagster.labels.reference import (
-    ReferenceLabel,
-    load_reference_file,
-    page_title,
-    parse_library_chapters,
-    toctree_entries,
-)
+from aiinfra_dagster.labels.reference import ReferenceLabel, load_reference_file
+from aiinfra_dagster.python_docs.chapters import page_title, parse_library_chapters, toctree_entries
 
 PY_DOCS = Path("/usr/share/doc/python3.11/html/_sources")
 
