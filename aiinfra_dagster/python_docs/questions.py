@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from aiinfra_dagster.data.chunking import ChunkBlock
 from aiinfra_dagster.synthetic.questions import heading_question
-from aiinfra_dagster.synthetic.text import ChunkInput
+from aiinfra_dagster.synthetic.text import ChunkInput, main_prose
 
 _FUNCTION_KINDS = frozenset({"function", "coroutinefunction", "decorator"})
 _METHOD_KINDS = frozenset(
@@ -137,10 +137,11 @@ def python_pairs(
         item = documented[0]
         items = [a for a in (_api(b) for b in chunk.blocks if b.kind == "api") if a is not None]
         owner = _owner_class(items, item) or _heading_owner(headings)
-        body = " ".join(p.plain for p in prose if _api(p) == item)
+        own = [p for p in prose if _api(p) == item]
+        body = " ".join(p.plain for p in ([p for p in own if p.kind == "paragraph"] or own))
         pairs.append((api_question(item, module, owner), answer(body)))
     verb = module_verb_question(first, module) if first else None
-    general = " ".join(p.plain for p in ([p for p in prose if p.api is None] or prose))
+    general = " ".join(p.plain for p in main_prose(prose))
     if verb:
         pairs.append((verb, answer(general)))
     heading: str | None

@@ -25,7 +25,7 @@ from aiinfra_dagster.synthetic.questions import (
     table_question,
     verb_question,
 )
-from aiinfra_dagster.synthetic.text import ChunkInput, leading_sentences, sentences
+from aiinfra_dagster.synthetic.text import ChunkInput, leading_sentences, main_prose, sentences
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class TemplateGenerator:
     def pairs(self, chunk: ChunkInput) -> list[tuple[str, str]]:
         prose = chunk.prose()
         pairs: list[tuple[str, str]] = []
-        general = [p for p in prose if p.api is None] or prose
+        general = main_prose(prose)
         text = " ".join(p.plain for p in general)
         first = sentences(text)[0] if text else ""
         pack = python_pairs(chunk, prose, first, self.answer) if chunk.python_docs else None

@@ -42,6 +42,16 @@ class ChunkInput:
         return "\n\n".join(b.plain for b in self.blocks if b.plain.strip()) or self.text
 
 
+def main_prose(prose: Sequence[ChunkBlock]) -> list[ChunkBlock]:
+    """The prose an answer starts from: paragraphs outside API entries, before notes and quotes (falling back)."""
+    return (
+        [p for p in prose if p.api is None and p.kind == "paragraph"]
+        or [p for p in prose if p.api is None]
+        or [p for p in prose if p.kind == "paragraph"]
+        or list(prose)
+    )
+
+
 def looks_like_prose(text: str) -> bool:
     """Mostly letters, and a sentence (punctuated, or long): code, output and signatures fail."""
     words = re.findall(r"[A-Za-z]{2,}", text)

@@ -1,4 +1,4 @@
-"""Question/answer generation: the template generator, LLM output parsing, and the real SmolLM2 GGUF."""
+"""Question/answer generation: templates over the document model, LLM output parsing, and the real SmolLM2 GGUF."""
 
 from __future__ import annotations
 
@@ -8,25 +8,34 @@ from pathlib import Path
 
 import pytest
 
+from aiinfra_dagster.data.chunking import WhitespaceTokenCounter, chunk_document
+from aiinfra_dagster.documents.markdown import parse_markdown
+from aiinfra_dagster.documents.rst import parse_rst
 from aiinfra_dagster.synthetic.filters import format_validity
-from aiinfra_dagster.synthetic.generate import (
-    LLMGenerator,
-    QACandidate,
-    TemplateGenerator,
-    candidate_id_for,
-    heading_question,
-    parse_qa,
-    verb_question,
-)
-from aiinfra_dagster.synthetic.text import leading_sentences, plain_text, prose_paragraphs, sentences
+from aiinfra_dagster.synthetic.generate import LLMGenerator, QACandidate, TemplateGenerator, candidate_id_for, parse_qa
+from aiinfra_dagster.synthetic.questions import definition_question, heading_question, task_heading, verb_question
+from aiinfra_dagster.synthetic.text import ChunkInput, leading_sentences, looks_like_prose, sentences
 
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
-# Excerpts of the real Python 3.11 documentation sources (library/*.rst.txt), as the chunker emits them.
-JSON_CHUNK = (
-    "json-dumps",
-    ":mod:`json` --- JSON encoder and decoder > Basic Usage",
-    """.. function:: dumps(obj, *, skipkeys=False, ensure_ascii=True, check_circular=True, \\
+
+def chunks_of(doc, chunk_id: str, *, title: str = "", python_docs: bool = False, max_tokens: int = 400) -> list[ChunkInput]:
+    """What the synthetic asset hands a generator: real chunks of a real parse."""
+    return [
+        ChunkInput(f"{chunk_id}-{c.position}", c.section, c.text, c.blocks, title or doc.title, python_docs)
+        for c in chunk_document(doc, WhitespaceTokenCounter(), max_tokens=max_tokens)
+    ]
+
+
+# Excerpts of the real Python 3.11 documentation sources (library/*.rst.txt).
+JSON_RST = """\
+:mod:`json` --- JSON encoder and decoder
+========================================
+
+Basic Usage
+-----------
+
+.. function:: dumps(obj, *, skipkeys=False, ensure_ascii=True, check_circular=True, \\
                    allow_nan=True, cls=None, indent=None, separators=None, \\
                    default=None, sort_keys=False, **kw)
 
@@ -38,12 +47,13 @@ JSON_CHUNK = (
 
       Keys in key/value pairs of JSON are always of the type :class:`str`. When
       a dictionary is converted into JSON, all the keys of the dictionary are
-      coerced to strings.""",
-)
-HEAPQ_CHUNK = (
-    "heapq-intro",
-    ":mod:`heapq` --- Heap queue algorithm",
-    """.. module:: heapq
+      coerced to strings.
+"""
+HEAPQ_RST = """\
+:mod:`heapq` --- Heap queue algorithm
+=====================================
+
+.. module:: heapq
    :synopsis: Heap queue algorithm (a.k.a. priority queue).
 
 This module provides an implementation of the heap queue algorithm, also known
@@ -52,129 +62,170 @@ as the priority queue algorithm.
 Heaps are binary trees for which every parent node has a value less than or
 equal to any of its children.  This implementation uses arrays for which
 ``heap[k] <= heap[2*k+1]`` and ``heap[k] <= heap[2*k+2]`` for all *k*, counting
-elements from zero.""",
-)
-LOGGING_CHUNK = (
-    "logging-config",
-    ":mod:`logging.config` --- Logging configuration > Configuration functions",
-    """To configure logging from a dictionary, pass the dictionary to :func:`dictConfig`.
+elements from zero.
+"""
+LOGGING_RST = """\
+:mod:`logging.config` --- Logging configuration
+===============================================
+
+Configuration functions
+-----------------------
+
+To configure logging from a dictionary, pass the dictionary to :func:`dictConfig`.
 The dictionary describes handlers, formatters and loggers::
 
     logging.config.dictConfig({"version": 1})
 
 The following functions configure the logging module. They are located in the
-:mod:`logging.config` module.""",
-)
-CODE_ONLY_CHUNK = (
-    "ssl-code",
-    ":mod:`ssl` --- TLS/SSL wrapper for socket objects > Socket creation",
-    """hostname = 'www.python.org'
-    context = ssl.create_default_context()
+:mod:`logging.config` module.
+"""
+HANDBOOK_MD = """\
+---
+title: Database operations
+owner: platform
+---
+# Database operations
 
-    with socket.create_connection((hostname, 443)) as sock:
-        with context.wrap_socket(sock, server_hostname=hostname) as ssock:
-            print(ssock.version())""",
-)
+## Rotating credentials
+
+To rotate the database credentials, run the rotation job from the operations console.
+The job writes the new secret to the vault and restarts the connection pool.
+
+## Connection pooler
+
+The connection pooler is a proxy that keeps a fixed number of server connections open.
+It sits between the services and the primary database.
+
+## Checklist before a migration
+
+- Take a fresh snapshot of the primary
+- Announce the window in the incidents channel
+- Pause the nightly batch jobs
+
+## Limits
+
+| setting | default | meaning |
+|---|---|---|
+| max_connections | 200 | connections per pooler |
+| idle_timeout | 30s | close idle clients |
+
+```sh
+psql -c 'select 1'
+```
+"""
 
 
-# ----------------------------------------------------------------------------- text helpers
+def by_chunk(candidates: list[QACandidate]) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    for c in candidates:
+        out.setdefault(c.chunk_id, []).append((c.question, c.answer))
+    return out
 
 
-def test_prose_paragraphs_skip_code_notes_and_literal_blocks_and_tag_api_entries() -> None:
-    paras = prose_paragraphs(JSON_CHUNK[2])
-    assert [p.text for p in paras] == [
-        "Serialize obj to a JSON formatted str using this conversion table. "
-        "The arguments have the same meaning as in dump."
+# ----------------------------------------------------------------------------- generic templates
+
+
+def test_templates_on_a_markdown_handbook_come_from_tasks_definitions_lists_and_tables() -> None:
+    doc = parse_markdown(HANDBOOK_MD)
+    chunks = chunks_of(doc, "db", max_tokens=60)
+    pairs = by_chunk(TemplateGenerator(questions_per_chunk=3).generate(chunks))
+    by_section = {c.section: pairs[c.chunk_id] for c in chunks}
+    rotate = by_section["Database operations > Rotating credentials"]
+    assert rotate[0] == (
+        "How do I rotate the database credentials?",
+        "To rotate the database credentials, run the rotation job from the operations console. "
+        "The job writes the new secret to the vault and restarts the connection pool.",
+    )
+    assert ("How do I rotate credentials?", rotate[0][1]) in rotate  # the task heading asks too
+    pooler = by_section["Database operations > Connection pooler"]
+    assert pooler[0][0] == "What is the connection pooler?"
+    assert pooler[0][1].startswith("The connection pooler is a proxy")
+    assert ("What does the Database operations documentation say about Connection pooler?", pooler[0][1]) in pooler
+    checklist = by_section["Database operations > Checklist before a migration"]
+    assert checklist == [
+        (
+            "What does the Checklist before a migration section in the Database operations documentation list?",
+            "Take a fresh snapshot of the primary; Announce the window in the incidents channel; Pause the nightly batch jobs.",
+        )
     ]
-    assert paras[0].api is not None and (paras[0].api.kind, paras[0].api.name) == ("function", "dumps")
-
-    logging_paras = [p.text for p in prose_paragraphs(LOGGING_CHUNK[2])]
-    assert logging_paras[0].startswith("To configure logging from a dictionary")
-    assert logging_paras[0].endswith("handlers, formatters and loggers:")
-    assert not any("dictConfig({" in p for p in logging_paras)  # the literal block is code
-    assert prose_paragraphs(CODE_ONLY_CHUNK[2]) == []
+    limits = by_section["Database operations > Limits"]
+    assert limits == [("What is the default of max_connections?", "max_connections: default 200; meaning connections per pooler.")]
 
 
-def test_sentences_and_leading_sentences_respect_abbreviations_and_word_budget() -> None:
-    text = "Use a heap, e.g. heapq. It is fast. Third sentence here."
-    assert sentences(text) == ["Use a heap, e.g. heapq.", "It is fast.", "Third sentence here."]
-    assert leading_sentences(text, 8) == "Use a heap, e.g. heapq. It is fast."
-    assert leading_sentences(text, 6) == "Use a heap, e.g. heapq."
-    long = " ".join(f"w{i}" for i in range(100)) + "."
-    cut = leading_sentences(long, 80)
-    assert cut.endswith(" ...") and len(cut.split()) == 81
+def test_man_page_style_headings_read_naturally_in_questions() -> None:
+    assert heading_question(["RETURN VALUE"], "vault_open(2)") == "What does the vault_open(2) documentation say about return value?"
+    assert heading_question(["Guide", "Using the cache"]) == "How do I use the cache?"
+    assert heading_question(["Guide", "Limits"]) == "What does the Guide documentation say about Limits?"
+    assert heading_question([], "x") is None
 
 
-def test_plain_text_keeps_signatures_and_code_but_drops_markup() -> None:
-    text = plain_text(JSON_CHUNK[2])
-    assert text.startswith("function dumps(obj, *, skipkeys=False")
-    assert ":class:" not in text and ":func:" not in text
-    assert "Serialize obj to a JSON formatted str" in " ".join(text.split())
+def test_question_phrasing_helpers() -> None:
+    assert verb_question("To read a file into memory, call read().") == "How do I read a file into memory?"
+    assert verb_question("You can customize your output with the format option.") == "How can I customize my output?"
+    assert verb_question("Heaps are binary trees.") is None
+    assert definition_question("The audit log is an append-only record of changes.") == "What is the audit log?"
+    assert definition_question("vault_open() returns a handle on success.") == "What does vault_open() return?"
+    assert definition_question("This is a sentence about nothing.") is None  # vague subjects ask nothing
+    assert task_heading("How to use help") == "use help"
+    assert task_heading("Using the cache") == "use the cache"
+    assert task_heading("Set Types") is None
 
 
-# ----------------------------------------------------------------------------- template generator
+def test_text_helpers() -> None:
+    assert sentences("Use e.g. this one. Then i.e. that one. Done!") == ["Use e.g. this one.", "Then i.e. that one.", "Done!"]
+    assert leading_sentences("One two three. Four five six. Seven eight.", 6) == "One two three. Four five six."
+    assert leading_sentences("a " * 50, 5) == "a a a a a ..."
+    assert looks_like_prose("The pooler keeps a fixed number of connections open.")
+    assert not looks_like_prose("x = f(1, 2)")
 
 
-def test_template_questions_come_from_api_entries_first_sentences_and_headings() -> None:
+# ----------------------------------------------------------------------------- the Python docs pack
+
+
+def test_python_pack_asks_about_api_entries_modules_and_scoped_headings() -> None:
+    json_chunks = chunks_of(parse_rst(JSON_RST), "json", python_docs=True)
+    heapq_chunks = chunks_of(parse_rst(HEAPQ_RST), "heapq", python_docs=True)
+    logging_chunks = chunks_of(parse_rst(LOGGING_RST), "logging", python_docs=True)
     gen = TemplateGenerator(questions_per_chunk=3)
-    by_chunk: dict[str, list[QACandidate]] = {}
-    for c in gen.generate([JSON_CHUNK, HEAPQ_CHUNK, LOGGING_CHUNK]):
-        by_chunk.setdefault(c.chunk_id, []).append(c)
-
-    json_pairs = [(c.question, c.answer) for c in by_chunk["json-dumps"]]
+    json_pairs = [p for c in gen.generate(json_chunks) for p in [(c.question, c.answer)]]
     assert json_pairs[0] == (
         "What does json.dumps() do?",
         "Serialize obj to a JSON formatted str using this conversion table. "
         "The arguments have the same meaning as in dump.",
     )
     assert ("What does the json documentation say about Basic Usage?", json_pairs[0][1]) in json_pairs
-
-    heapq_questions = [c.question for c in by_chunk["heapq-intro"]]
-    assert heapq_questions == ["What does the heapq module provide?", "What is the heapq module for?"]
-    assert by_chunk["heapq-intro"][0].answer.startswith("This module provides an implementation of the heap queue")
-
-    logging_questions = [c.question for c in by_chunk["logging-config"]]
+    heapq_questions = [c.question for c in gen.generate(heapq_chunks)]
+    assert heapq_questions[:2] == ["What does the heapq module provide?", "What is the heapq module for?"]
+    logging_questions = [c.question for c in gen.generate(logging_chunks)]
     assert logging_questions[0] == "How do I configure logging from a dictionary?"
-    assert all(c.generator == "template-v1" for cs in by_chunk.values() for c in cs)
+    # The same chunks outside the pack get no API or module questions.
+    plain = [c.question for c in gen.generate(chunks_of(parse_rst(JSON_RST), "json"))]
+    assert not any("json.dumps()" in q for q in plain)
 
 
 def test_template_generator_is_deterministic_and_ids_are_sha256_of_generator_chunk_question() -> None:
-    chunks = [JSON_CHUNK, HEAPQ_CHUNK, LOGGING_CHUNK, CODE_ONLY_CHUNK]
+    chunks = chunks_of(parse_markdown(HANDBOOK_MD), "db", max_tokens=60)
     first = TemplateGenerator().generate(chunks)
     assert first == TemplateGenerator().generate(chunks)
-    assert [c.chunk_id for c in first] == [c[0] for c in chunks]  # one per chunk at the default
+    assert [c.chunk_id for c in first] == [c.chunk_id for c in chunks]  # one per chunk at the default
     for c in first:
-        expected = hashlib.sha256(f"template-v1\n{c.chunk_id}\n{c.question}".encode()).hexdigest()[:32]
-        assert c.candidate_id == expected == candidate_id_for("template-v1", c.chunk_id, c.question)
-    assert len({c.candidate_id for c in first}) == len(first)
+        expected = hashlib.sha256(f"template-v2\n{c.chunk_id}\n{c.question}".encode()).hexdigest()[:32]
+        assert c.candidate_id == expected == candidate_id_for("template-v2", c.chunk_id, c.question)
 
 
 def test_chunk_without_prose_becomes_an_empty_candidate_that_the_format_filter_counts() -> None:
-    (empty,) = TemplateGenerator().generate([CODE_ONLY_CHUNK])
-    assert (empty.chunk_id, empty.question, empty.answer) == ("ssl-code", "", "")
+    (code,) = chunks_of(parse_markdown("```python\nx = compute(1)\nprint(x)\n```\n"), "code")
+    (empty,) = TemplateGenerator().generate([code])
+    assert (empty.chunk_id, empty.question, empty.answer) == ("code-0", "", "")
     assert format_validity([empty]) == {empty.candidate_id: "format.unparseable"}
 
 
 def test_answers_are_trimmed_to_the_word_budget() -> None:
     body = " ".join(f"Sentence number {i} has a few words in it." for i in range(40))
-    chunk = ("long", ":mod:`demo` --- Demo > Details", body)
+    (chunk,) = chunks_of(parse_markdown(f"# Demo\n\n## Details\n\n{body}\n"), "long")
     (c,) = TemplateGenerator(max_answer_words=30).generate([chunk])
-    assert c.question == "What does the demo documentation say about Details?"
+    assert c.question == "What does the Demo documentation say about Details?"
     assert 20 <= len(c.answer.split()) <= 30 and c.answer.endswith(".")
-
-
-def test_question_phrasing_helpers() -> None:
-    assert verb_question("To read a file into memory, call read().", None) == "How do I read a file into memory?"
-    assert verb_question("You can customize your output with the format option.", None) == (
-        "How can I customize my output?"
-    )
-    assert verb_question("The heapq module implements heaps.", "heapq") == "What does the heapq module implement?"
-    assert verb_question("Heaps are binary trees.", "heapq") is None
-    assert heading_question(":mod:`asyncio` --- Async I/O > Using the event loop", "asyncio") == (
-        "How do I use the event loop?"
-    )
-    assert heading_question(":mod:`csv` --- CSV File Reading and Writing", "csv") is None
-    assert heading_question("", None) is None
 
 
 # ----------------------------------------------------------------------------- LLM output parsing
@@ -211,12 +262,12 @@ def _smollm2_dir() -> Path:
 def test_llm_generator_with_real_smollm2_gguf_is_deterministic_and_accounts_for_every_chunk() -> None:
     gen = LLMGenerator(_smollm2_dir(), GGUF, max_new_tokens=32, batch_size=3, seed=0, max_context_tokens=96)
     assert gen.name == f"llm:{GGUF}"
-    chunks = [JSON_CHUNK, HEAPQ_CHUNK, LOGGING_CHUNK]
+    chunks = [*chunks_of(parse_rst(JSON_RST), "json"), *chunks_of(parse_markdown(HANDBOOK_MD), "db", max_tokens=60)][:3]
     first = gen.generate(chunks)
     second = gen.generate(chunks)
 
     assert first == second
-    assert [c.chunk_id for c in first] == [c[0] for c in chunks]
+    assert [c.chunk_id for c in first] == [c.chunk_id for c in chunks]
     for c in first:
         assert c.generator == gen.name
         assert c.candidate_id == candidate_id_for(gen.name, c.chunk_id, c.question)
