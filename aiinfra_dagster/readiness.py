@@ -70,13 +70,14 @@ def golden_readiness(pairs: int, found_in_index: int, origin: str = "") -> Readi
 
 
 def class_readiness(labels: Sequence[str | None], classes: Sequence[str]) -> Readiness:
-    """Every class has at least one labeled chunk (a classifier cannot learn a class it never sees)."""
+    """Every configured class has at least one labeled chunk (a classifier cannot learn a class it never sees)."""
     counts = Counter(label for label in labels if label is not None)
     if not classes:
         return Readiness(
             False,
-            "No label classes are configured and there are no reference labels to take them from.",
-            ("labels.classes", "labels.reference_path"),
+            "No label classes are configured and there are no reference labels to take them from, so nothing can "
+            "be labeled and the topic classifier has nothing to learn.",
+            ("labels.classes (with labels.keyword_functions and labels.descriptions)", "labels.reference_path"),
         )
     empty = [c for c in classes if not counts.get(c)]
     if not empty:

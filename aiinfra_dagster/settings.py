@@ -519,7 +519,11 @@ class MonitoringSettings(_Section):
 
 PROFILE_PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
-        "sources": [{"name": "python-docs", "kind": "python_docs", "max_documents": 40}],
+        # The FAQ pages hold the golden answers: without them retrieval and the gate would measure nothing.
+        "sources": [
+            {"name": "python-faq", "kind": "python_docs", "globs": ["faq/*.rst.txt"]},
+            {"name": "python-docs", "kind": "python_docs", "exclude": ["faq/*"], "max_documents": 40},
+        ],
         "golden": {"max_pairs": 20},
         "chunking": {"max_tokens": 128, "dedup_num_perm": 64},
         "synthetic": {"generator": "template", "max_chunks": 300},

@@ -71,7 +71,7 @@ EXPECTED_CHECKS = {
     "bad/latin1.txt": "decodes_as_utf8",
     "bad/empty.md": "not_empty",
     "bad/whitespace.txt": "enough_text",
-    "bad/image.html": "decodes_as_utf8",
+    "bad/image.html": "parses",
     "bad/control.txt": "not_binary",
     "bad/huge.txt": "within_size_limit",
     "mirror/sockets.rst": "not_duplicate",
@@ -92,6 +92,10 @@ def hostile_settings(tmp_path, make_settings):
         validation={"max_bytes": 100_000},
         golden={"kind": "files", "paths": [str(golden)]},
         chunking={"max_tokens": 48, "min_tokens": 4},
+        labels={
+            "classes": ["Networking", "Deployment"],
+            "keyword_functions": {"Networking": ["socket", "tcp"], "Deployment": ["deploy", "image", "rollback"]},
+        },
     )
 
 
