@@ -66,8 +66,9 @@ def merge_groups(groups: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
 class LabelModel:
     """One-coin Dawid–Skene fitted by EM, started from the majority-vote posterior.
 
-    ``smoothing`` is a Laplace pseudo-count for every accuracy (one right, one wrong) and
-    every class of the prior, so an LF that fired twice is not declared perfect.  EM is
+    ``smoothing`` is a pseudo-count for every accuracy (two votes at halfway between chance and
+    certainty) and every class of the prior, so an LF that fired twice is not declared perfect;
+    accuracies never fall below chance (an LF is assumed better than guessing).  EM is
     deterministic; ``seed`` is kept so a run records its full configuration.
 
     EM assumes LFs err independently given the class, so two LFs that copy each other are
@@ -145,7 +146,12 @@ class LabelModel:
         rows, cols = np.nonzero(votes >= 0)
         agree = np.bincount(cols, weights=post[rows, votes[rows, cols]], minlength=m)
         assert self.fire_counts_ is not None
-        self.accuracy_ = np.clip((agree + a) / (self.fire_counts_ + 2 * a), 1e-4, 1 - 1e-4)
+        # The pseudo-counts pull each accuracy towards halfway between chance (1/k) and certainty, and no LF is
+        # let below chance: with two classes a 50 % prior (one right, one wrong) made every vote carry no
+        # evidence, and on a handful of chunks the class prior then outvoted unanimous LFs.
+        prior_accuracy = (1.0 + 1.0 / k) / 2.0
+        accuracy = (agree + 2 * a * prior_accuracy) / (self.fire_counts_ + 2 * a)
+        self.accuracy_ = np.clip(accuracy, 1.0 / k + 1e-3, 1 - 1e-4)
 
     def fit(self, votes: np.ndarray) -> LabelModel:
         votes = _check_votes(votes, self.n_classes)

@@ -132,3 +132,12 @@ def test_input_validation() -> None:
         LabelModel(3, dependencies=[(0, 5)]).fit(np.array([[0, 1]]))
     with pytest.raises(ValueError, match="class_balance"):
         LabelModel(3, class_balance=[0.5, 0.5])
+
+
+def test_two_classes_on_a_handful_of_items_follow_unanimous_votes():
+    """With two classes and five items the prior must not outvote agreeing LFs (a 50% accuracy prior did)."""
+    votes = np.array([[-1, 1, -1, 1], [-1, 1, -1, 1], [-1, 1, 1, -1], [0, -1, -1, 0], [0, -1, -1, -1]])
+    pred, _ = LabelModel(2).fit(votes).predict(votes)
+    assert pred.tolist() == [1, 1, 1, 0, 0]
+    model = LabelModel(2).fit(votes)
+    assert (model.accuracy_ > 0.5).all()  # never below chance
