@@ -6,14 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from aiinfra_dagster.data.golden import (
-    QAPair,
-    clean_rst_body,
-    load_golden_file,
-    load_python_faq,
-    parse_faq_rst,
-    strip_inline_markup,
-)
+from aiinfra_dagster.data.golden import QAPair, load_golden_file, question_sections
+from aiinfra_dagster.documents.markdown import parse_markdown
+from aiinfra_dagster.documents.rst import parse_rst
+from aiinfra_dagster.python_docs.faq import load_python_faq
 
 FAQ_DIR = Path("/usr/share/doc/python3.11/html/_sources/faq")
 
@@ -89,6 +85,10 @@ def _by_question(pairs: list[QAPair]) -> dict[str, QAPair]:
     return {p.question: p for p in pairs}
 
 
+def parse_faq_rst(text: str, source: str) -> list[QAPair]:
+    return question_sections(parse_rst(text), source)
+
+
 def test_parse_faq_inline_sample() -> None:
     pairs = parse_faq_rst(FAQ_RST, "faq/programming.rst.txt")
     assert [p.question for p in pairs] == [
@@ -102,22 +102,21 @@ def test_parse_faq_inline_sample() -> None:
     assert debugger.section == "General Questions"
     assert debugger.source == "faq/programming.rst.txt"
     assert debugger.answer == (
-        "Yes.  See breakpoint and the docs.\n\n"
-        "Use it like this:\n\n"
-        "   import pdb\n"
-        "   pdb.set_trace()  # a ``literal`` stays as code"
+        "Yes. See breakpoint and the docs.\n\nUse it like this:\n\nimport pdb\npdb.set_trace()  # a ``literal`` stays as code"
     )
     none = q["What is None?"]
-    assert none.answer == (
-        "It is None, the null object (https://example.org/none).\n\n"
-        "Read the tutorial.\n\n"
-        "   int main(void) { return 0; }"
-    )
+    assert none.answer == "It is None, the null object.\n\nRead the tutorial.\n\nint main(void) { return 0; }"
     assert "XXX" not in "".join(p.answer for p in pairs)
     assert q["Is nesting followed?"].section == "Core Language"
     assert q["Is nesting followed?"].answer == "Outer answer."
     assert q["Deeper question?"].section == "Core Language"  # nearest non-question title
     assert q["Deeper question?"].answer == "Inner answer with OrderedDict."
+
+
+def test_question_sections_work_on_any_format() -> None:
+    faq = "# Handbook FAQ\n\n## Access\n\n### How do I get VPN access?\n\nFile a ticket with **IT**.\n\n### Empty?\n"
+    pairs = question_sections(parse_markdown(faq), "faq.md")
+    assert [(p.question, p.answer, p.section) for p in pairs] == [("How do I get VPN access?", "File a ticket with IT.", "Access")]
 
 
 def test_qa_id_is_sha_of_source_and_question() -> None:
@@ -126,25 +125,6 @@ def test_qa_id_is_sha_of_source_and_question() -> None:
     assert pairs[0].qa_id == expected
     assert parse_faq_rst(FAQ_RST, "other.rst")[0].qa_id != expected
     assert len({p.qa_id for p in pairs}) == len(pairs)
-
-
-def test_strip_inline_markup() -> None:
-    assert strip_inline_markup(":func:`os.getpid`") == "os.getpid"
-    assert strip_inline_markup(":meth:`~dict.get` and :py:class:`!Foo`") == "get and Foo"
-    assert strip_inline_markup(":ref:`Title\nwrapped <label>`") == "Title\nwrapped"
-    assert strip_inline_markup("``a *b*``, *emph*, **strong**, `Py <https://p.org>`__") == (
-        "a *b*, emph, strong, Py (https://p.org)"
-    )
-
-
-def test_clean_rst_body_literal_block_in_list_item() -> None:
-    body = "* Use getattr::\n\n     getattr(x, 'y')\n\n  Note that :func:`getattr` works.\n"
-    assert clean_rst_body(body) == "* Use getattr:\n\n     getattr(x, 'y')\n\n  Note that getattr works."
-
-
-def test_clean_rst_body_admonitions_and_doctest() -> None:
-    body = ".. note::\n\n   Be careful.\n\n>>> 1 + 1\n2\n\n.. versionchanged:: 3.8\n   Changed.\n"
-    assert clean_rst_body(body) == "Note:\n\n   Be careful.\n\n>>> 1 + 1\n2\n\nChanged in version 3.8\n   Changed."
 
 
 def test_real_python_faq() -> None:
