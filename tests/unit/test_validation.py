@@ -31,8 +31,10 @@ def test_every_row_lands_in_exactly_one_table_with_reasons():
     assert set(reasons) == {"z-copy.rst", "short.txt", "bad.txt", "nul.txt"}
     assert reasons["z-copy.rst"]["checks"] == ["not_duplicate"]
     assert reasons["short.txt"]["checks"] == ["enough_text"]
-    assert reasons["bad.txt"]["checks"] == ["decodes_as_utf8", "enough_text"]
-    assert reasons["nul.txt"]["checks"] == ["not_binary"]
+    assert reasons["bad.txt"]["checks"] == ["decodes_as_utf8", "parses", "enough_text"]
+    assert "content is not valid UTF-8" in reasons["bad.txt"]["reason"]
+    assert reasons["nul.txt"]["checks"] == ["not_binary", "parses"]
+    assert "unsupported binary format" in reasons["nul.txt"]["reason"]
     assert all(r["raw_version"] == 7 for r in reasons.values())
     assert "min_chars=10" in reasons["short.txt"]["reason"]
     assert not split.suite.success
@@ -61,3 +63,27 @@ def test_pii_is_redacted_and_counted_per_type():
 def test_suite_on_empty_frame_passes():
     split = split_documents(docs(), 0, ValidationSettings(), PiiSettings(), NOW)
     assert split.valid.is_empty() and split.quarantined.is_empty() and split.suite.success
+
+
+def test_documents_are_parsed_into_the_document_model_with_pii_redacted_before_offsets():
+    from aiinfra_dagster.documents.model import Document
+
+    raw = docs(**{"guide.txt": b"# Guide\n\nWrite to ops@example.org for access.\n\n## Next\n\nMore words here today.\n"})
+    split = split_documents(raw, 0, ValidationSettings(), PiiSettings(), NOW)
+    row = split.valid.row(0, named=True)
+    assert row["format"] == "markdown" and row["title"] == "Guide"  # a .txt that is Markdown
+    doc = Document.from_json(row["text"], row["structure"]).validate()
+    assert [s.heading_path for s in doc.sections] == [("Guide",), ("Guide", "Next")]
+    first = doc.sections[0].blocks[0]
+    assert doc.text[first.start : first.end] == "Write to [EMAIL] for access."
+
+
+def test_unparseable_documents_are_quarantined_with_the_parsers_reason():
+    from aiinfra_dagster.testing.pdfs import image_only_pdf
+
+    raw = docs(**{"scan.pdf": image_only_pdf(), "logo.md": b"\x89PNG\r\n\x1a\n" + bytes(200)})
+    split = split_documents(raw, 0, ValidationSettings(), PiiSettings(), NOW)
+    reasons = {r["path"]: r for r in split.quarantined.iter_rows(named=True)}
+    assert "parses" in reasons["scan.pdf"]["checks"] and "no extractable text" in reasons["scan.pdf"]["reason"]
+    assert "PNG image" in reasons["logo.md"]["reason"]
+    assert split.valid.is_empty()
