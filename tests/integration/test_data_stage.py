@@ -77,8 +77,9 @@ EXPECTED_CHECKS = {
     "mirror/sockets.rst": "not_duplicate",
 }
 GOLDEN = [
-    {"question": "How do I open a TCP connection?", "answer": "Use socket.create_connection."},
-    {"question": "How do I roll back a deployment?", "answer": "Roll back to the previous image."},
+    # Answers open like a sentence of the corpus, so the index check finds them (golden_answers_in_index).
+    {"question": "How do I open a TCP connection?", "answer": "Use socket.create_connection to open a TCP connection."},
+    {"question": "How do I roll back a deployment?", "answer": "If the error rate rises, roll back to the previous image."},
 ]
 
 
