@@ -47,6 +47,7 @@ def relevant_chunks(pairs: pl.DataFrame, chunks: pl.DataFrame, lead_chars: int =
         if not found:
             lead = normalise(pair["answer"])[:lead_chars]
             lead = re.sub(r"\s\S*$", "", lead) if len(lead) == lead_chars else lead  # whole words only
+            lead = lead.rstrip(".!?;:, ")  # a short answer's final stop may be a comma in the chunk
             if len(lead) >= 20:
                 if texts is None:
                     has_blocks = "blocks" in chunks.columns

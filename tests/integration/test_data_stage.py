@@ -78,7 +78,7 @@ EXPECTED_CHECKS = {
 }
 GOLDEN = [
     # Answers open like a sentence of the corpus, so the index check finds them (golden_answers_in_index).
-    {"question": "How do I open a TCP connection?", "answer": "Use socket.create_connection to open a TCP connection."},
+    {"question": "How do I open a TCP connection?", "answer": "Use socket.create_connection to open a TCP connection to an address and port."},
     {"question": "How do I roll back a deployment?", "answer": "If the error rate rises, roll back to the previous image."},
 ]
 
