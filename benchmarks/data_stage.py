@@ -24,12 +24,10 @@ from pathlib import Path
 import polars as pl
 
 from aiinfra_dagster.data import ingest
-from aiinfra_dagster.data.chunk_set import build_chunk_set
-from aiinfra_dagster.data.chunking import HFTokenCounter
+from aiinfra_dagster.data.chunk_set import build_chunk_set, embedding_token_counter
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, RAW_DOCUMENTS, VALIDATED_DOCUMENTS
 from aiinfra_dagster.data.validation import split_documents
 from aiinfra_dagster.lakehouse import DeltaStore
-from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.settings import Settings, load_settings
 
 
@@ -57,7 +55,7 @@ def stage_once(settings: Settings, lake: Path, phases: dict[str, list[float]]) -
     split = split_documents(store.read(RAW_DOCUMENTS), 0, settings.validation, settings.pii, datetime.now(UTC))
     store.sync(VALIDATED_DOCUMENTS, split.valid)
     t2 = time.perf_counter()
-    chunk_set = build_chunk_set(store.read(VALIDATED_DOCUMENTS), token_counter(settings), settings.chunking)
+    chunk_set = build_chunk_set(store.read(VALIDATED_DOCUMENTS), embedding_token_counter(settings.models), settings.chunking)
     store.sync(DOCUMENT_CHUNKS, chunk_set.chunks)
     t3 = time.perf_counter()
     for name, took in (("ingest", t1 - t0), ("validate", t2 - t1), ("chunk", t3 - t2)):
@@ -65,13 +63,9 @@ def stage_once(settings: Settings, lake: Path, phases: dict[str, list[float]]) -
     return {"documents": len(docs), "bytes": sum(len(d.content) for d in docs), "chunks": chunk_set.chunks.height}
 
 
-def token_counter(settings: Settings) -> HFTokenCounter:
-    return HFTokenCounter.from_file(resolve_model_path(settings.models.embedding, "models.embedding") / "tokenizer.json")
-
-
 def bare_tokenize(settings: Settings, texts: list[str]) -> None:
     """Baseline for chunking: tokenize every document once, in one batch."""
-    token_counter(settings).count_batch(texts)
+    embedding_token_counter(settings.models).count_batch(texts)
 
 
 def bare_copy(settings: Settings, lake: Path) -> None:
