@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -24,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from aiinfra_dagster.data.chunking import WhitespaceTokenCounter, chunk_document
+from aiinfra_dagster.documents.rst import parse_rst
 from aiinfra_dagster.labels.functions import ChunkView, apply_functions
 from aiinfra_dagster.python_docs.labeling import python_labeling_functions
 from aiinfra_dagster.labels.label_model import LabelModel, find_dependencies, majority_vote
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from aiinfra_dagster.models.embedding import TextEncoder
 
 DEFAULT_SOURCES = Path("/usr/share/doc/python3.11/html/_sources")
-_ADORNMENT_RE = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])\1{2,}\s*""")
 
 
 @dataclass(frozen=True)
@@ -51,70 +51,14 @@ class LabelledChunk:
     gold: int
 
 
-def _sections(text: str) -> list[tuple[str, str]]:
-    """(heading path joined by ' > ', body) per reST section; title levels in order of first appearance."""
-    lines = text.splitlines()
-    styles: list[tuple[str, bool]] = []
-    stack: list[str] = []
-    out: list[tuple[str, str]] = []
-    body: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i].rstrip()
-        over = bool(_ADORNMENT_RE.fullmatch(line)) and i + 2 < len(lines)
-        if over and lines[i + 1].strip() and _ADORNMENT_RE.fullmatch(lines[i + 2].rstrip()):
-            style, title, step = (line[0], True), lines[i + 1].strip(), 3
-        elif (
-            line.strip() and not line[0].isspace() and not _ADORNMENT_RE.fullmatch(line) and i + 1 < len(lines)
-            and _ADORNMENT_RE.fullmatch(lines[i + 1].rstrip()) and len(lines[i + 1].rstrip()) >= len(line)
-        ):
-            style, title, step = (lines[i + 1][0], False), line.strip(), 2
-        else:
-            body.append(lines[i])
-            i += 1
-            continue
-        out.append((" > ".join(stack), "\n".join(body)))
-        body = []
-        if style not in styles:
-            styles.append(style)
-        del stack[styles.index(style):]
-        stack.append(title)
-        i += step
-    out.append((" > ".join(stack), "\n".join(body)))
-    return [(s, b) for s, b in out if b.strip()]
-
-
 def chunk_page(text: str, min_words: int = 50, max_words: int = 300) -> list[tuple[str, str]]:
-    """(section, text) chunks: paragraphs packed up to ``max_words``; short tails join the previous chunk."""
-    chunks: list[tuple[str, str]] = []
-    for section, body in _sections(text):
-        pieces: list[str] = []
-        for para in re.split(r"\n\s*\n", body):
-            words = para.split()
-            if len(words) > max_words:
-                pieces.extend(" ".join(words[k : k + max_words]) for k in range(0, len(words), max_words))
-            elif words:
-                pieces.append(para.strip("\n"))
-        current: list[str] = []
-        n = 0
-        start = len(chunks)
-        for piece in pieces:
-            w = len(piece.split())
-            if current and n + w > max_words:
-                chunks.append((section, "\n\n".join(current)))
-                current, n = [], 0
-            current.append(piece)
-            n += w
-            if n >= min_words:
-                chunks.append((section, "\n\n".join(current)))
-                current, n = [], 0
-        if current:
-            if len(chunks) > start:
-                sec, prev = chunks[-1]
-                chunks[-1] = (sec, prev + "\n\n" + "\n\n".join(current))
-            elif n >= min_words // 2:
-                chunks.append((section, "\n\n".join(current)))
-    return chunks
+    """(section, text) chunks of a page: the real reST parse and chunker, counting words instead of tokens.
+
+    Words keep the measurement independent of the embedding model; sections and block
+    boundaries are exactly what ``document_chunks`` uses.
+    """
+    doc = parse_rst(text)
+    return [(c.section, c.text) for c in chunk_document(doc, WhitespaceTokenCounter(), max_words, min_words)]
 
 
 def page_split(path: str) -> str:
