@@ -86,7 +86,11 @@ def document_profile(raw: pl.DataFrame, parsed_chars: dict[str, int], parse_erro
         "text",
         # PDFs are binary by design: their text comes from the PDF parser, not from decoding.
         pl.when(pl.col("format") == "pdf").then(pl.lit("")).otherwise(pl.col("text")).alias("utf8_text"),
-        ids.replace_strict(parsed_chars, default=None, return_dtype=pl.Int64).fill_null(stripped_len).alias("n_chars"),
+        # Unparseable documents are judged by `parses` alone: their text size says nothing more.
+        pl.when(ids.is_in(list(parse_errors)))
+        .then(None)
+        .otherwise(ids.replace_strict(parsed_chars, default=None, return_dtype=pl.Int64).fill_null(stripped_len))
+        .alias("n_chars"),
         ids.replace_strict(parse_errors, default=None, return_dtype=pl.String).alias("parse_error"),
         (pl.col("text").str.count_matches(_CONTROL) / pl.col("text").str.len_chars().clip(lower_bound=1))
         .fill_null(0.0)

@@ -35,6 +35,15 @@ class ValidationSplit:
         return dict(sorted(counts.items()))
 
 
+def _reason(check: str, reason: str, row: dict[str, object]) -> str:
+    """A failed check's reason, with the row's own detail where there is one (the parser's words, the original)."""
+    if check == "parses" and row["parse_error"]:
+        return f"could not be parsed: {row['parse_error']}"
+    if check == "not_duplicate" and row["duplicate_of"]:
+        return f"{reason} (duplicate_of={row['duplicate_of']})"
+    return reason
+
+
 def split_documents(
     raw: pl.DataFrame,
     raw_version: int,
@@ -53,11 +62,7 @@ def split_documents(
     for row in profile.iter_rows(named=True):
         failed = failures.get(row["document_id"])
         if failed:
-            reason = "; ".join(o.reason for o in failed)
-            if row["duplicate_of"] and any(o.name == "not_duplicate" for o in failed):
-                reason += f" (duplicate_of={row['duplicate_of']})"
-            if row["parse_error"] and any(o.name == "parses" for o in failed):
-                reason += f" ({row['parse_error']})"
+            reason = "; ".join(_reason(o.name, o.reason, row) for o in failed)
             quarantined_rows.append(
                 {
                     "document_id": row["document_id"],

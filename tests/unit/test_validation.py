@@ -31,8 +31,8 @@ def test_every_row_lands_in_exactly_one_table_with_reasons():
     assert set(reasons) == {"z-copy.rst", "short.txt", "bad.txt", "nul.txt"}
     assert reasons["z-copy.rst"]["checks"] == ["not_duplicate"]
     assert reasons["short.txt"]["checks"] == ["enough_text"]
-    assert reasons["bad.txt"]["checks"] == ["decodes_as_utf8", "parses", "enough_text"]
-    assert "content is not valid UTF-8" in reasons["bad.txt"]["reason"]
+    assert reasons["bad.txt"]["checks"] == ["decodes_as_utf8", "parses"]  # no size verdict on what did not parse
+    assert "could not be parsed: content is not valid UTF-8" in reasons["bad.txt"]["reason"]
     assert reasons["nul.txt"]["checks"] == ["not_binary", "parses"]
     assert "unsupported binary format" in reasons["nul.txt"]["reason"]
     assert all(r["raw_version"] == 7 for r in reasons.values())
