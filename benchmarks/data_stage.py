@@ -17,7 +17,6 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,16 +28,7 @@ from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, RAW_DOCUMENTS, VALIDATE
 from aiinfra_dagster.data.validation import split_documents
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.settings import Settings, load_settings
-
-
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    """Median wall time of `repeat` calls."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import timed
 
 
 def fresh_dir(base: Path) -> Path:

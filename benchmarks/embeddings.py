@@ -9,9 +9,6 @@ Texts are real chunks: the `document_chunks` table of the configured lake when i
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 
@@ -21,6 +18,7 @@ from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.models.embedding import TextEncoder
 from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.settings import Settings, load_settings
+from timing import timed
 
 
 def sample_texts(settings: Settings, n: int) -> list[str]:
@@ -36,15 +34,6 @@ def sample_texts(settings: Settings, n: int) -> list[str]:
             if len(para.split()) > 20
         ]
     return texts[:n]
-
-
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

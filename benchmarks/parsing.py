@@ -15,7 +15,6 @@ Prints documents/s and MB/s of both and ours/bare time.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from aiinfra_dagster.documents.model import UnparseableDocument  # noqa: E402
 from aiinfra_dagster.documents.parse import parse_document  # noqa: E402
 from aiinfra_dagster.settings import load_settings  # noqa: E402
 from tests.corpora import CORPORA  # noqa: E402
+from timing import timed  # noqa: E402
 
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html/_sources/library")
 
@@ -69,15 +69,6 @@ def bare_text(content: bytes) -> object:
 BARE: dict[str, Callable[[bytes], object]] = {
     "markdown": bare_markdown, "rst": bare_rst, "html": bare_html, "pdf": bare_pdf, "text": bare_text,
 }
-
-
-def median_seconds(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def files_by_format(root: Path, python_docs: int) -> dict[str, list[tuple[str, bytes]]]:
@@ -124,8 +115,8 @@ def main() -> None:
     print(f"{'format':<9} {'docs':>5} {'MB':>6} | {'bare docs/s':>11} {'bare MB/s':>9} | {'ours docs/s':>11} {'ours MB/s':>9} | ours/bare time")
     for fmt, files in sorted(corpora.items()):
         megabytes = sum(len(c) for _, c in files) / 1e6
-        bare_s = median_seconds(lambda: bare(files, fmt), args.repeat)
-        ours_s = median_seconds(lambda: ours(files, fmt), args.repeat)
+        bare_s = timed(lambda: bare(files, fmt), args.repeat)
+        ours_s = timed(lambda: ours(files, fmt), args.repeat)
         print(
             f"{fmt:<9} {len(files):>5} {megabytes:>6.2f} | {len(files) / bare_s:>11.1f} {megabytes / bare_s:>9.2f} | "
             f"{len(files) / ours_s:>11.1f} {megabytes / ours_s:>9.2f} | {ours_s / bare_s:>6.2f}x"
