@@ -44,7 +44,10 @@ def test_main_job_runs_end_to_end_on_a_corpus_unlike_the_python_docs(name, tmp_p
     result = defs.resolve_job_def("main").execute_in_process(instance=instance, raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     failed = [check for check, passed in check_outcomes(result).items() if not passed]
-    assert not [c for c in failed if c not in ("raw_documents_expectations", "reference_labels_present", "vector_index_recall")], failed
+    graph = defs.resolve_asset_graph()
+    blocking = {key.name for key in graph.asset_check_keys if graph.get_check_spec(key).blocking}
+    assert not set(failed) & blocking, failed
+    print(f"{name}: non-blocking checks that warned: {sorted(failed)}")
 
     store = DeltaStore(settings.storage.lake_root)
     chunks = store.read(DOCUMENT_CHUNKS)
