@@ -30,26 +30,13 @@ leaves that layout's cookie banner and the share link of short pages, drops ever
 no-landmark layout and the h1 of short pages, and on the documentation drops the code examples
 inside list items and definitions (half of them) and tables inside definitions. It is the better
 *generic* article finder, but documentation sites mark their structure (``<main>``,
-``role="main"``, ``<nav>``, ``role="navigation"``, Sphinx/MkDocs classes) and these rules over
-lexbor's DOM keep all of it at 10.6-15.6x the speed, so selectolax alone is the extractor (no
-trafilatura fallback: neither came back empty on any page, short ones included).
+``role="main"``, ``<nav>``, ``role="navigation"``, Sphinx/MkDocs classes) and these rules (listed
+in ``html_content``, which applies them) over lexbor's DOM keep all of it at 10.6-15.6x the speed,
+so selectolax alone is the extractor (no trafilatura fallback: neither came back empty on any page,
+short ones included).
 
-The rules:
-1. The content root is ``<main>``, else ``[role=main]``, else the only ``<article>``, else
-   ``<body>`` (and ``<body>`` again when the root gives no block, e.g. an empty ``<main>``).
-2. Never content: script/style/template/svg/iframe/media/forms and their controls, ``nav``,
-   ``footer`` (except a quote's attribution), ``header`` outside an article when the root is
-   ``<body>``, landmark roles (navigation, banner, contentinfo, complementary, search, dialog,
-   menu), hidden elements, Sphinx/MkDocs header links ("¶"); ``aside`` too, except footnotes and
-   notes (docutils renders footnotes as ``aside.footnote``) and, inside ``<main>``, an aside that
-   is mostly not links (a reST sidebar, a callout).
-3. Boilerplate by name: elements whose class/id says cookie/consent/GDPR (when short), a site
-   header (class/id "header" without an h1/h2), or nav/menu/sidebar/breadcrumb/footer/toc/related/
-   share/social/newsletter/pagination/... (unless the element is most of the page and not link
-   text: a wrapper, not a menu). A ``<section>``'s id is not read: it comes from its heading
-   ("cookie-objects" is content).
-4. When the root is ``<body>`` (no landmarks at all): link lists (>= 3 links, >= 80% of the
-   text in links, no headings/code inside) are navigation.
+``html_content`` picks the content root and what under it is boilerplate; ``html_text`` reads an
+element's text; this module builds the document's text, sections and blocks from the content.
 
 ``Document.text`` is the readable text built from the content: heading lines and blocks
 separated by blank lines; code verbatim; lists as "- item" lines (nested items included; a list
@@ -66,44 +53,24 @@ text and ``plain`` equals the slice. Headings are lines of the text but not bloc
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterator
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from aiinfra_dagster.documents.html_content import _NEVER_CONTENT, _content_root, _skipped
+from aiinfra_dagster.documents.html_text import _INLINE, _children, _collapse, _holds, _lines, _one_line, _pre_text
 from aiinfra_dagster.documents.model import ApiEntry, Block, BlockKind, Document, Section, UnparseableDocument
 
-_NEVER_CONTENT = frozenset(
-    "script style noscript template svg iframe object embed canvas video audio picture source track map "
-    "form button select input textarea "
-    "dialog nav menu head title meta link base".split()
-)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_INLINE = frozenset(
-    "a abbr b bdi bdo cite code data del dfn em font i img ins kbd label mark q s samp small span strike "
-    "strong sub sup time tt u var wbr big acronym nobr math".split()
-)
-"""Elements whose text runs on in the surrounding paragraph; every other element starts a new block."""
-_LANDMARKS = (
-    "[role=navigation i], [role=banner i], [role=contentinfo i], [role=complementary i], [role=search i], "
-    "[role=dialog i], [role=alertdialog i], [role=menu i], [role=menubar i], [hidden], [aria-hidden=true i], "
-    '[style*="display:none" i], [style*="display: none" i], a.headerlink'
-)
-_COOKIE_RE = re.compile(r"cookie|consent|gdpr|onetrust|cookiebot|cc-window|cc-banner")
-_BOILERPLATE_NAMES = frozenset(
-    "nav navbar navigation menu menubar sidebar sphinxsidebar breadcrumb breadcrumbs footer toc related share sharing "
-    "social newsletter subscribe advert advertisement ads sponsor sponsored popup modal skip masthead topbar signup "
-    "promo comments disqus pagination pager".split()
-)
-_NOTE_RE = re.compile(r"footnote|admonition|\bnote\b")
-"""An ``<aside>`` that is part of the text: docutils/Sphinx footnotes (``aside.footnote``, ``role=note``), admonitions."""
-_NAME_SPLIT_RE = re.compile(r"[^a-z0-9]+")
 _API_DOMAINS = frozenset("py c cpp js rst std objdesc".split())
 _STRUCTURED = "pre, table, blockquote, dl, h1, h2, h3, h4, h5, h6"
 """A list or quote holding one of these is walked block by block (its code stays verbatim, its tables tables)."""
 _LAYOUT_INSIDE = "table, h1, h2, h3, h4, h5, h6, pre, blockquote"
 _TITLE_SEPARATORS = frozenset("|-\u2013\u2014:\u00b7\u2022\u00bb/")
-_NO_TEXT = "HTML page has no main text content (nothing left after removing navigation, header, footer, sidebar and scripts)"
+_NO_TEXT = (
+    "HTML page has no main text content "
+    "(nothing left after removing navigation, header, footer, sidebar and scripts)"
+)
 
 
 def parse_html(html: str) -> Document:
@@ -140,178 +107,6 @@ def _is_h1_plus_site_name(title: str, h1: str) -> bool:
         rest = title[: -len(h1)].rstrip()
         return rest[-1:] in _TITLE_SEPARATORS
     return False
-
-
-def _content_root(tree: LexborHTMLParser, body: LexborNode) -> LexborNode:
-    for selector in ("main", "[role=main i]"):
-        node = tree.css_first(selector)
-        if node is not None and not node.attributes.keys() & {"hidden"}:
-            return node
-    articles = tree.css("article")
-    if len(articles) == 1:
-        return articles[0]
-    return body
-
-
-def _skipped(root: LexborNode, *, body_root: bool) -> frozenset[int]:
-    """``mem_id``s of the elements under ``root`` that are not content (rules 2-4 of the module docstring)."""
-    skip: set[int] = set()
-    root_id = root.mem_id
-    for node in root.css(_LANDMARKS):
-        if node.mem_id != root_id:
-            skip.add(node.mem_id)
-    for node in root.css("aside"):
-        attrs = node.attributes
-        if _NOTE_RE.search(f"{attrs.get('class') or ''} {attrs.get('role') or ''}".lower()):
-            continue
-        if not body_root and _link_chars(node) < 0.3 * _chars(node):
-            continue  # inside the main content and mostly not links: a reST sidebar or a callout, not site navigation
-        skip.add(node.mem_id)
-    for node in root.css("footer"):
-        if not _has_ancestor(node, "blockquote", root_id):
-            skip.add(node.mem_id)
-    if body_root:
-        for node in root.css("header"):
-            if not _has_ancestor(node, "article", root_id):
-                skip.add(node.mem_id)
-    root_chars = _chars(root) or 1
-    for node in root.css("div[class], div[id], section[class], section[id], ul[class], ul[id], ol[class], ol[id], span[id], p[id]"):
-        if node.mem_id == root_id:
-            continue
-        attrs = node.attributes
-        classes = (attrs.get("class") or "").lower()
-        # a section's id comes from its heading ("cookie-objects", "pagination"): it names content, not chrome
-        name = classes if node.tag == "section" or "section" in classes.split() else f"{classes} {(attrs.get('id') or '').lower()}"
-        if _COOKIE_RE.search(name):
-            if _chars(node) < max(2000, root_chars // 3):
-                skip.add(node.mem_id)
-            continue
-        tokens = _NAME_SPLIT_RE.split(name)
-        if "header" in tokens and node.css_first("h1, h2") is None:
-            skip.add(node.mem_id)  # a site header; a page header holds the page's h1/h2
-        elif not _BOILERPLATE_NAMES.isdisjoint(tokens):
-            chars = _chars(node)
-            if chars < root_chars // 2 or _link_chars(node) > 0.5 * chars:
-                skip.add(node.mem_id)
-    if body_root:
-        for node in _link_holders(root):
-            if node.css_first("h1, h2, h3, pre") is not None:
-                continue
-            links = node.css("a")
-            if len(links) < 3:
-                continue
-            chars = _chars(node)
-            if chars and _link_chars(node, links) >= 0.8 * chars:
-                skip.add(node.mem_id)
-    return frozenset(skip)
-
-
-def _link_holders(root: LexborNode) -> list[LexborNode]:
-    """The lists, divs, paragraphs and tables up to four levels above a link (not ``root``), each once.
-
-    Only these can be link bars; looking at every element instead costs a subtree query per
-    element, quadratic on deeply nested markup."""
-    seen = {root.mem_id}
-    holders: list[LexborNode] = []
-    for link in root.css("a"):
-        node = link.parent
-        for _ in range(4):
-            if node is None:
-                break
-            if node.mem_id not in seen and node.tag in ("ul", "ol", "div", "p", "table"):
-                holders.append(node)
-            seen.add(node.mem_id)
-            node = node.parent
-    return holders
-
-
-def _has_ancestor(node: LexborNode, tag: str, stop_id: int) -> bool:
-    parent = node.parent
-    while parent is not None and parent.mem_id != stop_id:
-        if parent.tag == tag:
-            return True
-        parent = parent.parent
-    return False
-
-
-def _chars(node: LexborNode) -> int:
-    """Non-space characters of the text under ``node``."""
-    return len("".join(node.text(deep=True).split()))
-
-
-def _link_chars(node: LexborNode, links: list[LexborNode] | None = None) -> int:
-    return sum(_chars(a) for a in (links if links is not None else node.css("a")))
-
-
-def _holds(node: LexborNode, selector: str) -> bool:
-    """Whether an element below ``node`` (not ``node`` itself) matches ``selector``."""
-    node_id = node.mem_id
-    return any(inner.mem_id != node_id for inner in node.css(selector))
-
-
-def _children(node: LexborNode) -> Iterator[LexborNode]:
-    child = node.child
-    while child is not None:
-        yield child
-        child = child.next
-
-
-def _collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _lines(node: LexborNode, skip: frozenset[int], stop: frozenset[str] = frozenset()) -> tuple[list[str], list[LexborNode]]:
-    """The text of ``node`` as a reader sees it: one line per block-level element or ``<br>``, whitespace
-    collapsed; elements tagged ``stop`` are not entered but returned (in order) for the caller."""
-    lines: list[str] = []
-    current: list[str] = []
-    stopped: list[LexborNode] = []
-    stack: list[LexborNode | None] = [node]
-    while stack:
-        item = stack.pop()
-        if item is None:  # end of a block-level element
-            if current:
-                lines.append("".join(current))
-                current = []
-            continue
-        if item.is_text_node:
-            current.append(item.text_content or "")
-            continue
-        tag = item.tag
-        if not item.is_element_node or tag in _NEVER_CONTENT or item.mem_id in skip:
-            continue
-        if tag == "br":
-            lines.append("".join(current))
-            current = []
-            continue
-        if item is not node and tag in stop:
-            stopped.append(item)
-            continue
-        block = tag not in _INLINE
-        if block:
-            stack.append(None)
-        children = list(_children(item))
-        stack.extend(reversed(children))
-        if block and current:
-            lines.append("".join(current))
-            current = []
-    if current:
-        lines.append("".join(current))
-    return [line for line in (_collapse(raw) for raw in lines) if line], stopped
-
-
-def _pre_text(pre: LexborNode) -> str:
-    """A ``<pre>``'s text verbatim (``<br>`` as a newline, no-break spaces as spaces), trailing newlines dropped."""
-    if pre.css_first("br") is None:
-        text = pre.text(deep=True) or ""
-    else:
-        nodes = pre.traverse(include_text=True)
-        text = "".join("\n" if n.tag == "br" else n.text_content or "" for n in nodes if n.is_text_node or n.tag == "br")
-    return text.replace("\xa0", " ").rstrip("\n")
-
-
-def _one_line(node: LexborNode, skip: frozenset[int]) -> str:
-    return " ".join(_lines(node, skip)[0])
 
 
 def _metadata(tree: LexborHTMLParser) -> dict[str, str]:
