@@ -69,8 +69,12 @@ def golden_readiness(pairs: int, found_in_index: int, origin: str = "") -> Readi
     return Readiness(True, f"{found_in_index} of {pairs} golden answers found in the indexed chunks.")
 
 
-def class_readiness(labels: Sequence[str | None], classes: Sequence[str]) -> Readiness:
-    """Every configured class has at least one labeled chunk (a classifier cannot learn a class it never sees)."""
+def class_readiness(labels: Sequence[str | None], classes: Sequence[str], configured: bool = True) -> Readiness:
+    """Every configured class has at least one labeled chunk (a classifier cannot learn a class it never sees).
+
+    Classes taken from reference labels (``configured=False``) describe a whole collection, of which a source may
+    hold a sample: their empty classes are reported, not required.
+    """
     counts = Counter(label for label in labels if label is not None)
     if not classes:
         return Readiness(
@@ -80,6 +84,13 @@ def class_readiness(labels: Sequence[str | None], classes: Sequence[str]) -> Rea
             ("labels.classes (with labels.keyword_functions and labels.descriptions)", "labels.reference_path"),
         )
     empty = [c for c in classes if not counts.get(c)]
+    if empty and not configured:
+        return Readiness(
+            True,
+            f"{len(classes) - len(empty)} of {len(classes)} reference classes have labeled chunks (the others are not "
+            "in these sources).",
+            details={"per_class": {c: counts.get(c, 0) for c in classes}},
+        )
     if not empty:
         return Readiness(True, f"All {len(classes)} classes have labeled chunks.", details={"per_class": dict(counts)})
     return Readiness(

@@ -100,14 +100,18 @@ def features_current(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     blocking=True,
     additional_deps=["reference_labels"],
     description=(
-        "Every label class has at least one labeled chunk (the topic classifier cannot learn a class it never sees); "
-        "if not, the run stops here naming the classes and the label settings to change."
+        "Every class in labels.classes has at least one labeled chunk (the topic classifier cannot learn a class it "
+        "never sees), and there are classes at all; if not, the run stops here naming the classes and the settings."
     ),
 )
 def every_class_labeled(lakehouse: LakehouseResource, aiinfra: SettingsResource) -> dg.AssetCheckResult:
     store = lakehouse.store
-    classes = label_classes(aiinfra.value, store.read(REFERENCE_LABELS))
-    verdict = class_readiness(store.read(CHUNK_LABELS)["label"].to_list(), classes)
+    settings = aiinfra.value
+    verdict = class_readiness(
+        store.read(CHUNK_LABELS)["label"].to_list(),
+        label_classes(settings, store.read(REFERENCE_LABELS)),
+        configured=bool(settings.labels.classes),
+    )
     return dg.AssetCheckResult(
         passed=verdict.usable,
         description=verdict.message(),

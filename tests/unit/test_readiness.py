@@ -43,4 +43,6 @@ def test_class_readiness_names_classes_without_examples():
     assert not verdict.usable and "C" in verdict.reason and verdict.details["per_class"] == {"A": 2, "B": 1, "C": 0}
     assert "labels.keyword_functions" in verdict.message()
     assert class_readiness(["A", "B"], ["A", "B"]).usable
+    sampled = class_readiness(["A"], ["A", "B", "C"], configured=False)  # reference classes of a whole collection
+    assert sampled.usable and "1 of 3 reference classes" in sampled.reason
     assert not class_readiness([], []).usable and "labels.classes" in class_readiness([], []).message()
