@@ -23,14 +23,14 @@ found in the text a reader sees. Importable without pytest (benchmarks use it to
 
 from __future__ import annotations
 
-import io
 import json
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from tests.pdfs import Heading, NumberedList, Paragraph, build_pdf, encrypt_pdf, image_only_pdf
 
 
 @dataclass(frozen=True)
@@ -4044,33 +4044,14 @@ def html_site(root: Path) -> Corpus:
 
 
 @dataclass(frozen=True)
-class _PdfHeading:
-    """A heading printed in bold and added to the outline (level 0 = chapter)."""
-
-    text: str
-    level: int = 0
-
-
-@dataclass(frozen=True)
-class _PdfList:
-    """A numbered list with hanging indentation."""
-
-    items: tuple[str, ...]
-
-
-_PdfElement = str | _PdfHeading | _PdfList
-
-
-@dataclass(frozen=True)
 class _PdfDoc:
     path: str
     title: str
     subtitle: str
     running_header: str
-    pages: tuple[tuple[_PdfElement, ...], ...]
+    pages: tuple[tuple[str | Heading | NumberedList, ...], ...]  # a str is a paragraph
 
 
-_PDF_DATE = datetime(2024, 3, 18, 9, 0, tzinfo=UTC)
 _PDF_AUTHOR = "Halden Systems GmbH, Technical Documentation"
 
 _MANUAL = _PdfDoc(
@@ -4080,7 +4061,7 @@ _MANUAL = _PdfDoc(
     "Halden HX-40 Operator Manual",
     (
         (
-            _PdfHeading("About this manual"),
+            Heading("About this manual"),
             "This manual describes how to install, configure, operate and maintain the Halden HX-40 backup appliance. "
             "It is written for the system administrators who rack the appliance, connect it to the network and look "
             "after it day to day, and it assumes familiarity with basic networking and with the systems being backed up.",
@@ -4092,7 +4073,7 @@ _MANUAL = _PdfDoc(
             "differences.",
         ),
         (
-            _PdfHeading("1 Safety"),
+            Heading("1 Safety"),
             "The HX-40 is a 2U rack-mounted device that weighs 24 kilograms when fully populated with disks. Two people "
             "are needed to lift it into the rack, and the rails must be installed and locked before the appliance is "
             "placed on them.",
@@ -4102,18 +4083,18 @@ _MANUAL = _PdfDoc(
             "Caution: Disk drives are sensitive to electrostatic discharge. Wear an antistatic wrist strap connected to "
             "the chassis when you handle drives or memory modules, and keep replacement parts in their antistatic bags "
             "until the moment you install them.",
-            _PdfHeading("1.1 Operating environment", 1),
+            Heading("1.1 Operating environment", 2),
             "Operate the appliance at an ambient temperature between 10 and 35 degrees Celsius and a relative humidity "
             "between 20 and 80 percent, without condensation. Air flows from the front to the back of the chassis, so "
             "leave at least 10 centimetres free behind the appliance and never place it behind a closed glass door.",
         ),
         (
-            _PdfHeading("2 Installation"),
-            _PdfHeading("2.1 Package contents", 1),
+            Heading("2 Installation"),
+            Heading("2.1 Package contents", 2),
             "Before you begin the installation, check that the package contains everything listed below. Report missing "
             "or damaged parts to your reseller within fourteen days of delivery; the carton and the packing foam are "
             "needed if the appliance must be returned.",
-            _PdfList(
+            NumberedList(
                 (
                     "The HX-40 appliance with twelve disk carriers installed.",
                     "A pair of sliding rails with mounting screws.",
@@ -4122,14 +4103,14 @@ _MANUAL = _PdfDoc(
                     "The printed quick start guide and the warranty card.",
                 )
             ),
-            _PdfHeading("2.2 Mounting the appliance in a rack", 1),
+            Heading("2.2 Mounting the appliance in a rack", 2),
             "To mount the appliance, attach the inner rails to the sides of the chassis, fit the outer rails into the "
             "rack at the same height on the front and rear posts, and slide the chassis onto them until both latches "
             "click. Secure the front ears with the two thumbscrews so that the appliance cannot slide out when the rack "
             "is moved.",
         ),
         (
-            _PdfHeading("2.3 Connecting power and network", 1),
+            Heading("2.3 Connecting power and network", 2),
             "Connect each power supply to a different power distribution unit, ideally fed from separate circuits. The "
             "appliance runs on one supply, but only with both connected does it survive the failure of a circuit "
             "without interrupting backups.",
@@ -4138,21 +4119,21 @@ _MANUAL = _PdfDoc(
             "the network that the protected systems use for backup traffic.",
             "Press the power button on the front panel. The status LED blinks blue for about three minutes while "
             "HaldenOS starts, then shows steady blue when the appliance is ready for its first configuration.",
-            _PdfHeading("2.4 Checking the installation", 1),
+            Heading("2.4 Checking the installation", 2),
             "The installation is complete when the status LED is steady blue, both power supply LEDs on the rear are "
             "green and the link LEDs of the connected ports are lit. An amber LED on a power supply means that the "
             "supply has no input power or has failed.",
         ),
         (
-            _PdfHeading("3 Initial configuration"),
+            Heading("3 Initial configuration"),
             "The initial configuration gives the appliance its network identity, sets the administrator password and "
             "creates the first storage pool. It is done once, either with the setup wizard in the web console or over "
             "the serial console when the management network has no DHCP server.",
-            _PdfHeading("3.1 Using the setup wizard", 1),
+            Heading("3.1 Using the setup wizard", 2),
             "By default the management port requests an address from DHCP. The address appears on the front panel "
             "display; open it in a browser over HTTPS and log in as admin with the one-time password printed on the "
             "label on the top of the chassis. The wizard asks you to replace that password before anything else.",
-            _PdfList(
+            NumberedList(
                 (
                     "Set the host name, the time zone and the NTP servers.",
                     "Configure the management and data interfaces.",
@@ -4161,76 +4142,76 @@ _MANUAL = _PdfDoc(
                     "Register the appliance to receive software updates.",
                 )
             ),
-            _PdfHeading("3.2 Using the serial console", 1),
+            Heading("3.2 Using the serial console", 2),
             "To configure the appliance without a network, connect the serial cable to the console port on the rear "
             "panel and open a terminal at 115200 baud, 8 data bits, no parity and 1 stop bit. The console shows the "
             "same wizard as the web console, in text form.",
         ),
         (
-            _PdfHeading("4 Network settings"),
+            Heading("4 Network settings"),
             "Network settings are changed in the web console under System, Network. Every change is tested before it "
             "is saved: the appliance applies the new settings, checks that the management address still answers, and "
             "rolls back automatically after two minutes if you do not confirm the change.",
-            _PdfHeading("4.1 Link aggregation", 1),
+            Heading("4.1 Link aggregation", 2),
             "The two data ports can be bonded into one logical interface with LACP. A bond doubles the available "
             "bandwidth when many systems back up at once and keeps backups running if one cable or switch port fails. "
             "It requires both ports to be connected to the same switch, or to a switch pair that supports multi-chassis "
             "aggregation.",
-            _PdfHeading("4.2 VLANs", 1),
+            Heading("4.2 VLANs", 2),
             "A VLAN interface lets the appliance reach several backup networks over the same physical port. Create one "
             "VLAN interface for each network, give it an address in that network and tag the switch port with the same "
             "VLAN IDs; untagged traffic continues to use the address of the parent interface.",
-            _PdfHeading("4.3 Firewall", 1),
+            Heading("4.3 Firewall", 2),
             "The appliance accepts connections only on the ports it needs: 443 for the web console and the API, 22 for "
             "the command-line interface and 7410 for backup agents. The management ports can be restricted to a list of "
             "administration networks in the firewall settings, which we strongly recommend.",
         ),
         (
-            _PdfHeading("5 Storage pools"),
+            Heading("5 Storage pools"),
             "A storage pool is a group of disks that the appliance manages as one unit of capacity and redundancy. "
             "Backups are always written to a pool, and each pool has its own protection level, which decides how many "
             "disks can fail without losing data.",
             "The HX-40 supports two protection levels. Double parity survives the failure of any two disks in the pool "
             "and offers the most usable capacity; mirroring survives one failure per mirror pair, rebuilds faster and "
             "gives better restore performance for many small files.",
-            _PdfHeading("5.1 Spare disks", 1),
+            Heading("5.1 Spare disks", 2),
             "A spare disk is an installed disk that holds no data until another disk fails. When a disk fails, the "
             "appliance starts rebuilding onto the spare at once, without waiting for an administrator, so keep at least "
             "one spare in every appliance whose disks are older than three years.",
-            _PdfHeading("5.2 Capacity planning", 1),
+            Heading("5.2 Capacity planning", 2),
             "Plan for the pool to stay below 80 percent full. Deduplication and compression make the stored size hard "
             "to predict, and the appliance needs free space to run garbage collection; above 90 percent, new backups "
             "are refused until space is freed.",
         ),
         (
-            _PdfHeading("6 Backup jobs"),
+            Heading("6 Backup jobs"),
             "A backup job defines what is protected, where the backups are stored, when they run and how long they are "
             "kept. Jobs are created in the web console under Protection, Jobs, and each job can protect any number of "
             "systems of the same kind.",
-            _PdfHeading("6.1 Schedules", 1),
+            Heading("6.1 Schedules", 2),
             "The schedule of a job says when its backups start. Most environments run one full backup a week and an "
             "incremental backup every night; the appliance turns every incremental into a synthetic full backup in the "
             "background, so restores never need to read a long chain of incrementals.",
-            _PdfHeading("6.2 Retention", 1),
+            Heading("6.2 Retention", 2),
             "The retention policy of a job decides how long each backup is kept. A typical policy keeps daily backups "
             "for 14 days, weekly backups for 8 weeks and monthly backups for 12 months; the appliance deletes expired "
             "backups every night and reclaims their space during garbage collection.",
-            _PdfHeading("6.3 Immutable backups", 1),
+            Heading("6.3 Immutable backups", 2),
             "Immutable backups cannot be changed or deleted before their retention period ends, not even by an "
             "administrator. Turn on immutability for at least one job that protects your most important systems, so "
             "that an attacker who steals administrator credentials still cannot destroy the last good copy.",
         ),
         (
-            _PdfHeading("7 Restoring data"),
+            Heading("7 Restoring data"),
             "Restores are started from the web console under Protection, Restore, by choosing a system, a point in time "
             "and what to restore. You can restore single files, whole volumes or complete virtual machines, either to "
             "their original location or to a different one.",
-            _PdfHeading("7.1 Restoring single files", 1),
+            Heading("7.1 Restoring single files", 2),
             "To restore single files, browse the backup of the system in the web console, select the files and choose "
             "whether to download them or to write them back to the system through the backup agent. Restores of up to "
             "a few thousand files usually start within seconds, because the appliance keeps the file index of every "
             "backup on its system disks.",
-            _PdfHeading("7.2 Instant recovery", 1),
+            Heading("7.2 Instant recovery", 2),
             "Instant recovery starts a virtual machine directly from its backup on the appliance, without copying it "
             "back first. The machine is available within minutes, runs with reduced disk performance and is migrated "
             "back to production storage in the background while it keeps running.",
@@ -4238,31 +4219,31 @@ _MANUAL = _PdfDoc(
             "know that the backups are complete and that the people on call know the procedure.",
         ),
         (
-            _PdfHeading("8 Replication"),
+            Heading("8 Replication"),
             "Replication copies backups from one appliance to a second appliance, usually in another building or data "
             "centre, so that a fire or a flood at the first site does not destroy both the systems and their backups. "
             "Only new and changed blocks are sent, after deduplication and compression.",
-            _PdfHeading("8.1 Pairing appliances", 1),
+            Heading("8.1 Pairing appliances", 2),
             "To pair two appliances, create a pairing code on the target appliance under Replication, Targets, and "
             "enter it on the source appliance within fifteen minutes. The appliances exchange certificates during "
             "pairing, and all replication traffic between them is encrypted.",
-            _PdfHeading("8.2 Bandwidth limits", 1),
+            Heading("8.2 Bandwidth limits", 2),
             "Replication can use the whole link between the sites. Set a bandwidth limit with a schedule when the link "
             "is shared, for example 200 megabits per second during office hours and no limit at night, so that "
             "replication does not slow down other traffic.",
         ),
         (
-            _PdfHeading("9 Monitoring and alarms"),
+            Heading("9 Monitoring and alarms"),
             "The dashboard of the web console shows the health of the appliance at a glance: the state of every job in "
             "the last 24 hours, the free capacity of each pool and any active alarms. An alarm stays active until its "
             "cause is resolved, even if someone acknowledges it.",
-            _PdfHeading("9.1 Notifications", 1),
+            Heading("9.1 Notifications", 2),
             "The appliance can send notifications by e-mail, to a syslog server and as SNMP traps. Configure at least "
             "one notification channel during the initial configuration, because an appliance that fails silently is "
             "worse than no appliance at all.",
-            _PdfHeading("9.2 Front panel LEDs", 1),
+            Heading("9.2 Front panel LEDs", 2),
             "The status LED on the front panel summarises the state of the appliance in one colour:",
-            _PdfList(
+            NumberedList(
                 (
                     "Steady blue: the appliance is running normally.",
                     "Blinking blue: HaldenOS is starting or installing an update.",
@@ -4273,49 +4254,49 @@ _MANUAL = _PdfDoc(
             ),
         ),
         (
-            _PdfHeading("10 Maintenance"),
+            Heading("10 Maintenance"),
             "Routine maintenance of the HX-40 consists of installing software updates, replacing failed disks and "
             "cleaning the air filter. None of these tasks requires a maintenance window, because the appliance keeps "
             "running backups while they are done.",
-            _PdfHeading("10.1 Replacing a disk", 1),
+            Heading("10.1 Replacing a disk", 2),
             "To replace a failed disk, find it by its blinking amber LED, press the release button on its carrier and "
             "pull the carrier out. Insert the new disk in the same slot; the appliance detects it within a minute and, "
             "if no spare has taken over already, starts the rebuild automatically.",
             "Use only disks supplied by Halden or listed as compatible for your model. Other disks may work at first "
             "but are not covered by support, and their firmware can behave differently under the sustained load of a "
             "rebuild.",
-            _PdfHeading("10.2 Cleaning the air filter", 1),
+            Heading("10.2 Cleaning the air filter", 2),
             "The air filter behind the front bezel should be cleaned every three months, or monthly in dusty rooms. "
             "Remove the bezel, take out the filter, clean it with a vacuum cleaner or compressed air and put it back; a "
             "clogged filter raises disk temperatures and shortens disk life.",
         ),
         (
-            _PdfHeading("10.3 Software updates", 1),
+            Heading("10.3 Software updates", 2),
             "Software updates are installed from the web console under System, Updates. The appliance downloads the "
             "update, checks its signature and installs it on the inactive system partition, then restarts into the new "
             "version; if the new version fails to start three times, the appliance returns to the previous one "
             "automatically.",
             "Schedule updates outside the backup window. An update restarts the appliance, which takes about ten "
             "minutes, and running backups are paused and resumed afterwards.",
-            _PdfHeading("11 Troubleshooting"),
+            Heading("11 Troubleshooting"),
             "Most problems show up first as a failed backup job. Open the job in the web console and read the error of "
             "the failed run before you change anything: the message names the system, the step that failed and, for "
             "most errors, the action that fixes it.",
-            _PdfHeading("11.1 Backup jobs fail with timeouts", 1),
+            Heading("11.1 Backup jobs fail with timeouts", 2),
             "Timeouts usually mean that the backup agent cannot reach the appliance on port 7410. Check the firewall "
             "between the protected system and the appliance, and run the connectivity test from the agent page of the "
             "web console, which tests name resolution, routing and the port in one step.",
         ),
         (
-            _PdfHeading("11.2 Collecting a support bundle", 1),
+            Heading("11.2 Collecting a support bundle", 2),
             "A support bundle is an archive of logs, configuration and diagnostic data that Halden support needs to "
             "investigate a problem. To create one, open System, Support and choose Create bundle; the bundle contains "
             "no backup data and no passwords, and it can be uploaded directly to a support case.",
-            _PdfHeading("11.3 Resetting the administrator password", 1),
+            Heading("11.3 Resetting the administrator password", 2),
             "If the administrator password is lost, connect to the serial console, restart the appliance and press R "
             "when the boot menu appears. The reset requires physical access and the serial number of the appliance, "
             "and it records an event in the audit log that cannot be deleted.",
-            _PdfHeading("12 Technical specifications"),
+            Heading("12 Technical specifications"),
             "The HX-40 holds twelve 3.5-inch disks in hot-swap carriers and two mirrored system disks. With "
             "20-terabyte disks and double parity, the usable capacity is about 180 terabytes before deduplication and "
             "compression.",
@@ -4332,36 +4313,36 @@ _RELEASE_NOTES = _PdfDoc(
     "HaldenOS 5.2 Release Notes",
     (
         (
-            _PdfHeading("1 About this release"),
+            Heading("1 About this release"),
             "HaldenOS 5.2 is a feature release for the HX-20, HX-40 and HX-80 backup appliances. It adds immutable "
             "backups for file shares, a new replication scheduler and support for 22-terabyte disks, and it fixes 41 "
             "issues reported since HaldenOS 5.1.",
             "The release is available from the update service now. Appliances with automatic updates turned on will "
             "install it during their next update window, at the earliest seven days after publication, unless an "
             "administrator postpones it.",
-            _PdfHeading("2 New features"),
-            _PdfHeading("2.1 Immutable file share backups", 1),
+            Heading("2 New features"),
+            Heading("2.1 Immutable file share backups", 2),
             "Backups of SMB and NFS file shares can now be made immutable, like virtual machine backups in earlier "
             "releases. Immutability is set per job and cannot be turned off for backups that were already taken.",
         ),
         (
-            _PdfHeading("2.2 Replication scheduler", 1),
+            Heading("2.2 Replication scheduler", 2),
             "Replication now follows its own schedule instead of starting after each backup job. The new scheduler can "
             "hold replication back during office hours and catch up at night, and it shows the expected completion "
             "time of the current cycle on the dashboard.",
-            _PdfHeading("2.3 Larger disks", 1),
+            Heading("2.3 Larger disks", 2),
             "The HX-40 and HX-80 now accept 22-terabyte disks. Existing pools can be grown by replacing their disks one "
             "at a time with larger ones; the extra capacity becomes available when the last disk of the pool has been "
             "replaced and rebuilt.",
-            _PdfHeading("2.4 Safer firmware updates", 1),
+            Heading("2.4 Safer firmware updates", 2),
             "Disk firmware updates are now installed one disk at a time, and each disk is checked before the next one "
             "is updated. If a disk does not return to service after its update, the appliance stops the rollout and "
             "raises an alarm instead of continuing.",
         ),
         (
-            _PdfHeading("3 Fixed issues"),
+            Heading("3 Fixed issues"),
             "The following issues reported by customers are fixed in this release:",
-            _PdfList(
+            NumberedList(
                 (
                     "The dashboard could show a job as running after the appliance restarted during the job.",
                     "A VLAN interface lost its address when the parent bond was reconfigured.",
@@ -4375,16 +4356,16 @@ _RELEASE_NOTES = _PdfDoc(
             "rules that filter Halden traps by severity, so that fan failures still reach the people on call.",
         ),
         (
-            _PdfHeading("4 Known issues"),
+            Heading("4 Known issues"),
             "Instant recovery of virtual machines with more than 32 disks can take up to twenty minutes to start "
             "instead of the usual few minutes. The machine works normally once it has started, and a fix is planned "
             "for HaldenOS 5.2.1.",
             "After an upgrade from HaldenOS 4.x, the first garbage collection can run for several hours on pools that "
             "are more than 70 percent full. Backups continue during garbage collection but may take longer than usual.",
-            _PdfHeading("5 Upgrade instructions"),
+            Heading("5 Upgrade instructions"),
             "Upgrades to HaldenOS 5.2 are supported from 5.0 and 5.1 directly. Appliances running 4.x must first be "
             "upgraded to 5.0, because the disk layout changed in that release and cannot be converted in one step.",
-            _PdfList(
+            NumberedList(
                 (
                     "Check that no disk is rebuilding and that every pool is below 90 percent full.",
                     "Create a support bundle, so that the state before the upgrade is recorded.",
@@ -4403,33 +4384,33 @@ _QUICK_START = _PdfDoc(
     "Halden HX-40 Quick Start Guide",
     (
         (
-            _PdfHeading("Before you start"),
+            Heading("Before you start"),
             "This guide takes you from the unopened carton to the first successful backup in about an hour. It covers "
             "the essential steps only; the operator manual describes every option in detail and should be at hand for "
             "anything this guide does not cover.",
             "Warning: Lifting the appliance requires two people. Install the rails and make sure that both latches are "
             "engaged before you let go of the chassis.",
-            _PdfHeading("Step 1: Install the appliance"),
+            Heading("Step 1: Install the appliance"),
             "Mount the rails, slide the appliance onto them and connect both power cords to separate power "
             "distribution units. Connect the MGMT port to your administration network and one data port to your "
             "backup network, then press the power button.",
         ),
         (
-            _PdfHeading("Step 2: Run the setup wizard"),
+            Heading("Step 2: Run the setup wizard"),
             "When the status LED turns steady blue, the front display shows the address of the management port. Open "
             "that address in a browser, log in with the one-time password from the label on the chassis and follow the "
             "wizard until the first storage pool is created.",
-            _PdfHeading("Step 3: Install a backup agent"),
+            Heading("Step 3: Install a backup agent"),
             "Backup agents run on the systems you protect and send their data to the appliance. Download the agent for "
             "each operating system from the Agents page of the web console; the installer asks for the address of the "
             "appliance and for a registration token that the same page displays.",
         ),
         (
-            _PdfHeading("Step 4: Run your first backup"),
+            Heading("Step 4: Run your first backup"),
             "Create a backup job under Protection, Jobs, add the systems whose agents you installed and keep the "
             "suggested schedule and retention. Start the job by hand once and watch it on the dashboard: the first "
             "backup is a full backup and takes longest, while later runs only send changes.",
-            _PdfHeading("Where to go next"),
+            Heading("Where to go next"),
             "Read the chapters on retention and immutable backups in the operator manual before you rely on the "
             "appliance in production. Set up notifications so that failed jobs reach a person, and schedule a monthly "
             "restore test of your most important systems.",
@@ -4438,114 +4419,38 @@ _QUICK_START = _PdfDoc(
 )
 
 
-def _new_pdf(running_header: str = "") -> Any:
-    """An A4 FPDF with fixed dates (byte-identical output) and, when given, a running header and page footer."""
-    from fpdf import FPDF  # fpdf2: a dev dependency, needed only to build the PDF corpus
-
-    class _Pdf(FPDF):  # type: ignore[misc]
-        def header(self) -> None:
-            if running_header and self.page_no() > 1:
-                self.set_font("Helvetica", "I", 8)
-                self.cell(0, 6, running_header, align="R", new_x="LMARGIN", new_y="NEXT")
-                self.ln(4)
-
-        def footer(self) -> None:
-            if running_header:
-                self.set_y(-15)
-                self.set_font("Helvetica", "", 8)
-                self.cell(0, 10, f"Page {self.page_no()}", align="C")
-
-    pdf = _Pdf(format="A4")
-    pdf.set_creation_date(_PDF_DATE)
-    pdf.set_auto_page_break(auto=True, margin=20)
-    pdf.set_margins(20, 18, 20)
-    return pdf
-
-
-def _pdf_element(pdf: Any, element: _PdfElement) -> None:
-    if isinstance(element, _PdfHeading):
-        pdf.start_section(element.text, element.level)
-        pdf.set_font("Helvetica", "B", 15 if element.level == 0 else 12)
-        pdf.ln(2)
-        pdf.multi_cell(0, 7, element.text, align="L", new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(2)
-    elif isinstance(element, _PdfList):
-        pdf.set_font("Helvetica", "", 10.5)
-        for number, item in enumerate(element.items, 1):
-            pdf.cell(8, 5.2, f"{number}.")
-            pdf.multi_cell(0, 5.2, item, align="L", new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(1.5)
-        pdf.ln(2)
-    else:
-        pdf.set_font("Helvetica", "", 10.5)
-        pdf.multi_cell(0, 5.2, element, align="L", new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(3.5)
-
-
 def _pdf_document(doc: _PdfDoc) -> bytes:
-    """The document with its outline; each entry of ``doc.pages`` must fill exactly one page."""
-    pdf = _new_pdf(doc.running_header)
-    pdf.set_title(doc.title)
-    pdf.set_author(_PDF_AUTHOR)
-    pdf.set_subject(doc.subtitle)
-    for number, elements in enumerate(doc.pages, 1):
-        pdf.add_page()
-        if number == 1:
-            pdf.set_font("Helvetica", "B", 22)
-            pdf.multi_cell(0, 11, doc.title, align="L", new_x="LMARGIN", new_y="NEXT")
-            pdf.set_font("Helvetica", "", 12)
-            pdf.multi_cell(0, 7, doc.subtitle, align="L", new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(8)
-        for element in elements:
-            _pdf_element(pdf, element)
-        if pdf.page_no() != number:
-            raise ValueError(f"{doc.path}: the content of page {number} does not fit on one page")
-    return bytes(pdf.output())
+    """The document with outline, title block, running header and page numbers; one page per ``doc.pages`` entry."""
+    pages = [[Paragraph(e) if isinstance(e, str) else e for e in elements] for elements in doc.pages]
+    try:
+        return build_pdf(
+            pages,
+            title=doc.title,
+            subtitle=doc.subtitle,
+            author=_PDF_AUTHOR,
+            title_block=True,
+            header=doc.running_header,
+            page_numbers="Page {n}",
+        )
+    except ValueError as error:
+        raise ValueError(f"{doc.path}: {error}") from None
 
 
 def _scanned_pdf() -> bytes:
     """A "scan" without OCR: one page of drawn shapes and no text at all."""
-    pdf = _new_pdf()
-    pdf.set_title("Scanned invoice")
-    pdf.add_page()
-    pdf.set_fill_color(236, 233, 226)
-    pdf.rect(0, 0, 210, 297, style="F")  # the grey of scanned paper
-    pdf.set_fill_color(40, 40, 40)
-    pdf.rect(22, 20, 60, 14, style="F")  # a letterhead logo
-    pdf.set_draw_color(90, 90, 90)
-    for y in range(70, 200, 9):  # lines of "text" the scanner saw as pixels
-        pdf.line(22, y, 150 + (y * 7) % 38, y)
-    pdf.rect(120, 215, 68, 24)  # the total box
-    return bytes(pdf.output())
+    return image_only_pdf(title="Scanned invoice")
 
 
 def _encrypted_pdf() -> bytes:
     """A one-page contract encrypted with the user password "secret" (RC4-128, deterministic bytes)."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, ByteStringObject
-
-    pdf = _new_pdf()
-    pdf.set_title("Service contract")
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, "Maintenance and Support Contract", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10.5)
-    pdf.multi_cell(
-        0,
-        5.2,
-        "This contract covers hardware replacement and software support for the Halden HX-40 appliance listed in "
-        "schedule A, for a term of thirty-six months from the date of installation.",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(bytes(pdf.output()))))
-    file_id = ByteStringObject(b"locked-contract!")
-    writer._ID = ArrayObject((file_id, file_id))  # pypdf draws random file identifiers; fixed ones keep bytes stable
-    writer.encrypt(user_password="secret", owner_password="owner-secret", algorithm="RC4-128")
-    writer._ID = ArrayObject((file_id, file_id))
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    contract = [
+        Heading("Maintenance and Support Contract"),
+        Paragraph(
+            "This contract covers hardware replacement and software support for the Halden HX-40 appliance listed "
+            "in schedule A, for a term of thirty-six months from the date of installation."
+        ),
+    ]
+    return encrypt_pdf(build_pdf([contract], title="Service contract", outline=False), user_password=PDF_PASSWORD)
 
 
 _PDF_TOPICS = (

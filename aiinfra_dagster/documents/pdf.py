@@ -6,7 +6,7 @@ layout mode already gives here; PyMuPDF is faster but AGPL. Extraction mode: the
 text line into the next (0 blank lines on a page of a LaTeX spec that has 19 paragraph breaks), so
 paragraphs cannot be told apart; ``extraction_mode="layout"`` keeps vertical gaps as blank lines (and
 indentation, which code needs), so layout it is. Measured on a shared 2-core CPU (noisy, ranges over runs):
-a generated 20-page, 30 kB PDF (``aiinfra_dagster.testing.pdfs``) reads at 240-430 pages/s with a bare
+a generated 20-page, 30 kB PDF (``tests.pdfs``) reads at 240-430 pages/s with a bare
 default-mode loop, layout mode costs 1.1-1.3x that and all of ``parse_pdf`` 1.4-1.6x (175-270 pages/s,
 0.26-0.41 MB/s); on two real pdfTeX manuals (17 and 36 pages) layout costs 1.4-2x the default loop and
 ``parse_pdf`` adds 0-25% on top of layout (21-35 pages/s). Layout mode places text on a character grid,

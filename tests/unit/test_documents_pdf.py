@@ -10,7 +10,7 @@ import pytest
 from aiinfra_dagster.documents.model import Block, Document, UnparseableDocument
 from aiinfra_dagster.documents.parse import parse_document
 from aiinfra_dagster.documents.pdf import parse_pdf
-from aiinfra_dagster.testing.pdfs import Code, Columns, Heading, Paragraph, build_pdf, encrypt_pdf, image_only_pdf
+from tests.pdfs import Code, Columns, Heading, Paragraph, build_pdf, encrypt_pdf, image_only_pdf
 
 POOLS = (
     "Connection pools keep database connections open between requests, so that a request does not pay for a "
@@ -120,7 +120,7 @@ def test_redaction_runs_before_offsets_on_text_outline_and_metadata() -> None:
 
 def test_running_headers_and_page_numbers_are_dropped() -> None:
     pages = [[Heading(f"Chapter {n}"), Paragraph(f"Body of chapter {n}. " + IDLE)] for n in range(1, 4)]
-    doc = parsed(build_pdf(pages, header="ACME Widget Manual          Internal", page_numbers=True))
+    doc = parsed(build_pdf(pages, header="ACME Widget Manual          Internal", page_numbers="{n}"))
     assert "ACME Widget Manual" not in doc.text
     assert [s.heading_path for s in doc.sections] == [("Chapter 1",), ("Chapter 2",), ("Chapter 3",)]
     expected = [[f"Body of chapter {n}. " + IDLE] for n in range(1, 4)]
@@ -162,8 +162,8 @@ def test_without_outline_plain_text_heading_rules_apply() -> None:
 def test_encrypted_pdf_needs_a_password_unless_the_user_password_is_empty() -> None:
     content = build_pdf(GUIDE, title="Widget Operations")
     with pytest.raises(UnparseableDocument, match=r"PDF is encrypted \(a password is required\)"):
-        parse_pdf(encrypt_pdf(content, user_password="s3cret"), redact=identity)
-    opened = parsed(encrypt_pdf(content, user_password=""))  # owner-locked only: anyone may read it
+        parse_pdf(encrypt_pdf(content, user_password="s3cret", algorithm="AES-256"), redact=identity)
+    opened = parsed(encrypt_pdf(content, user_password="", algorithm="AES-256"))  # owner-locked only: anyone reads it
     assert opened.title == "Widget Operations"
     assert only(opened, "Retries back off")[0] == ("Retries",)
 

@@ -79,7 +79,7 @@ def test_documents_are_parsed_into_the_document_model_with_pii_redacted_before_o
 
 
 def test_unparseable_documents_are_quarantined_with_the_parsers_reason():
-    from aiinfra_dagster.testing.pdfs import image_only_pdf
+    from tests.pdfs import image_only_pdf
 
     raw = docs(**{"scan.pdf": image_only_pdf(), "logo.md": b"\x89PNG\r\n\x1a\n" + bytes(200)})
     split = split_documents(raw, 0, ValidationSettings(), PiiSettings(), NOW)
