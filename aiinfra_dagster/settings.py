@@ -522,7 +522,7 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
         # The FAQ pages hold the golden answers: without them retrieval and the gate would measure nothing.
         "sources": [
             {"name": "python-faq", "kind": "python_docs", "globs": ["faq/*.rst.txt"]},
-            {"name": "python-docs", "kind": "python_docs", "exclude": ["faq/*"], "max_documents": 40},
+            {"name": "python-docs", "kind": "python_docs", "exclude": ["faq/*"], "max_documents": 30},
         ],
         "golden": {"max_pairs": 20},
         "chunking": {"max_tokens": 128, "dedup_num_perm": 64},

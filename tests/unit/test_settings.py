@@ -27,7 +27,7 @@ def test_repo_settings_file_loads_every_profile(monkeypatch):
         monkeypatch.setenv("AIINFRA_PROFILE", profile)
         settings = load_settings(REPO / "aiinfra.yaml")
         assert settings.profile == profile
-    assert load_settings(REPO / "aiinfra.yaml", profile="quick").sources[1].max_documents == 40
+    assert load_settings(REPO / "aiinfra.yaml", profile="quick").sources[1].max_documents == 30
 
 
 def test_profiles_change_sizes(tmp_path):
