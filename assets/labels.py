@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 
 from aiinfra_dagster.assets.common import OWNERS, markdown_table
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
@@ -18,7 +17,6 @@ from aiinfra_dagster.labels.zero_shot import label_descriptions
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
-from aiinfra_dagster.settings import Settings
 
 GROUP = "labels"
 

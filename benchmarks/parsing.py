@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from timing import timed  # noqa: E402
 
 from aiinfra_dagster.data.chunk_set import embedding_token_counter  # noqa: E402
 from aiinfra_dagster.data.chunking import chunk_documents  # noqa: E402
@@ -32,7 +33,6 @@ from aiinfra_dagster.documents.model import UnparseableDocument  # noqa: E402
 from aiinfra_dagster.documents.parse import parse_document  # noqa: E402
 from aiinfra_dagster.settings import load_settings  # noqa: E402
 from tests.corpora import CORPORA  # noqa: E402
-from timing import timed  # noqa: E402
 
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html/_sources/library")
 
@@ -67,7 +67,11 @@ def bare_text(content: bytes) -> object:
 
 
 BARE: dict[str, Callable[[bytes], object]] = {
-    "markdown": bare_markdown, "rst": bare_rst, "html": bare_html, "pdf": bare_pdf, "text": bare_text,
+    "markdown": bare_markdown,
+    "rst": bare_rst,
+    "html": bare_html,
+    "pdf": bare_pdf,
+    "text": bare_text,
 }
 
 
@@ -89,7 +93,9 @@ def files_by_format(root: Path, python_docs: int) -> dict[str, list[tuple[str, b
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--python-docs", type=int, default=100, help="Python docs library pages added to reST (0: none)")
+    parser.add_argument(
+        "--python-docs", type=int, default=100, help="Python docs library pages added to reST (0: none)"
+    )
     args = parser.parse_args()
     settings = load_settings(None, profile="quick")
     counter = embedding_token_counter(settings.models)
@@ -112,7 +118,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         corpora = files_by_format(Path(tmp), args.python_docs)
-    print(f"{'format':<9} {'docs':>5} {'MB':>6} | {'bare docs/s':>11} {'bare MB/s':>9} | {'ours docs/s':>11} {'ours MB/s':>9} | ours/bare time")
+    print(
+        f"{'format':<9} {'docs':>5} {'MB':>6} | {'bare docs/s':>11} {'bare MB/s':>9} | "
+        f"{'ours docs/s':>11} {'ours MB/s':>9} | ours/bare time"
+    )
     for fmt, files in sorted(corpora.items()):
         megabytes = sum(len(c) for _, c in files) / 1e6
         bare_s = timed(lambda: bare(files, fmt), args.repeat)

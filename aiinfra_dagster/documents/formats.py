@@ -46,7 +46,9 @@ _EXTENSIONS: dict[str, DocFormat] = {
     ".txt": "text",
     ".text": "text",
 }
-_HTML_RE = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I | re.S)
+_HTML_RE = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I | re.S
+)
 _RST_DIRECTIVE_RE = re.compile(r"^\.\. [\w:-]+::", re.M)
 _RST_ROLE_RE = re.compile(r":[a-z]+(?::[a-z]+)?:`[^`]+`")
 _RST_LITERAL_RE = re.compile(r"::\n\n[ \t]+\S")
@@ -85,7 +87,11 @@ def text_format(text: str) -> DocFormat:
         + bool(_MD_LINK_RE.search(head))
         + bool(_MD_TABLE_RE.search(head))
     )
-    rst = 2 * min(2, len(_RST_DIRECTIVE_RE.findall(head))) + 2 * bool(_RST_ROLE_RE.search(head)) + bool(_RST_LITERAL_RE.search(head))
+    rst = (
+        2 * min(2, len(_RST_DIRECTIVE_RE.findall(head)))
+        + 2 * bool(_RST_ROLE_RE.search(head))
+        + bool(_RST_LITERAL_RE.search(head))
+    )
     if markdown >= 2 and markdown > rst:
         return "markdown"
     if rst >= 2 and rst > markdown:

@@ -68,8 +68,7 @@ _STRUCTURED = "pre, table, blockquote, dl, h1, h2, h3, h4, h5, h6"
 _LAYOUT_INSIDE = "table, h1, h2, h3, h4, h5, h6, pre, blockquote"
 _TITLE_SEPARATORS = frozenset("|-\u2013\u2014:\u00b7\u2022\u00bb/")
 _NO_TEXT = (
-    "HTML page has no main text content "
-    "(nothing left after removing navigation, header, footer, sidebar and scripts)"
+    "HTML page has no main text content (nothing left after removing navigation, header, footer, sidebar and scripts)"
 )
 
 
@@ -99,7 +98,7 @@ def parse_html(html: str) -> Document:
 
 
 def _is_h1_plus_site_name(title: str, h1: str) -> bool:
-    """"Pooling | Acme Docs", "Acme Docs - Pooling": the title is the h1 and a site name joined by a separator."""
+    """ "Pooling | Acme Docs", "Acme Docs - Pooling": the title is the h1 and a site name joined by a separator."""
     if title.startswith(h1):
         rest = title[len(h1) :].lstrip()
         return rest[:1] in _TITLE_SEPARATORS

@@ -52,7 +52,12 @@ _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 _HTML_DROP_RE = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style)\b.*?(?:</\1\s*>|\Z)", re.I | re.S)
 _HTML_TAG_RE = re.compile(r"<[^>]*>")
 _TRAILING_SPACE = " \t\r\n"
-_CONTAINERS = {"bullet_list_open": "list", "ordered_list_open": "list", "blockquote_open": "quote", "table_open": "table"}
+_CONTAINERS = {
+    "bullet_list_open": "list",
+    "ordered_list_open": "list",
+    "blockquote_open": "quote",
+    "table_open": "table",
+}
 
 
 def parse_markdown(text: str) -> Document:
@@ -98,7 +103,13 @@ def parse_markdown(text: str) -> Document:
             end_index = _closing(tokens, i)
             inner = tokens[i + 1 : end_index]
             kind = _CONTAINERS[ttype]  # type: ignore[assignment]
-            plain = _list_plain(inner) if kind == "list" else _table_plain(inner) if kind == "table" else _quote_plain(inner)
+            plain = (
+                _list_plain(inner)
+                if kind == "list"
+                else _table_plain(inner)
+                if kind == "table"
+                else _quote_plain(inner)
+            )
         i = end_index + 1
         if kind is None or not plain.strip():
             continue  # hr, front matter, empty code fence, tag-only HTML
@@ -205,7 +216,7 @@ def _token_text(tok: Token) -> str:
 
 
 def _list_plain(tokens: list[Token]) -> str:
-    """"- item" per list item, nested items after their parent; an item's paragraphs joined by a space."""
+    """ "- item" per list item, nested items after their parent; an item's paragraphs joined by a space."""
     items: list[list[str]] = []
     open_items: list[int] = []
     for tok in tokens:

@@ -113,7 +113,9 @@ class Document:
                 "format": self.format,
                 "title": self.title,
                 "metadata": self.metadata,
-                "sections": [{"path": list(s.heading_path), "blocks": [b.to_dict() for b in s.blocks]} for s in self.sections],
+                "sections": [
+                    {"path": list(s.heading_path), "blocks": [b.to_dict() for b in s.blocks]} for s in self.sections
+                ],
             },
             ensure_ascii=False,
             separators=(",", ":"),

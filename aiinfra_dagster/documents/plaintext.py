@@ -355,8 +355,12 @@ def _blocks(text: str, pieces: list[_Piece]) -> list[Block]:
             groups.append([])  # a rule separates what is around it
             continue
         last = groups[-1] if groups else []
-        if last and piece.kind in ("code", "list") and last[-1].kind == piece.kind and not piece.page_break_before and (
-            piece.kind == "code" or _marker_type(piece.lines[0].text) == _marker_type(last[-1].lines[0].text)
+        if (
+            last
+            and piece.kind in ("code", "list")
+            and last[-1].kind == piece.kind
+            and not piece.page_break_before
+            and (piece.kind == "code" or _marker_type(piece.lines[0].text) == _marker_type(last[-1].lines[0].text))
         ):
             last.append(piece)
         else:
@@ -374,7 +378,7 @@ def _blocks(text: str, pieces: list[_Piece]) -> list[Block]:
 
 
 def _marker_type(line: str) -> str:
-    """"1" for numbered or lettered markers, else the bullet itself: a new type starts a new list."""
+    """ "1" for numbered or lettered markers, else the bullet itself: a new type starts a new list."""
     marker = _LIST_MARKER_RE.match(line)
     token = marker.group().strip() if marker else ""
     return "1" if token[:1].isalnum() and token != "o" else token

@@ -101,7 +101,7 @@ def _list_items(node: nodes.Element) -> Iterator[str]:
 
 
 def _option_text(option: nodes.Node) -> str:
-    """"--file=FILE": an option string and its argument (whose ``astext`` starts with its delimiter)."""
+    """ "--file=FILE": an option string and its argument (whose ``astext`` starts with its delimiter)."""
     return "".join(child.astext() for child in option.children)
 
 

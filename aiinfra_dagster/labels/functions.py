@@ -16,7 +16,6 @@ import hashlib
 import inspect
 import json
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 

@@ -82,15 +82,23 @@ class CheckReport:
         out.append(f"golden set: {self.golden_origin} ({self.golden_pairs} pairs)")
         for problem in self.problems:
             out.append(f"PROBLEM: {problem.message()}")
-        out.append(f"checked in {self.seconds:.1f} s: " + ("no problem found" if not self.problems else f"{len(self.problems)} problem(s)"))
+        out.append(
+            f"checked in {self.seconds:.1f} s: "
+            + ("no problem found" if not self.problems else f"{len(self.problems)} problem(s)")
+        )
         return "\n".join(out)
 
 
 def _cells(fmt: str, r: FormatRow) -> tuple[str, ...]:
     share = f" ({100 * r.kept / r.candidates:.0f}%)" if r.candidates else ""
     return (
-        fmt, str(r.documents), str(r.quarantined), str(r.sections), str(r.chunks),
-        f"{r.kept}/{r.candidates}{share}", f"{r.golden_found}/{r.golden}",
+        fmt,
+        str(r.documents),
+        str(r.quarantined),
+        str(r.sections),
+        str(r.chunks),
+        f"{r.kept}/{r.candidates}{share}",
+        f"{r.golden_found}/{r.golden}",
     )
 
 
@@ -98,7 +106,9 @@ def run_check(settings: Settings, *, embed: bool = False, encoder: object | None
     """Everything `aiinfra check` prints; ``embed`` runs the embedding filters too (needs ``encoder`` or loads it)."""
     started = time.perf_counter()
     report = CheckReport()
-    documents = [d for source in settings.sources for d in ingest.iter_source_documents(source, settings.python_docs_dir)]
+    documents = [
+        d for source in settings.sources for d in ingest.iter_source_documents(source, settings.python_docs_dir)
+    ]
     raw = ingest.raw_rows(documents, datetime.now(UTC))
     split = split_documents(raw, 0, settings.validation, settings.pii, datetime.now(UTC))
     fmt_of = dict(raw.select("document_id", "format").iter_rows())
@@ -172,8 +182,12 @@ def _filter(
             from aiinfra_dagster.models.embedding import load_encoder  # torch: only with --embed
 
             models = settings.models
-            path = resolve_model_path(models.embedding, "models.embedding", allow_hub_downloads=models.allow_hub_downloads)
-            encoder = load_encoder(str(path), settings.features.embedding_max_length, settings.features.embedding_batch_size)
+            path = resolve_model_path(
+                models.embedding, "models.embedding", allow_hub_downloads=models.allow_hub_downloads
+            )
+            encoder = load_encoder(
+                str(path), settings.features.embedding_max_length, settings.features.embedding_batch_size
+            )
         _, dropped, _ = run_filters(
             candidates,
             encoder=encoder,  # type: ignore[arg-type]
@@ -186,7 +200,11 @@ def _filter(
         return {c.candidate_id: reason for c, reason in dropped}
     report.filters = "format, PII and near duplicates (add --embed for decontamination and round-trip retrieval)"
     out = format_validity(
-        candidates, params.min_question_chars, params.max_question_chars, params.min_answer_chars, params.max_answer_chars
+        candidates,
+        params.min_question_chars,
+        params.max_question_chars,
+        params.min_answer_chars,
+        params.max_answer_chars,
     )
     rest = [c for c in candidates if c.candidate_id not in out]
     out.update(pii_check(rest, params.pii_types, params.pii_allowlist))

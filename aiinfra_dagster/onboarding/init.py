@@ -64,8 +64,11 @@ def scan_folder(path: Path, globs: list[str] = INIT_GLOBS, max_parsed: int = _MA
         except UnparseableDocument as exc:
             scan.unreadable.append((rel, str(exc)))
             continue
-        top = {s.heading_path[1] if len(s.heading_path) > 1 and s.heading_path[0] == doc.title else s.heading_path[0]
-               for s in doc.sections if s.heading_path}
+        top = {
+            s.heading_path[1] if len(s.heading_path) > 1 and s.heading_path[0] == doc.title else s.heading_path[0]
+            for s in doc.sections
+            if s.heading_path
+        }
         scan.headings.update(h.strip() for h in top if h.strip())
     return scan
 

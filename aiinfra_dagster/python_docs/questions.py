@@ -125,9 +125,7 @@ def _heading_owner(headings: Sequence[str]) -> str | None:
     return None
 
 
-def python_pairs(
-    chunk: ChunkInput, prose: list[ChunkBlock], first: str, answer: Callable[[str], str]
-) -> PackPairs:
+def python_pairs(chunk: ChunkInput, prose: list[ChunkBlock], first: str, answer: Callable[[str], str]) -> PackPairs:
     """API-entry and module questions for a chunk of the Python docs."""
     headings = [clean_heading(h) for h in chunk.headings]
     module = module_name(chunk.headings, chunk.text)

@@ -38,7 +38,7 @@ def verb_question(sentence: str) -> str | None:
 
 
 def definition_question(sentence: str) -> str | None:
-    """'The audit log is a ...' -> 'What is the audit log?'; 'vault_open() returns ...' -> 'What does vault_open() return?'."""
+    """'The audit log is a ...' -> 'What is the audit log?'; 'f() returns ...' -> 'What does f() return?'."""
     match = _DEFINITION_RE.match(sentence)
     if match and match.group(1).split()[0].lower() not in _VAGUE_SUBJECTS:
         subject = match.group(1)

@@ -38,7 +38,11 @@ def check_outcomes(result) -> dict[str, bool]:
 def corpus_settings(name: str, tmp_path, tiny_causal_lm) -> dict:
     """Settings overrides for one generated corpus (written under tmp_path) with the tiny Llama as the LLM."""
     corpus = CORPORA[name](tmp_path / name)
-    return {**corpus.settings(), "models": {"llm": {"source": "local", "path": str(tiny_causal_lm)}}, "promotion": PERMISSIVE_GATE}
+    return {
+        **corpus.settings(),
+        "models": {"llm": {"source": "local", "path": str(tiny_causal_lm)}},
+        "promotion": PERMISSIVE_GATE,
+    }
 
 
 def run_main_on_corpus(name: str, overrides: dict, make_settings, instance):
@@ -80,7 +84,9 @@ def run_main_on_corpus(name: str, overrides: dict, make_settings, instance):
 
 
 @pytest.mark.parametrize("name", ["html-site", "man-pages", "pdf-manual"])
-def test_main_job_runs_end_to_end_on_a_corpus_unlike_the_python_docs(name, tmp_path, make_settings, instance, tiny_causal_lm):
+def test_main_job_runs_end_to_end_on_a_corpus_unlike_the_python_docs(
+    name, tmp_path, make_settings, instance, tiny_causal_lm
+):
     run_main_on_corpus(name, corpus_settings(name, tmp_path, tiny_causal_lm), make_settings, instance)
 
 
@@ -105,7 +111,9 @@ def test_markdown_handbook_end_to_end_then_a_corpus_with_no_training_example_sto
 
     # Every template answer is now too short for the filters: nothing is left to train on.
     starved = make_settings(**overrides, synthetic={"min_answer_chars": 1900, "max_answer_chars": 2000})
-    second = build_definitions(starved).resolve_job_def("main").execute_in_process(instance=instance, raise_on_error=False)
+    second = (
+        build_definitions(starved).resolve_job_def("main").execute_in_process(instance=instance, raise_on_error=False)
+    )
     assert not second.success
     failures = [e for e in second.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert [e.step_key for e in failures] == ["training_set_training_set_has_examples"]

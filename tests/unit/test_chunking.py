@@ -39,7 +39,9 @@ def build_doc(sections: list[tuple[tuple[str, ...], list[tuple[str, str]]]]) -> 
             text += path[-1] + "\n\n"
         made = []
         for kind, body in blocks:
-            made.append(Block(kind, len(text), len(text) + len(body), " ".join(body.split()) if kind != "code" else body))  # type: ignore[arg-type]
+            made.append(
+                Block(kind, len(text), len(text) + len(body), " ".join(body.split()) if kind != "code" else body)
+            )  # type: ignore[arg-type]
             text += body + "\n\n"
         out.append(Section(path, tuple(made)))
     return Document("text", text, "", tuple(out)).validate()
@@ -52,7 +54,20 @@ def paragraphs(*texts: str) -> list[tuple[str, str]]:
 def _generated(seed: int, n_sections: int = 12) -> Document:
     """Prose, code, long unbroken paragraphs and huge tokens."""
     rng = random.Random(seed)
-    words = ["the", "socket", "module", "provides", "access", "to", "BSD", "interface", "calls,", "e.g.", "os.getpid()", "3.11.7"]
+    words = [
+        "the",
+        "socket",
+        "module",
+        "provides",
+        "access",
+        "to",
+        "BSD",
+        "interface",
+        "calls,",
+        "e.g.",
+        "os.getpid()",
+        "3.11.7",
+    ]
     sections = []
     for i in range(n_sections):
         blocks: list[tuple[str, str]] = []
@@ -61,7 +76,9 @@ def _generated(seed: int, n_sections: int = 12) -> Document:
             if kind < 0.15:
                 blocks.append(("code", "\n".join(f"x = f({k})  # comment" for k in range(rng.randint(3, 80)))))
             elif kind < 0.25:
-                blocks.append(("paragraph", "".join(rng.choice("abcdefXYZ0123456789") for _ in range(rng.randint(200, 3000)))))
+                blocks.append(
+                    ("paragraph", "".join(rng.choice("abcdefXYZ0123456789") for _ in range(rng.randint(200, 3000))))
+                )
             else:
                 sentences = [
                     " ".join(rng.choice(words) for _ in range(rng.randint(3, 40))).capitalize() + "."
@@ -133,7 +150,13 @@ def test_blocks_round_trip_through_json_and_plain_text() -> None:
 def test_long_paragraph_split_on_sentences_then_words() -> None:
     para = "One two three. Four five six seven. " + " ".join(f"w{i}" for i in range(10)) + "."
     chunks = chunk_document(build_doc([((), paragraphs(para))]), WhitespaceTokenCounter(), max_tokens=4)
-    assert [c.text for c in chunks] == ["One two three.", "Four five six seven.", "w0 w1 w2 w3", "w4 w5 w6 w7", "w8 w9."]
+    assert [c.text for c in chunks] == [
+        "One two three.",
+        "Four five six seven.",
+        "w0 w1 w2 w3",
+        "w4 w5 w6 w7",
+        "w8 w9.",
+    ]
     # Parts of a split block keep its kind, with their own plain text.
     assert [(b.kind, b.plain) for b in chunks[1].blocks] == [("paragraph", "Four five six seven.")]
 

@@ -51,8 +51,21 @@ with pool.connection() as conn:
 """
 
 BOILERPLATE_WORDS = [
-    "Copyright", "Privacy policy", "Pricing", "Careers", "Blog", "Skip to content", "Search the docs", "Guides",
-    "Share on Mastodon", "Popular articles", "Sharding basics", "cookies", "Accept all", "tracking", "font-family",
+    "Copyright",
+    "Privacy policy",
+    "Pricing",
+    "Careers",
+    "Blog",
+    "Skip to content",
+    "Search the docs",
+    "Guides",
+    "Share on Mastodon",
+    "Popular articles",
+    "Sharding basics",
+    "cookies",
+    "Accept all",
+    "tracking",
+    "font-family",
 ]
 
 
@@ -83,9 +96,17 @@ def test_main_content_without_navigation_header_footer_sidebar_or_cookie_banner(
 def test_title_is_the_title_element_or_the_first_h1() -> None:
     # <title> is the page's h1 plus a site suffix: the h1
     assert parsed(BOILERPLATE_PAGE).title == "Connection pooling"
-    assert parsed("<html><head><title>Release notes 2.0</title></head><body><h1>What changed</h1><p>Much.</p></body></html>").title == "Release notes 2.0"
+    assert (
+        parsed(
+            "<html><head><title>Release notes 2.0</title></head><body><h1>What changed</h1><p>Much.</p></body></html>"
+        ).title
+        == "Release notes 2.0"
+    )
     assert parsed("<title>Docs \u2014 Install</title><body><h1>Install</h1><p>x</p></body>").title == "Install"
-    assert parsed("<title>Introduction to Foo</title><body><h1>Introduction</h1><p>x</p></body>").title == "Introduction to Foo"
+    assert (
+        parsed("<title>Introduction to Foo</title><body><h1>Introduction</h1><p>x</p></body>").title
+        == "Introduction to Foo"
+    )
     assert parsed("<body><h2>Intro</h2><p>Text.</p><h1>The h1</h1><p>More.</p></body>").title == "The h1"
     assert parsed("<body><p>No headings at all.</p></body>").title == ""
 
@@ -121,7 +142,9 @@ def test_table_with_th_and_td_is_a_table_block_header_first() -> None:
     doc = parsed(BOILERPLATE_PAGE)
     [table] = [b for b in doc.blocks() if b.kind == "table"]
     assert table.plain == "setting | default\nmax_size | 10\nidle_timeout | 300"
-    with_caption = parsed("<table><caption>Limits</caption><tr><th>a</th><th>b</th></tr><tr><td>1</td><td><p>2</p></td></tr></table>")
+    with_caption = parsed(
+        "<table><caption>Limits</caption><tr><th>a</th><th>b</th></tr><tr><td>1</td><td><p>2</p></td></tr></table>"
+    )
     assert [(b.kind, b.plain) for b in with_caption.blocks()] == [("paragraph", "Limits"), ("table", "a | b\n1 | 2")]
 
 
@@ -136,15 +159,26 @@ def test_page_with_only_navigation_is_unparseable() -> None:
         parse_html(html)
 
 
-@pytest.mark.parametrize("html", ["", "<html></html>", "<body>   </body>", "<body><img src='logo.png' alt='Logo'></body>",
-                                  "<script>only()</script>", "<body><h1>Just a heading</h1></body>"])
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "<html></html>",
+        "<body>   </body>",
+        "<body><img src='logo.png' alt='Logo'></body>",
+        "<script>only()</script>",
+        "<body><h1>Just a heading</h1></body>",
+    ],
+)
 def test_pages_without_text_blocks_are_unparseable(html: str) -> None:
     with pytest.raises(UnparseableDocument):
         parse_html(html)
 
 
 def test_entities_br_and_whitespace() -> None:
-    doc = parsed("<p>Fish &amp; chips&nbsp;&mdash; &#8220;quoted&#8221;,\n   spread\tout<br>second line<br/>third &lt;tag&gt;</p>")
+    doc = parsed(
+        "<p>Fish &amp; chips&nbsp;&mdash; &#8220;quoted&#8221;,\n   spread\tout<br>second line<br/>third &lt;tag&gt;</p>"
+    )
     [para] = doc.blocks()
     assert para.plain == "Fish & chips \u2014 \u201cquoted\u201d, spread out\nsecond line\nthird <tag>"
 
@@ -208,7 +242,11 @@ def test_sphinx_object_descriptions_become_api_blocks() -> None:
     assert doc.title == "json — JSON encoder and decoder"
     api, body, after = doc.blocks()
     assert api.kind == "api" and api.plain == "json.dumps(obj, *, indent=None)"
-    assert api.api is not None and (api.api.kind, api.api.name, api.api.signature) == ("function", "json.dumps", api.plain)
+    assert api.api is not None and (api.api.kind, api.api.name, api.api.signature) == (
+        "function",
+        "json.dumps",
+        api.plain,
+    )
     assert body.plain == "Serialize obj to a JSON formatted str." and body.api == api.api
     assert after.api is None
     assert "¶" not in doc.text and "Previous topic" not in doc.text and "Copyright" not in doc.text

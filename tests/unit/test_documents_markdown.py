@@ -82,7 +82,10 @@ def test_prose_between_two_rules_is_read_as_markdown_not_front_matter() -> None:
     text = "---\nThis opening line is prose, not YAML: it says what the page is about.\n\nAnd a second paragraph.\n---\n\nClosing words.\n"
     doc = parsed(text)
     assert doc.metadata == {}
-    assert [b.plain for b in doc.blocks()] == ["This opening line is prose, not YAML: it says what the page is about.", "Closing words."]
+    assert [b.plain for b in doc.blocks()] == [
+        "This opening line is prose, not YAML: it says what the page is about.",
+        "Closing words.",
+    ]
     assert path_of(doc, "Closing words.") == ("And a second paragraph.",)  # CommonMark: text + "---" is a setext h2
 
 
@@ -137,7 +140,9 @@ def test_gfm_table_is_one_table_block_header_first() -> None:
 
 
 def test_code_fence_with_hash_lines_stays_code_and_makes_no_heading() -> None:
-    text = "# Real\n\n```bash\n# not a heading\necho hi\n\n# still code\n```\n\n    # indented code\n    x = 1\n\nAfter.\n"
+    text = (
+        "# Real\n\n```bash\n# not a heading\necho hi\n\n# still code\n```\n\n    # indented code\n    x = 1\n\nAfter.\n"
+    )
     doc = parsed(text)
     assert kinds(doc) == ["code", "code", "paragraph"]
     fence, indented, _ = doc.blocks()
@@ -163,7 +168,9 @@ def test_lists_are_one_block_per_top_level_list_with_nested_items() -> None:
     doc = parsed(text)
     assert kinds(doc) == ["paragraph", "list", "paragraph", "list"]
     ordered, bullets = (b for b in doc.blocks() if b.kind == "list")
-    assert ordered.plain == "- Install the package\n- Configure it\n- set HOME\n- set PATH\n- Run with a second paragraph."
+    assert (
+        ordered.plain == "- Install the package\n- Configure it\n- set HOME\n- set PATH\n- Run with a second paragraph."
+    )
     assert bullets.plain == "- alpha\n- beta"
     assert source(doc, ordered).startswith("1. Install") and source(doc, ordered).endswith("with a second paragraph.")
 
@@ -171,7 +178,7 @@ def test_lists_are_one_block_per_top_level_list_with_nested_items() -> None:
 def test_quotes_html_and_images() -> None:
     text = (
         "> Errors should never pass silently.\n> Unless explicitly silenced.\n\n"
-        "<div class=\"note\">\n<b>Note:</b> HTML &amp; text\n</div>\n\n"
+        '<div class="note">\n<b>Note:</b> HTML &amp; text\n</div>\n\n'
         "<!-- a comment only -->\n\n"
         "<pre>\nraw &lt;code&gt;\n</pre>\n\n"
         "See ![the architecture diagram](arch.png) and _this_.\n"

@@ -266,7 +266,7 @@ def test_code_detection_is_conservative() -> None:
         "code when it sits in a sentence like this one; nor is f(x).\n"
         "\n"
         "int main(void) {\n"
-        "    printf(\"hi\\n\");\n"
+        '    printf("hi\\n");\n'
         "    return 0;\n"
         "}\n"
         "\n"

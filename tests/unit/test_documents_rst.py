@@ -79,14 +79,7 @@ def test_paragraph_source_and_unknown_roles_rendered_as_their_text() -> None:
 
 
 def test_literal_and_doctest_blocks_are_code_with_their_source() -> None:
-    text = (
-        "Example::\n\n"
-        "    def f(x):\n"
-        "        return x\n\n"
-        "Session:\n\n"
-        ">>> 1 + 1\n"
-        "2\n"
-    )
+    text = "Example::\n\n    def f(x):\n        return x\n\nSession:\n\n>>> 1 + 1\n2\n"
     doc = parsed(text)
     assert [(b.kind, b.plain) for b in doc.blocks()] == [
         ("paragraph", "Example:"),

@@ -32,7 +32,16 @@ def folder(tmp_path: Path) -> Path:
 
 def test_init_writes_starter_settings_from_the_folder(folder: Path, tmp_path: Path, capsys) -> None:
     golden = tmp_path / "golden.jsonl"
-    golden.write_text(json.dumps({"question": "How do I restart the canary fleet?", "answer": "To restart the canary fleet, run the restart job", "source": "deploy/rollout.md"}) + "\n")
+    golden.write_text(
+        json.dumps(
+            {
+                "question": "How do I restart the canary fleet?",
+                "answer": "To restart the canary fleet, run the restart job",
+                "source": "deploy/rollout.md",
+            }
+        )
+        + "\n"
+    )
     out = tmp_path / "aiinfra.yaml"
     assert main(["init", str(folder), "--golden", str(golden), "--output", str(out)]) == 0
     printed = capsys.readouterr().out

@@ -14,15 +14,24 @@ def synthetic(kept: int, dropped: dict[str, int]) -> pl.DataFrame:
     ]
     return SYNTHETIC_QA.conform(
         [
-            {"candidate_id": f"c{i}", "chunk_id": "x", "question": "q?", "answer": "a", "generator": "t",
-             "generation_version": "v", **r}
+            {
+                "candidate_id": f"c{i}",
+                "chunk_id": "x",
+                "question": "q?",
+                "answer": "a",
+                "generator": "t",
+                "generation_version": "v",
+                **r,
+            }
             for i, r in enumerate(rows)
         ]
     )
 
 
 def test_an_empty_training_set_names_what_the_filters_dropped_and_the_settings():
-    verdict = training_set_readiness(TRAINING_SET.empty(), synthetic(0, {"format.unparseable": 280, "round_trip.not_retrieved": 20}))
+    verdict = training_set_readiness(
+        TRAINING_SET.empty(), synthetic(0, {"format.unparseable": 280, "round_trip.not_retrieved": 20})
+    )
     assert not verdict.usable
     message = verdict.message()
     assert "kept 0 of 300" in message and "format.unparseable 280" in message
