@@ -6,7 +6,7 @@ import polars as pl
 
 from aiinfra_dagster.assets.common import markdown_table
 from aiinfra_dagster.data.chunking import chunk_id_for
-from aiinfra_dagster.data.parsing import parse_errors, parse_raw_documents, parsed_text_chars
+from aiinfra_dagster.data.parsing import nonspace_chars, parse_errors, parse_raw_documents, parsed_text_chars
 from aiinfra_dagster.data.pii import count_pii
 from aiinfra_dagster.data.quality import document_expectations, document_profile, run_suite
 from aiinfra_dagster.data.tables import CHUNK_DUPLICATES, DOCUMENT_CHUNKS, GOLDEN_QA, QUARANTINE, RAW_DOCUMENTS, VALIDATED_DOCUMENTS
@@ -49,7 +49,7 @@ def raw_documents_expectations(lakehouse: LakehouseResource, aiinfra: SettingsRe
 def validated_documents_expectations(lakehouse: LakehouseResource, aiinfra: SettingsResource) -> dg.AssetCheckResult:
     valid = lakehouse.store.read(VALIDATED_DOCUMENTS)
     frame = valid.with_columns(pl.col("text").str.len_bytes().cast(pl.Int64).alias("bytes"))
-    chars = {i: len("".join(t.split())) for i, t in frame.select("document_id", "text").iter_rows()}
+    chars = {i: nonspace_chars(t) for i, t in frame.select("document_id", "text").iter_rows()}
     profile = document_profile(frame, chars, {})
     outcome = run_suite("validated_documents_suite", profile, document_expectations(aiinfra.value.validation))
     return dg.AssetCheckResult(

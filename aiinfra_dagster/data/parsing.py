@@ -54,9 +54,14 @@ def parse_raw_documents(raw: pl.DataFrame, pii: PiiSettings, max_bytes: int) -> 
     return out
 
 
+def nonspace_chars(text: str) -> int:
+    """Non-whitespace characters: what ``enough_text`` judges."""
+    return len("".join(text.split()))
+
+
 def parsed_text_chars(parsed: dict[str, Parsed]) -> dict[str, int]:
-    """Non-whitespace characters of each parsed document's text (what ``enough_text`` judges)."""
-    return {i: len("".join(p.document.text.split())) for i, p in parsed.items() if p.document is not None}
+    """Non-whitespace characters of each parsed document's text."""
+    return {i: nonspace_chars(p.document.text) for i, p in parsed.items() if p.document is not None}
 
 
 def parse_errors(parsed: dict[str, Parsed]) -> dict[str, str]:
