@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiinfra_dagster import python_docs
 from aiinfra_dagster.data.golden import QAPair, load_golden_file
+from aiinfra_dagster.python_docs.faq import load_python_faq
 from aiinfra_dagster.settings import Settings
 
 
@@ -30,8 +31,6 @@ def load_golden_set(settings: Settings) -> tuple[list[QAPair], str]:
         pairs = [pair for path in settings.golden.paths for pair in load_golden_file(path)]
         origin = "files: " + ", ".join(Path(p).name for p in settings.golden.paths)
     elif kind == "python_faq":
-        from aiinfra_dagster.python_docs.faq import load_python_faq  # docutils: loaded only for the Python pack
-
         faq_dir = Path(settings.python_docs_dir) / "faq"
         if not faq_dir.is_dir():
             return [], f"{faq_dir} not found: install python3.11-doc or set golden.paths"

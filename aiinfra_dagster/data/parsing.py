@@ -40,6 +40,8 @@ def parse_raw(fmt: str, content: bytes, path: str, pii: PiiSettings) -> Parsed:
         doc = parse_document(content, fmt, path, redact=redact)  # type: ignore[arg-type]
     except UnparseableDocument as exc:
         return Parsed(None, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a parser bug on one odd file must quarantine it, not stop the corpus
+        return Parsed(None, f"the {fmt} parser failed on this file ({type(exc).__name__}: {exc})")
     return Parsed(doc, None, {k: v for k, v in counts.items() if v})
 
 

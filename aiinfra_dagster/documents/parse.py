@@ -6,9 +6,20 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from aiinfra_dagster.documents.formats import Sniffed, binary_kind
+from aiinfra_dagster.documents.html import parse_html
+from aiinfra_dagster.documents.markdown import parse_markdown
 from aiinfra_dagster.documents.model import Document, UnparseableDocument
+from aiinfra_dagster.documents.pdf import parse_pdf
+from aiinfra_dagster.documents.plaintext import parse_text
+from aiinfra_dagster.documents.rst import parse_rst
 
 Redactor = Callable[[str], str]
+_TEXT_PARSERS: dict[str, Callable[[str], Document]] = {
+    "markdown": parse_markdown,
+    "rst": parse_rst,
+    "html": parse_html,
+    "text": parse_text,
+}
 
 
 def _identity(text: str) -> str:
@@ -33,22 +44,11 @@ def parse_document(content: bytes, fmt: Sniffed, path: str, *, redact: Redactor 
     if fmt == "binary":
         raise UnparseableDocument(f"unsupported binary format: {binary_kind(content) or 'unknown'}")
     if fmt == "pdf":
-        from aiinfra_dagster.documents.pdf import parse_pdf
-
         doc = parse_pdf(content, redact=redact)
+    elif fmt in _TEXT_PARSERS:
+        doc = _TEXT_PARSERS[fmt](redact(decode_text(content)))
     else:
-        text = redact(decode_text(content))
-        if fmt == "markdown":
-            from aiinfra_dagster.documents.markdown import parse_markdown as parser
-        elif fmt == "rst":
-            from aiinfra_dagster.documents.rst import parse_rst as parser
-        elif fmt == "html":
-            from aiinfra_dagster.documents.html import parse_html as parser
-        elif fmt == "text":
-            from aiinfra_dagster.documents.plaintext import parse_text as parser
-        else:
-            raise UnparseableDocument(f"unknown document format {fmt!r}")
-        doc = parser(text)
+        raise UnparseableDocument(f"unknown document format {fmt!r}")
     if not doc.title:
         doc = Document(doc.format, doc.text, _title_from_path(path), doc.sections, doc.metadata)
     return doc
