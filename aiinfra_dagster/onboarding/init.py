@@ -36,6 +36,7 @@ class FolderScan:
     formats: Counter[str] = field(default_factory=Counter)
     subfolders: Counter[str] = field(default_factory=Counter)
     headings: Counter[str] = field(default_factory=Counter)
+    titles: set[str] = field(default_factory=set)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -64,6 +65,7 @@ def scan_folder(path: Path, globs: list[str] = INIT_GLOBS, max_parsed: int = _MA
         except UnparseableDocument as exc:
             scan.unreadable.append((rel, str(exc)))
             continue
+        scan.titles.add(doc.title)
         top = {
             s.heading_path[1] if len(s.heading_path) > 1 and s.heading_path[0] == doc.title else s.heading_path[0]
             for s in doc.sections
@@ -84,7 +86,12 @@ def suggest_classes(scans: list[FolderScan], limit: int = 8) -> tuple[list[str],
     for scan in scans:
         headings.update(scan.headings)
     shared = [h for h, n in headings.most_common() if n >= 2 and h.lower() not in _GENERIC_HEADINGS]
-    return shared[:limit], "headings shared by several documents"
+    if len(shared) >= 2:
+        return shared[:limit], "headings shared by several documents"
+    titles = sorted({t for scan in scans for t in scan.titles})
+    if 2 <= len(titles) <= 12:
+        return titles, "document titles (few documents: one class per document)"
+    return [], "nothing (no sub-folders, shared headings or few titles): set labels.classes yourself"
 
 
 def _label(folder: str) -> str:

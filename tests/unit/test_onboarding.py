@@ -73,3 +73,19 @@ def test_check_reports_per_format_and_names_problems(folder: Path, tmp_path: Pat
     assert "template Q/A filters:" in report
     # init wrote no golden set: the check says so and which setting to change, and fails.
     assert code == 1 and "PROBLEM: The golden set is empty" in report and "golden.paths" in report
+
+
+def test_init_suggests_titles_of_a_few_flat_documents_and_says_when_it_has_nothing(tmp_path: Path) -> None:
+    from aiinfra_dagster.onboarding.init import scan_folder, suggest_classes
+
+    flat = write_files(
+        tmp_path / "flat",
+        {f"{t.lower()}.md": f"# {t}\n\n{PROSE.format(topic=t, thing='queue')}\n" for t in ("Billing", "Search")},
+    )
+    assert suggest_classes([scan_folder(flat)]) == (
+        ["Billing", "Search"],
+        "document titles (few documents: one class per document)",
+    )
+    single = write_files(tmp_path / "single", {"only.md": "# Only\n\nOne document about one thing only.\n"})
+    classes, origin = suggest_classes([scan_folder(single)])
+    assert classes == [] and "set labels.classes yourself" in origin
