@@ -13,12 +13,10 @@ from aiinfra_dagster.settings import Settings
 
 def golden_kind(settings: Settings) -> str:
     """`golden.kind` with `auto` resolved: files, python_faq or none."""
-    kind = settings.golden.kind
-    if kind != "auto":
-        return kind
-    if settings.golden.paths:
-        return "files"
-    return "python_faq" if python_docs.enabled(settings.sources) else "none"
+    golden = settings.golden
+    return python_docs.resolve_auto(
+        golden.kind, settings.sources, given=bool(golden.paths), given_mode="files", pack_mode="python_faq"
+    )
 
 
 def load_golden_set(settings: Settings) -> tuple[list[QAPair], str]:

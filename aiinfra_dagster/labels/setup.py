@@ -21,12 +21,11 @@ from aiinfra_dagster.settings import Settings
 
 def reference_mode(settings: Settings) -> str:
     """`labels.reference` with `auto` resolved: file, python_library_chapters or none."""
-    mode = settings.labels.reference
-    if mode != "auto":
-        return mode
-    if settings.labels.reference_path:
-        return "file"
-    return "python_library_chapters" if python_docs.enabled(settings.sources) else "none"
+    labels = settings.labels
+    return python_docs.resolve_auto(
+        labels.reference, settings.sources, given=bool(labels.reference_path), given_mode="file",
+        pack_mode="python_library_chapters",
+    )
 
 
 def reference_labels(settings: Settings) -> tuple[list[ReferenceLabel], str]:

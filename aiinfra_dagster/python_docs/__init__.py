@@ -22,3 +22,12 @@ def pack_sources(sources: Iterable[SourceSettings]) -> list[str]:
 
 def enabled(sources: Iterable[SourceSettings]) -> bool:
     return bool(pack_sources(sources))
+
+
+def resolve_auto(mode: str, sources: Iterable[SourceSettings], *, given: bool, given_mode: str, pack_mode: str) -> str:
+    """An ``auto`` setting resolved: what the user gave wins, then the pack's default for python_docs sources, else none."""
+    if mode != "auto":
+        return mode
+    if given:
+        return given_mode
+    return pack_mode if enabled(sources) else "none"

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiinfra_dagster.data.chunking import ChunkBlock
+from aiinfra_dagster.documents.model import ApiEntry
 from aiinfra_dagster.synthetic.questions import heading_question
 from aiinfra_dagster.synthetic.text import ChunkInput, main_prose
 
@@ -30,13 +31,6 @@ _MODULE_VERB_RE = re.compile(
     r"^(?:This|The [\w.]+) module (provides|implements|defines|contains|offers|supports|allows|exposes|"
     r"includes|describes|gives|makes)\b"
 )
-
-
-@dataclass(frozen=True)
-class ApiItem:
-    kind: str
-    name: str
-    signature: str
 
 
 @dataclass(frozen=True)
@@ -63,7 +57,7 @@ def module_name(headings: Sequence[str], text: str = "") -> str | None:
     return directive.group(1) if directive else None
 
 
-def _qualified(item: ApiItem, module: str | None, owner: str | None) -> str:
+def _qualified(item: ApiEntry, module: str | None, owner: str | None) -> str:
     name = item.name
     if "." in name or item.kind in _OPTION_KINDS or item.kind == "opcode":
         return name
@@ -72,7 +66,7 @@ def _qualified(item: ApiItem, module: str | None, owner: str | None) -> str:
     return f"{module}.{name}" if module and module != "builtins" else name
 
 
-def api_question(item: ApiItem, module: str | None, owner: str | None) -> str:
+def api_question(item: ApiEntry, module: str | None, owner: str | None) -> str:
     """A question an API entry's description answers, phrased by the kind of object."""
     q = _qualified(item, module, owner)
     where = f" in {module}" if module and "." not in q else ""
@@ -103,11 +97,11 @@ def module_verb_question(sentence: str, module: str | None) -> str | None:
     return f"What does the {module} module {base}?"
 
 
-def _api(block: ChunkBlock) -> ApiItem | None:
-    return ApiItem(*block.api) if block.api else None
+def _api(block: ChunkBlock) -> ApiEntry | None:
+    return ApiEntry(*block.api) if block.api else None
 
 
-def _owner_class(items: list[ApiItem], item: ApiItem) -> str | None:
+def _owner_class(items: list[ApiEntry], item: ApiEntry) -> str | None:
     """The class documented before a method in the same chunk, if any."""
     owner = None
     for other in items:
