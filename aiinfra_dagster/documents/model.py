@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DocFormat = Literal["markdown", "rst", "html", "pdf", "text"]
-FORMATS: tuple[DocFormat, ...] = ("markdown", "rst", "html", "pdf", "text")
 
 BlockKind = Literal["paragraph", "code", "list", "table", "api", "quote"]
 BLOCK_KINDS: tuple[BlockKind, ...] = ("paragraph", "code", "list", "table", "api", "quote")
@@ -62,9 +61,6 @@ class Block:
     def from_dict(cls, data: dict[str, Any]) -> Block:
         api = data.get("api")
         return cls(data["kind"], int(data["start"]), int(data["end"]), data["plain"], ApiEntry(*api) if api else None)
-
-    def shifted(self, by: int) -> Block:
-        return Block(self.kind, self.start + by, self.end + by, self.plain, self.api)
 
 
 @dataclass(frozen=True)
