@@ -16,6 +16,7 @@ carries its blocks (kind, plain text, API entry) so readers never re-parse marku
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 import json
 import re
 from collections.abc import Sequence
@@ -336,6 +337,7 @@ def chunk_documents(
     by_sec: dict[int, list[_Piece]] = {}
     for p in pieces:
         by_sec.setdefault(p.sec, []).append(p)
+    starts = {sec: [p.start for p in section] for sec, section in by_sec.items()}
     out: list[list[Chunk]] = [[] for _ in docs]
     for sec, start, end, n in groups:
         body = texts[sec][start:end]
@@ -347,16 +349,21 @@ def chunk_documents(
                 section=headings[sec],
                 text=body,
                 n_tokens=n,
-                blocks=_chunk_blocks(by_sec[sec], start, end, blocks, texts[sec]),
+                blocks=_chunk_blocks(by_sec[sec], starts[sec], start, end, blocks, texts[sec]),
             )
         )
     return out
 
 
-def _chunk_blocks(pieces: list[_Piece], start: int, end: int, blocks: list[Block], text: str) -> tuple[ChunkBlock, ...]:
-    """The blocks inside ``text[start:end]``: whole blocks keep their plain text, parts of a split block get theirs."""
+def _chunk_blocks(
+    pieces: list[_Piece], starts: list[int], start: int, end: int, blocks: list[Block], text: str
+) -> tuple[ChunkBlock, ...]:
+    """The blocks inside ``text[start:end]``: whole blocks keep their plain text, parts of a split block get theirs.
+
+    ``pieces`` are a section's pieces in text order (``starts`` their start offsets), so the chunk's are one slice.
+    """
     out: list[ChunkBlock] = []
-    inside = [p for p in pieces if start <= p.start and p.end <= end]
+    inside = pieces[bisect_left(starts, start) : bisect_left(starts, end)]
     i = 0
     while i < len(inside):
         para = inside[i].para
