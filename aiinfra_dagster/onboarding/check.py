@@ -28,7 +28,7 @@ from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.readiness import Readiness, golden_readiness
 from aiinfra_dagster.retrieval.relevance import relevant_chunks
 from aiinfra_dagster.settings import Settings
-from aiinfra_dagster.synthetic.filters import format_validity, near_duplicate_questions, pii_check, run_filters
+from aiinfra_dagster.synthetic.filters import run_filters
 from aiinfra_dagster.synthetic.generate import QACandidate, TemplateGenerator
 from aiinfra_dagster.synthetic.pipeline import chunk_inputs, filter_params
 from aiinfra_dagster.synthetic.sampling import select_chunks
@@ -176,38 +176,23 @@ def _filter(
     report: CheckReport,
 ) -> dict[str, str]:
     """candidate id -> drop reason, by the text filters or (``embed``) the whole chain the run uses."""
-    params = filter_params(settings)
-    if embed:
-        if encoder is None:
-            from aiinfra_dagster.models.embedding import load_encoder  # torch: only with --embed
+    if embed and encoder is None:
+        from aiinfra_dagster.models.embedding import load_encoder  # torch: only with --embed
 
-            models = settings.models
-            path = resolve_model_path(
-                models.embedding, "models.embedding", allow_hub_downloads=models.allow_hub_downloads
-            )
-            encoder = load_encoder(
-                str(path), settings.features.embedding_max_length, settings.features.embedding_batch_size
-            )
-        _, dropped, _ = run_filters(
-            candidates,
-            encoder=encoder,  # type: ignore[arg-type]
-            chunk_ids=chunks["chunk_id"].to_list(),
-            chunk_texts=chunks["text"].to_list(),
-            golden_pairs=golden,
-            params=params,
-        )
-        report.filters = "all (format, PII, decontamination, round-trip retrieval, near duplicates)"
-        return {c.candidate_id: reason for c, reason in dropped}
-    report.filters = "format, PII and near duplicates (add --embed for decontamination and round-trip retrieval)"
-    out = format_validity(
+        models = settings.models
+        path = resolve_model_path(models.embedding, "models.embedding", allow_hub_downloads=models.allow_hub_downloads)
+        encoder = load_encoder(str(path), settings.features.embedding_max_length, settings.features.embedding_batch_size)
+    _, dropped, _ = run_filters(
         candidates,
-        params.min_question_chars,
-        params.max_question_chars,
-        params.min_answer_chars,
-        params.max_answer_chars,
+        encoder=encoder if embed else None,  # type: ignore[arg-type]
+        chunk_ids=chunks["chunk_id"].to_list(),
+        chunk_texts=chunks["text"].to_list(),
+        golden_pairs=golden,
+        params=filter_params(settings),
     )
-    rest = [c for c in candidates if c.candidate_id not in out]
-    out.update(pii_check(rest, params.pii_types, params.pii_allowlist))
-    rest = [c for c in rest if c.candidate_id not in out]
-    out.update(near_duplicate_questions(rest, params.dedup_threshold, params.dedup_num_perm, params.dedup_shingle_size))
-    return out
+    report.filters = (
+        "all (format, PII, decontamination, round-trip retrieval, near duplicates)"
+        if embed
+        else "format, PII and near duplicates (add --embed for decontamination and round-trip retrieval)"
+    )
+    return {c.candidate_id: reason for c, reason in dropped}

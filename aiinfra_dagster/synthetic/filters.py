@@ -259,7 +259,7 @@ STAGES = ("duplicate_id", "format", "pii", "contamination", "round_trip", "near_
 def run_filters(
     candidates: Sequence[QACandidate],
     *,
-    encoder: Encoder,
+    encoder: Encoder | None,
     chunk_ids: Sequence[str],
     golden_pairs: Sequence[GoldenPair],
     chunk_embeddings: np.ndarray | None = None,
@@ -274,15 +274,16 @@ def run_filters(
     retrieval, and near-duplicate questions last, so a duplicate is only
     removed in favour of a copy that passed everything else.  Pass
     ``chunk_embeddings`` (e.g. from the vector index, same encoder) or
-    ``chunk_texts`` to have them encoded here.
+    ``chunk_texts`` to have them encoded here. With ``encoder=None`` only the text filters run (format, PII,
+    near duplicates): what `aiinfra check` does in seconds without loading a model.
     """
-    if chunk_embeddings is None:
+    if encoder is not None and chunk_embeddings is None:
         if chunk_texts is None:
             raise ValueError("run_filters needs chunk_embeddings or chunk_texts")
         if len(chunk_texts) != len(chunk_ids):
             raise ValueError("chunk_texts and chunk_ids must have the same length")
         chunk_embeddings = encoder.encode(list(chunk_texts))
-    if golden_question_embeddings is None:
+    if encoder is not None and golden_question_embeddings is None:
         golden_question_embeddings = encoder.encode([q for q, _ in golden_pairs])
 
     dropped: list[tuple[QACandidate, str]] = []
@@ -305,19 +306,21 @@ def run_filters(
     apply("format", format_validity(alive, *lengths))
     apply("pii", pii_check(alive, params.pii_types, params.pii_allowlist))
 
-    embeddings = encoder.encode([c.question for c in alive])
-    row = {c.candidate_id: i for i, c in enumerate(alive)}
-    verdicts = decontaminate(
-        alive,
-        embeddings,
-        golden_pairs,
-        golden_question_embeddings,
-        params.decontamination_threshold,
-        params.decontamination_ngram,
-    )
-    apply("contamination", verdicts)
-    rows = [row[c.candidate_id] for c in alive]
-    apply("round_trip", round_trip(alive, embeddings[rows], chunk_ids, chunk_embeddings, params.round_trip_k))
+    if encoder is not None:
+        assert chunk_embeddings is not None and golden_question_embeddings is not None
+        embeddings = encoder.encode([c.question for c in alive])
+        row = {c.candidate_id: i for i, c in enumerate(alive)}
+        verdicts = decontaminate(
+            alive,
+            embeddings,
+            golden_pairs,
+            golden_question_embeddings,
+            params.decontamination_threshold,
+            params.decontamination_ngram,
+        )
+        apply("contamination", verdicts)
+        rows = [row[c.candidate_id] for c in alive]
+        apply("round_trip", round_trip(alive, embeddings[rows], chunk_ids, chunk_embeddings, params.round_trip_k))
     apply(
         "near_duplicate",
         near_duplicate_questions(alive, params.dedup_threshold, params.dedup_num_perm, params.dedup_shingle_size),
