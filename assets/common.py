@@ -7,4 +7,3 @@ from aiinfra_dagster.markdown import markdown_table
 OWNERS = ["team:ml-platform"]
 
 __all__ = ["OWNERS", "markdown_table"]
-

@@ -1,6 +1,5 @@
 """Data-preparation assets: raw documents to validated, redacted, deduplicated chunks."""
 
-
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -8,8 +7,8 @@ import polars as pl
 
 from aiinfra_dagster.assets.common import OWNERS, markdown_table
 from aiinfra_dagster.data import ingest
-from aiinfra_dagster.data.golden_source import load_golden_set
 from aiinfra_dagster.data.chunk_set import build_chunk_set, embedding_token_counter
+from aiinfra_dagster.data.golden_source import load_golden_set
 from aiinfra_dagster.data.tables import (
     CHUNK_DUPLICATES,
     DOCUMENT_CHUNKS,
@@ -97,9 +96,7 @@ def raw_documents(
         ),
     ],
 )
-def validated_documents(
-    context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource
-):
+def validated_documents(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource):
     settings = aiinfra.value
     store = lakehouse.store
     raw_version = store.version(RAW_DOCUMENTS.name)
@@ -189,12 +186,14 @@ def document_chunks(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
             tokens=dg.MetadataValue.md(
                 markdown_table(
                     ["max_tokens setting", "mean", "p50", "max"],
-                    [[
-                        settings.chunking.max_tokens,
-                        round(float(tokens.mean() or 0), 1),
-                        int(tokens.median() or 0),
-                        int(tokens.max() or 0),
-                    ]],
+                    [
+                        [
+                            settings.chunking.max_tokens,
+                            round(float(tokens.mean() or 0), 1),
+                            int(tokens.median() or 0),
+                            int(tokens.max() or 0),
+                        ]
+                    ],
                 )
             ),
         ),

@@ -1,6 +1,5 @@
 """Asset checks of the data stage; they read the persisted tables, so they can be re-run alone."""
 
-
 import dagster as dg
 import polars as pl
 
@@ -9,7 +8,14 @@ from aiinfra_dagster.data.chunking import chunk_id_for
 from aiinfra_dagster.data.parsing import nonspace_chars, parse_errors, parse_raw_documents, parsed_text_chars
 from aiinfra_dagster.data.pii import count_pii
 from aiinfra_dagster.data.quality import document_expectations, document_profile, run_suite
-from aiinfra_dagster.data.tables import CHUNK_DUPLICATES, DOCUMENT_CHUNKS, GOLDEN_QA, QUARANTINE, RAW_DOCUMENTS, VALIDATED_DOCUMENTS
+from aiinfra_dagster.data.tables import (
+    CHUNK_DUPLICATES,
+    DOCUMENT_CHUNKS,
+    GOLDEN_QA,
+    QUARANTINE,
+    RAW_DOCUMENTS,
+    VALIDATED_DOCUMENTS,
+)
 from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.readiness import golden_readiness
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
@@ -141,7 +147,11 @@ def chunks_cover_documents(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=not missing,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"documents": len(documents), "uncovered": len(missing), "examples": dg.MetadataValue.json(missing[:10])},
+        metadata={
+            "documents": len(documents),
+            "uncovered": len(missing),
+            "examples": dg.MetadataValue.json(missing[:10]),
+        },
     )
 
 
@@ -178,4 +188,6 @@ def golden_qa_present(context: dg.AssetCheckExecutionContext, lakehouse: Lakehou
     pairs = lakehouse.store.read(GOLDEN_QA).height
     origin = (latest_metadata(context.instance, dg.AssetKey("golden_qa")) or {}).get("origin", "")
     verdict = golden_readiness(pairs, pairs, str(origin))
-    return dg.AssetCheckResult(passed=verdict.usable, description=verdict.message(), metadata={"pairs": pairs, "reason": verdict.message()})
+    return dg.AssetCheckResult(
+        passed=verdict.usable, description=verdict.message(), metadata={"pairs": pairs, "reason": verdict.message()}
+    )

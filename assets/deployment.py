@@ -6,7 +6,6 @@ deployment serves it locally with `bentoml serve` (or renders Kubernetes
 manifests in k8s mode); `inference_logs` compacts what the service logged.
 """
 
-
 import dagster as dg
 import yaml
 
@@ -51,7 +50,9 @@ def bento_build(
     settings = aiinfra.value
     llm = llm_to_serve(context.instance)
     classifier = classifier_to_serve(context.instance)
-    encoder = ModelSource("aiinfra-embedding", embedding_model.encoder_id(), str(embedding_model.model_dir()), "embedding")
+    encoder = ModelSource(
+        "aiinfra-embedding", embedding_model.encoder_id(), str(embedding_model.model_dir()), "embedding"
+    )
     alias, index_version = index_alias_to_serve(context.instance, settings.qdrant.alias)
     built = build_bento(settings, llm, classifier, encoder, alias)
     context.log.info(f"Bento {built.tag} {'reused' if built.reused else 'built'} ({built.size_bytes} bytes + models)")
@@ -72,8 +73,10 @@ def bento_build(
             "index_alias": alias,
             "index_version_at_build": index_version or "unknown (vector_index not materialized)",
             "models": dg.MetadataValue.md(
-                markdown_table(["role", "model store tag", "from asset", "source directory"],
-                               [[role, m.tag, m.asset, m.path] for m, role in models])
+                markdown_table(
+                    ["role", "model store tag", "from asset", "source directory"],
+                    [[role, m.tag, m.asset, m.path] for m, role in models],
+                )
             ),
         },
     )
@@ -105,11 +108,17 @@ def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResourc
         path.parent.mkdir(parents=True, exist_ok=True)
         text = yaml.safe_dump_all(manifests, sort_keys=False)
         path.write_text(text)
-        context.log.info(f"k8s manifests for {tag} written to {path}; build the image with `bentoml containerize {tag}`")
-        local = [name for name, is_local in (
-            ("storage.root (the inference log)", is_local_uri(settings.storage.lake_root)),
-            ("qdrant.url (the index)", settings.qdrant.url is None),
-        ) if is_local]
+        context.log.info(
+            f"k8s manifests for {tag} written to {path}; build the image with `bentoml containerize {tag}`"
+        )
+        local = [
+            name
+            for name, is_local in (
+                ("storage.root (the inference log)", is_local_uri(settings.storage.lake_root)),
+                ("qdrant.url (the index)", settings.qdrant.url is None),
+            )
+            if is_local
+        ]
         if local:
             context.log.warning(f"pods cannot reach this machine's files: set {' and '.join(local)} for k8s serving")
         return dg.MaterializeResult(
@@ -127,7 +136,9 @@ def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResourc
     deployment = deploy(settings, tag)  # returns once /readyz answers; the blocking check asks a sample question
     state = deployment.state
     print(f"Serving {tag} at {state.url} (POST {state.url}/ask)")
-    context.log.info(f"{deployment.action} {tag} at {state.url} (pid {state.pid}, downtime {deployment.downtime_s:.1f}s)")
+    context.log.info(
+        f"{deployment.action} {tag} at {state.url} (pid {state.pid}, downtime {deployment.downtime_s:.1f}s)"
+    )
     return dg.MaterializeResult(
         data_version=dg.DataVersion(tag.split(":")[1]),
         metadata={
@@ -145,7 +156,7 @@ def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResourc
             "try_it": dg.MetadataValue.md(
                 f"```bash\ncurl -s {state.url}/ask -H 'content-type: application/json'"
                 + (" -H 'X-API-Key: $AIINFRA_SERVING__API_KEY'" if settings.serving.api_key else "")
-                + f" -d '{{\"question\": \"{settings.serving.sample_question}\"}}'\n```"
+                + f' -d \'{{"question": "{settings.serving.sample_question}"}}\'\n```'
             ),
         },
     )
@@ -178,13 +189,22 @@ def inference_logs(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
             partitions=dg.MetadataValue.json(partitions),
             files_compacted=dg.MetadataValue.json(compaction.files_compacted),
             per_day=dg.MetadataValue.md(
-                markdown_table(["date", "requests", "errors (4xx/5xx)", "median latency ms"],
-                               [[str(r["date"]), r["requests"], r["errors"], f"{r['median_latency_ms'] or 0:.1f}"]
-                                for r in compaction.per_day.iter_rows(named=True)])
+                markdown_table(
+                    ["date", "requests", "errors (4xx/5xx)", "median latency ms"],
+                    [
+                        [str(r["date"]), r["requests"], r["errors"], f"{r['median_latency_ms'] or 0:.1f}"]
+                        for r in compaction.per_day.iter_rows(named=True)
+                    ],
+                )
             ),
             per_endpoint=dg.MetadataValue.md(
-                markdown_table(["endpoint", "status", "requests"],
-                               [[r["endpoint"], r["status_code"], r["requests"]] for r in compaction.per_endpoint.iter_rows(named=True)])
+                markdown_table(
+                    ["endpoint", "status", "requests"],
+                    [
+                        [r["endpoint"], r["status_code"], r["requests"]]
+                        for r in compaction.per_endpoint.iter_rows(named=True)
+                    ],
+                )
             ),
             raw_log_table=dg.MetadataValue.path(store.uri(INFERENCE_LOG.name)),
         )

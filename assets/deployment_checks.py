@@ -73,7 +73,8 @@ def deployment_answers(context: dg.AssetCheckExecutionContext, aiinfra: Settings
     state = running_server(settings)
     if state is None or state.bento_tag != meta["bento_tag"]:
         return dg.AssetCheckResult(
-            passed=False, metadata={"expected": str(meta["bento_tag"]), "running": state.bento_tag if state else "nothing"}
+            passed=False,
+            metadata={"expected": str(meta["bento_tag"]), "running": state.bento_tag if state else "nothing"},
         )
     smoke = smoke_check(state.url, settings)
     return dg.AssetCheckResult(
@@ -96,13 +97,19 @@ def deployment_answers(context: dg.AssetCheckExecutionContext, aiinfra: Settings
     description="Every request id of the raw log (as of the version compacted) is in inference_logs exactly once, on "
     "the date of its timestamp (checked on the days that version's requests fall on).",
 )
-def inference_logs_complete(context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource) -> dg.AssetCheckResult:
+def inference_logs_complete(
+    context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
+) -> dg.AssetCheckResult:
     store = lakehouse.store
     # The service keeps appending: compare with the raw version the materialization read.
     raw_version = _latest(context, "inference_logs").get("input_inference_log_version", -1)
     columns = ["request_id", "ts"]
     compacted = raw_version is not None and int(raw_version) >= 0
-    raw = store.read(INFERENCE_LOG, version=int(raw_version), columns=columns) if compacted else INFERENCE_LOG.project(columns).empty()
+    raw = (
+        store.read(INFERENCE_LOG, version=int(raw_version), columns=columns)
+        if compacted
+        else INFERENCE_LOG.project(columns).empty()
+    )
     raw_ids = set(raw["request_id"].to_list())
     # The days those requests fall on: what this materialization wrote to (the rest was checked before).
     days = raw.get_column("ts").dt.date().unique().to_list()
@@ -113,7 +120,11 @@ def inference_logs_complete(context: dg.AssetCheckExecutionContext, lakehouse: L
     return dg.AssetCheckResult(
         passed=missing == 0 and duplicated == 0 and wrong_date == 0,
         metadata={
-            "raw_requests": len(raw_ids), "days_checked": dg.MetadataValue.json(sorted(str(d) for d in days)),
-            "requests_on_those_days": curated.height, "missing": missing, "duplicated": duplicated, "wrong_date": wrong_date,
+            "raw_requests": len(raw_ids),
+            "days_checked": dg.MetadataValue.json(sorted(str(d) for d in days)),
+            "requests_on_those_days": curated.height,
+            "missing": missing,
+            "duplicated": duplicated,
+            "wrong_date": wrong_date,
         },
     )

@@ -42,7 +42,9 @@ def _candidate(instance: dg.DagsterInstance) -> tuple[EvalModel, dict]:
         raise dg.Failure("eval_report needs a materialized lora_checkpoint")
     merged = str(meta.get("merged_model_path") or "")
     if not merged or not Path(merged).is_dir():
-        raise dg.Failure(f"lora_checkpoint {meta['model_version']} has no merged model to evaluate (set training.merge: true)")
+        raise dg.Failure(
+            f"lora_checkpoint {meta['model_version']} has no merged model to evaluate (set training.merge: true)"
+        )
     return EvalModel("candidate", str(meta["model_version"]), Path(merged)), meta
 
 
@@ -57,7 +59,15 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         name="eval_report",
         group_name=GROUP,
-        deps=["lora_checkpoint", "base_model", "golden_qa", "topic_classifier", "chunk_labels", "document_chunks", "vector_index"],
+        deps=[
+            "lora_checkpoint",
+            "base_model",
+            "golden_qa",
+            "topic_classifier",
+            "chunk_labels",
+            "document_chunks",
+            "vector_index",
+        ],
         kinds={"pytorch", "deltalake", "html"},
         owners=OWNERS,
         description=(
@@ -68,10 +78,18 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             "are the promotion gate champion_model passes through."
         ),
         check_specs=[
-            dg.AssetCheckSpec(GATE_CHECK, asset="eval_report", blocking=True,
-                              description="The candidate beats the incumbent (champion, else base) on the headline metric by promotion.min_improvement, CI-aware."),
-            dg.AssetCheckSpec(SLICE_CHECK, asset="eval_report", blocking=True,
-                              description="No golden-set slice (source page) regresses beyond promotion.slice_tolerance."),
+            dg.AssetCheckSpec(
+                GATE_CHECK,
+                asset="eval_report",
+                blocking=True,
+                description="The candidate beats the incumbent (champion, else base) on the headline metric by promotion.min_improvement, CI-aware.",
+            ),
+            dg.AssetCheckSpec(
+                SLICE_CHECK,
+                asset="eval_report",
+                blocking=True,
+                description="No golden-set slice (source page) regresses beyond promotion.slice_tolerance.",
+            ),
         ],
         **gpu_step(settings),
     )
@@ -100,14 +118,21 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             "topic_classifier_version": classifier_meta.get("model_version") if classifier_meta else None,
         }
         outcome = produce_report(
-            settings, store, models, embedding_model.encoder(),
+            settings,
+            store,
+            models,
+            embedding_model.encoder(),
             classifier_dir=Path(classifier_meta["model_path"]) if classifier_meta else None,
-            inputs=inputs, dagster_run_id=context.run_id, log=context.log.info,
+            inputs=inputs,
+            dagster_run_id=context.run_id,
+            log=context.log.info,
         )
         summary = outcome.summary
         delta = headline_delta(summary)
         classifier = summary.get("classifier")
-        context.log.info(f"eval report {summary['report_id']}: gate {summary['gate']['reason']}; slices {summary['slices_gate']['reason']}")
+        context.log.info(
+            f"eval report {summary['report_id']}: gate {summary['gate']['reason']}; slices {summary['slices_gate']['reason']}"
+        )
         return dg.MaterializeResult(
             data_version=dg.DataVersion(summary["report_id"]),
             metadata={
@@ -128,25 +153,49 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 "answers_reused": outcome.reused_rows,
                 "eval_history_version": outcome.history_write.version,
                 "eval_reports_version": outcome.report_write.version,
-                **({"classifier_accuracy": float(classifier["accuracy"]["mean"]), "classifier_macro_f1": float(classifier["macro_f1"]),
-                    "label_model_accuracy": float(classifier["label_model_accuracy"])} if classifier else {}),
+                **(
+                    {
+                        "classifier_accuracy": float(classifier["accuracy"]["mean"]),
+                        "classifier_macro_f1": float(classifier["macro_f1"]),
+                        "label_model_accuracy": float(classifier["label_model_accuracy"]),
+                    }
+                    if classifier
+                    else {}
+                ),
                 **{f"input_{k}": v for k, v in summary["inputs"].items() if v is not None},
             },
             check_results=[
                 dg.AssetCheckResult(
-                    check_name=GATE_CHECK, passed=bool(summary["gate"]["passed"]),
+                    check_name=GATE_CHECK,
+                    passed=bool(summary["gate"]["passed"]),
                     description=summary["gate"]["reason"],
-                    metadata={"reason": summary["gate"]["reason"], "improvement": float(delta["mean"]),
-                              "ci_low": float(delta["low"]), "ci_high": float(delta["high"]),
-                              "margin": settings.promotion.min_improvement, "criterion": settings.promotion.criterion,
-                              "incumbent": f"{summary['incumbent_role']} {summary['incumbent_version']}"},
+                    metadata={
+                        "reason": summary["gate"]["reason"],
+                        "improvement": float(delta["mean"]),
+                        "ci_low": float(delta["low"]),
+                        "ci_high": float(delta["high"]),
+                        "margin": settings.promotion.min_improvement,
+                        "criterion": settings.promotion.criterion,
+                        "incumbent": f"{summary['incumbent_role']} {summary['incumbent_version']}",
+                    },
                 ),
                 dg.AssetCheckResult(
-                    check_name=SLICE_CHECK, passed=bool(summary["slices_gate"]["passed"]),
+                    check_name=SLICE_CHECK,
+                    passed=bool(summary["slices_gate"]["passed"]),
                     description=summary["slices_gate"]["reason"],
-                    metadata={"reason": summary["slices_gate"]["reason"], "tolerance": settings.promotion.slice_tolerance,
-                              "slices": dg.MetadataValue.md(markdown_table(["slice", "questions", "improvement", "gated"],
-                                                                           [[s["slice"], s["questions"], f"{s['delta']:+.3f}", s["gated"]] for s in summary["slices"]]))},
+                    metadata={
+                        "reason": summary["slices_gate"]["reason"],
+                        "tolerance": settings.promotion.slice_tolerance,
+                        "slices": dg.MetadataValue.md(
+                            markdown_table(
+                                ["slice", "questions", "improvement", "gated"],
+                                [
+                                    [s["slice"], s["questions"], f"{s['delta']:+.3f}", s["gated"]]
+                                    for s in summary["slices"]
+                                ],
+                            )
+                        ),
+                    },
                 ),
             ],
         )
@@ -156,7 +205,8 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 class ChampionConfig(dg.Config):
     rollback_to: str = Field(
-        default="", description="Empty: promote the latest eval report's candidate through the gate. 'previous' or a model version: roll back."
+        default="",
+        description="Empty: promote the latest eval report's candidate through the gate. 'previous' or a model version: roll back.",
     )
 
 
@@ -186,10 +236,20 @@ def champion_model(
             change = promote(history, read_report(store, str(meta["report_id"])), dagster_run_id=context.run_id)
     except PromotionRefused as err:
         raise dg.Failure(str(err)) from err
-    write = store.write(CHAMPION_HISTORY, as_frame(change.row), mode="append") if change.row else store.no_change(CHAMPION_HISTORY)
+    write = (
+        store.write(CHAMPION_HISTORY, as_frame(change.row), mode="append")
+        if change.row
+        else store.no_change(CHAMPION_HISTORY)
+    )
     champion = change.current
-    recent = (pl.concat([history, as_frame(change.row)]) if change.row else history).sort("sequence", descending=True).head(10)
-    context.log.info(f"champion: {champion['model_version']} ({'changed: ' + champion['action'] if change.row else 'unchanged'})")
+    recent = (
+        (pl.concat([history, as_frame(change.row)]) if change.row else history)
+        .sort("sequence", descending=True)
+        .head(10)
+    )
+    context.log.info(
+        f"champion: {champion['model_version']} ({'changed: ' + champion['action'] if change.row else 'unchanged'})"
+    )
     return dg.MaterializeResult(
         data_version=dg.DataVersion(f"{champion['model_version']}-{champion['sequence']}"),
         metadata={
@@ -200,16 +260,26 @@ def champion_model(
             "previous_version": champion["previous_version"] or "none",
             "eval_report_id": champion["eval_report_id"] or "",
             "reason": champion["reason"],
-            "input_training_set_version": champion["training_set_version"] if champion["training_set_version"] is not None else -1,
+            "input_training_set_version": champion["training_set_version"]
+            if champion["training_set_version"] is not None
+            else -1,
             "input_base_model_sha256": champion["base_model_sha256"] or "",
             "champion_history_version": write.version,
             "history": dg.MetadataValue.md(
                 markdown_table(
                     ["#", "when (UTC)", "action", "model", "previous", "eval report"],
-                    [[r["sequence"], r["changed_at"].strftime("%Y-%m-%d %H:%M:%S"), r["action"], r["model_version"], r["previous_version"] or "", r["eval_report_id"] or ""]
-                     for r in recent.iter_rows(named=True)],
+                    [
+                        [
+                            r["sequence"],
+                            r["changed_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                            r["action"],
+                            r["model_version"],
+                            r["previous_version"] or "",
+                            r["eval_report_id"] or "",
+                        ]
+                        for r in recent.iter_rows(named=True)
+                    ],
                 )
             ),
         },
     )
-

@@ -19,7 +19,9 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
     asset="eval_report",
     description="Every evaluated model answered every sampled question in every mode, with finite scores.",
 )
-def eval_report_rows_complete(context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource) -> dg.AssetCheckResult:
+def eval_report_rows_complete(
+    context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
+) -> dg.AssetCheckResult:
     meta = latest_metadata(context.instance, "eval_report")
     if meta is None:
         return dg.AssetCheckResult(passed=False, metadata={"reason": "eval_report has no materialization"})
@@ -48,7 +50,9 @@ def eval_report_rows_complete(context: dg.AssetCheckExecutionContext, lakehouse:
     blocking=True,
     description="The champion's model directory exists with weights, config and tokenizer (what the deployment loads).",
 )
-def champion_model_files_present(context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource) -> dg.AssetCheckResult:
+def champion_model_files_present(
+    context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
+) -> dg.AssetCheckResult:
     history = lakehouse.store.read(CHAMPION_HISTORY).sort("sequence")
     path = Path(history.row(-1, named=True)["model_path"])
     present = {p.name for p in path.iterdir()} if path.is_dir() else set()
@@ -56,7 +60,10 @@ def champion_model_files_present(context: dg.AssetCheckExecutionContext, lakehou
     weights = any(n.endswith((".safetensors", ".bin")) for n in present)
     return dg.AssetCheckResult(
         passed=needed <= present and weights,
-        metadata={"model_path": dg.MetadataValue.path(str(path)), "missing": ", ".join(sorted(needed - present)) or ("weights" if not weights else "none")},
+        metadata={
+            "model_path": dg.MetadataValue.path(str(path)),
+            "missing": ", ".join(sorted(needed - present)) or ("weights" if not weights else "none"),
+        },
     )
 
 
@@ -71,9 +78,15 @@ def champion_history_consistent(lakehouse: LakehouseResource) -> dg.AssetCheckRe
     passed = {r["report_id"] for r in reports.iter_rows(named=True) if r["gate_passed"] and r["slices_passed"]}
     gapless = history["sequence"].to_list() == list(range(1, history.height + 1))
     unjustified = [
-        r["model_version"] for r in history.filter(pl.col("action") == "promote").iter_rows(named=True) if r["eval_report_id"] not in passed
+        r["model_version"]
+        for r in history.filter(pl.col("action") == "promote").iter_rows(named=True)
+        if r["eval_report_id"] not in passed
     ]
     return dg.AssetCheckResult(
         passed=gapless and not unjustified,
-        metadata={"changes": history.height, "gapless": gapless, "promotions_without_passing_report": ", ".join(unjustified) or "none"},
+        metadata={
+            "changes": history.height,
+            "gapless": gapless,
+            "promotions_without_passing_report": ", ".join(unjustified) or "none",
+        },
     )

@@ -94,7 +94,10 @@ def chunk_features(lakehouse: LakehouseResource) -> dg.MaterializeResult:
             active_entities=latest_rows(pl.concat([history, updates])).filter(pl.col("active")).height,
             rows_appended=updates.height,
             definitions=dg.MetadataValue.md(
-                markdown_table(["feature", "type", "version", "description"], [[f.name, f.dtype, f.version, f.description] for f in FEATURES])
+                markdown_table(
+                    ["feature", "type", "version", "description"],
+                    [[f.name, f.dtype, f.version, f.description] for f in FEATURES],
+                )
             ),
         )
     )

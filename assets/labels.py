@@ -92,7 +92,10 @@ def human_labels(lakehouse: LakehouseResource, aiinfra: SettingsResource):
             HUMAN_LABEL_QUARANTINE,
             quarantined,
             sample=dg.MetadataValue.md(
-                markdown_table(["file", "record", "reason"], [[q["source_file"], q["record"], q["reason"]] for q in imported.quarantined[:10]])
+                markdown_table(
+                    ["file", "record", "reason"],
+                    [[q["source_file"], q["record"], q["reason"]] for q in imported.quarantined[:10]],
+                )
             ),
         ),
     )
@@ -117,7 +120,9 @@ def chunk_labels(
 ) -> dg.MaterializeResult:
     settings = aiinfra.value
     store = lakehouse.store
-    inputs = {t.name: store.version(t.name) for t in (DOCUMENT_CHUNKS, CHUNK_EMBEDDINGS, REFERENCE_LABELS, HUMAN_LABELS)}
+    inputs = {
+        t.name: store.version(t.name) for t in (DOCUMENT_CHUNKS, CHUNK_EMBEDDINGS, REFERENCE_LABELS, HUMAN_LABELS)
+    }
     reference = store.read(REFERENCE_LABELS)
     classes = label_classes(settings, reference)
     chunks = store.read(DOCUMENT_CHUNKS).select("chunk_id", "path", "section", "text").sort("chunk_id")
@@ -131,7 +136,9 @@ def chunk_labels(
         aligned = chunks.select("chunk_id").join(store.read(CHUNK_EMBEDDINGS), on="chunk_id", how="left")
         if aligned["embedding"].null_count():
             raise RuntimeError("chunk_embeddings is missing chunks: materialize chunk_embeddings first")
-        descriptions = [settings.labels.descriptions.get(c, d) for c, d in zip(classes, label_descriptions(classes), strict=True)]
+        descriptions = [
+            settings.labels.descriptions.get(c, d) for c, d in zip(classes, label_descriptions(classes), strict=True)
+        ]
         zero_shot = ZeroShotInputs(
             chunk_embeddings=embedding_matrix(aligned),
             label_embeddings=encoder.encode(descriptions),
@@ -175,14 +182,25 @@ def chunk_labels(
             labeling_functions=dg.MetadataValue.md(
                 markdown_table(
                     [
-                        "source", "version", "coverage", "accuracy vs reference", "label model's estimate",
-                        "overlap", "agreement (no conflict)", "agrees with final label",
+                        "source",
+                        "version",
+                        "coverage",
+                        "accuracy vs reference",
+                        "label model's estimate",
+                        "overlap",
+                        "agreement (no conflict)",
+                        "agrees with final label",
                     ],
                     [
                         [
-                            s["source"], versions.get(str(s["source"]), "-"), pct(s["coverage"]),
-                            pct(s["accuracy_vs_reference"]), pct(s["estimated_accuracy"]),
-                            pct(s["overlap"]), pct(s["agreement"]), pct(s["agrees_with_final"]),
+                            s["source"],
+                            versions.get(str(s["source"]), "-"),
+                            pct(s["coverage"]),
+                            pct(s["accuracy_vs_reference"]),
+                            pct(s["estimated_accuracy"]),
+                            pct(s["overlap"]),
+                            pct(s["agreement"]),
+                            pct(s["agrees_with_final"]),
                         ]
                         for s in outcome.per_source
                     ],
@@ -201,4 +219,3 @@ def chunk_labels(
             ),
         )
     )
-

@@ -1,16 +1,16 @@
 """The lineage audit as an asset: after every deployment, what produced the served Bento, as markdown and JSON."""
 
 import dagster as dg
-from aiinfra_dagster.assets.common import OWNERS, markdown_table
-from aiinfra_dagster.resources.lakehouse import LakehouseResource
-from aiinfra_dagster.resources.settings import SettingsResource
 
+from aiinfra_dagster.assets.common import OWNERS, markdown_table
 from aiinfra_dagster.monitoring.lineage import audit_deployment
 from aiinfra_dagster.monitoring.lineage_render import (
     audit_dir,
     report_name,
     write_report,
 )
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.settings import SettingsResource
 
 GROUP = "monitoring"
 
@@ -38,7 +38,9 @@ def lineage_audit(
     )
     missing = lineage.missing
     if missing:
-        context.log.warning(f"lineage of {lineage.bento_tag}: {len(missing)} hops missing ({', '.join(h.role for h in missing)})")
+        context.log.warning(
+            f"lineage of {lineage.bento_tag}: {len(missing)} hops missing ({', '.join(h.role for h in missing)})"
+        )
     return dg.MaterializeResult(
         metadata={
             "bento_tag": lineage.bento_tag,

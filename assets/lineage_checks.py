@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 import dagster as dg
-from aiinfra_dagster.assets.common import markdown_table
 
+from aiinfra_dagster.assets.common import markdown_table
 from aiinfra_dagster.materializations import latest_metadata
 
 
@@ -31,7 +31,11 @@ def lineage_complete(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckRes
             "hops_resolved": report["hops_resolved"],
             "hops_missing": len(missing),
             "missing": dg.MetadataValue.md(
-                markdown_table(["hop", "asset", "reason"], [[h["role"], h["asset"], h["missing_reason"]] for h in missing]) if missing else "none"
+                markdown_table(
+                    ["hop", "asset", "reason"], [[h["role"], h["asset"], h["missing_reason"]] for h in missing]
+                )
+                if missing
+                else "none"
             ),
             "report": dg.MetadataValue.path(meta["json_path"]),
         },

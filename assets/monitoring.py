@@ -9,11 +9,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import dagster as dg
-from aiinfra_dagster.assets.common import OWNERS
-from aiinfra_dagster.resources.lakehouse import LakehouseResource
-from aiinfra_dagster.resources.models import EmbeddingModelResource
-from aiinfra_dagster.resources.settings import SettingsResource
 
+from aiinfra_dagster.assets.common import OWNERS
 from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.monitoring.render import report_markdown, topic_shift_markdown
 from aiinfra_dagster.monitoring.report import (
@@ -29,6 +26,9 @@ from aiinfra_dagster.monitoring.report import (
 )
 from aiinfra_dagster.monitoring.samples import drift_samples
 from aiinfra_dagster.monitoring.tables import DRIFT_REPORTS
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.models import EmbeddingModelResource
+from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.serving.tables import INFERENCE_LOGS
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
 
@@ -55,7 +55,8 @@ class DriftReportConfig(dg.Config):
     ),
     check_specs=[
         dg.AssetCheckSpec(
-            DRIFT_CHECK, asset="drift_report",
+            DRIFT_CHECK,
+            asset="drift_report",
             description="Traffic within every drift threshold (warns; retraining is the sensor's decision)",
         )
     ],
@@ -82,7 +83,9 @@ def drift_report(
         "endpoints": params.endpoints,
         "thresholds": params.thresholds.model_dump(),
     }
-    questions = reference_questions(store.read(TRAINING_SET, columns=REFERENCE_COLUMNS), params.max_samples, params.seed)
+    questions = reference_questions(
+        store.read(TRAINING_SET, columns=REFERENCE_COLUMNS), params.max_samples, params.seed
+    )
     thresholds = params.thresholds
     encoder = cache(embedding_model.encoder)  # loaded once, and only when there is traffic to compare
     reference, current, index_version = drift_samples(
@@ -90,18 +93,32 @@ def drift_report(
     )
     inputs["index_version"] = index_version
     comparison = compare(
-        reference, current, thresholds=thresholds, low_confidence_score=params.low_confidence_score,
-        permutations=params.permutations, max_samples=params.max_samples, seed=params.seed,
+        reference,
+        current,
+        thresholds=thresholds,
+        low_confidence_score=params.low_confidence_score,
+        permutations=params.permutations,
+        max_samples=params.max_samples,
+        seed=params.seed,
     )
     focus = focus_chunks(window, params.retraining.focus_chunks) if comparison.verdict.drifted else []
     rid = report_id(start, end, inputs)
     row = report_row(
-        comparison, report=rid, created_at=datetime.now(UTC), window_start=start, window_end=end,
-        window=window, focus=focus, inputs=inputs, run_id=context.run.run_id,
+        comparison,
+        report=rid,
+        created_at=datetime.now(UTC),
+        window_start=start,
+        window_end=end,
+        window=window,
+        focus=focus,
+        inputs=inputs,
+        run_id=context.run.run_id,
     )
     result = store.merge(DRIFT_REPORTS, DRIFT_REPORTS.conform([row]))
     history = store.read(DRIFT_REPORTS).sort("window_end").tail(params.history_reports)
-    context.log.info(f"drift report {rid}: {comparison.label} over {comparison.n_requests} requests; {comparison.verdict.reasons}")
+    context.log.info(
+        f"drift report {rid}: {comparison.label} over {comparison.n_requests} requests; {comparison.verdict.reasons}"
+    )
 
     verdict_metadata = {
         "verdict": comparison.label,
@@ -118,11 +135,17 @@ def drift_report(
             n_reference=comparison.n_reference,
             window_start=start.isoformat(),
             window_end=end.isoformat(),
-            report=dg.MetadataValue.md(report_markdown(comparison, reference, current, history, thresholds, start, end)),
+            report=dg.MetadataValue.md(
+                report_markdown(comparison, reference, current, history, thresholds, start, end)
+            ),
             topic_shift=dg.MetadataValue.md(topic_shift_markdown(comparison)),
             focus_chunk_ids=dg.MetadataValue.json(focus),
             served_model_versions=dg.MetadataValue.json(row["served_model_versions"]),
-            **{f"input_{name}": value for name, value in inputs.items() if name.endswith("version") and value is not None},
+            **{
+                f"input_{name}": value
+                for name, value in inputs.items()
+                if name.endswith("version") and value is not None
+            },
         ),
         check_results=[
             dg.AssetCheckResult(
@@ -140,4 +163,3 @@ def _window_end(value: str | None) -> datetime:
         return datetime.now(UTC)
     end = datetime.fromisoformat(value)
     return end if end.tzinfo else end.replace(tzinfo=UTC)
-

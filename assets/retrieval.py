@@ -54,7 +54,9 @@ def vector_index(
     )
     m = result.metrics
     labels = pl.Series("label", rows.labels, dtype=pl.String).fill_null("(none)").value_counts(sort=True)
-    worst = sorted(zip(golden.qa_ids, golden.questions, result.ranks, strict=True), key=lambda r: (r[2] is not None, -(r[2] or 0)))
+    worst = sorted(
+        zip(golden.qa_ids, golden.questions, result.ranks, strict=True), key=lambda r: (r[2] is not None, -(r[2] or 0))
+    )
     return dg.MaterializeResult(
         metadata={
             **{f"input_{name}_version": v for name, v in inputs.items()},
@@ -69,27 +71,28 @@ def vector_index(
             "built": result.built,
             "switched": result.switched,
             "build_seconds": round(result.build_seconds, 3),
-            "points_per_second": round(result.points / result.build_seconds, 1) if result.built and result.build_seconds else 0.0,
+            "points_per_second": round(result.points / result.build_seconds, 1)
+            if result.built and result.build_seconds
+            else 0.0,
             **m.as_metadata(),  # recall_at_1/5/10, mrr, questions_evaluated
             "questions_left_out": golden.left_out,
-            **(
-                {f"chunks_{k}_vs_previous": v for k, v in result.changes.items()}
-                if result.changes is not None
-                else {}
-            ),
+            **({f"chunks_{k}_vs_previous": v for k, v in result.changes.items()} if result.changes is not None else {}),
             "kept_versions": ", ".join(result.kept_versions),
             "deleted_versions": ", ".join(result.deleted_versions) or "none",
             "retrieval_metrics": dg.MetadataValue.md(
                 markdown_table(
                     ["metric", "value"],
-                    [[f"recall@{k}", f"{v:.3f}"] for k, v in m.recall.items()] + [["MRR", f"{m.mrr:.3f}"], ["questions", m.questions]],
+                    [[f"recall@{k}", f"{v:.3f}"] for k, v in m.recall.items()]
+                    + [["MRR", f"{m.mrr:.3f}"], ["questions", m.questions]],
                 )
                 + "\n\nA question counts at k when a chunk relevant to it (in its FAQ answer's section, or holding "
                 "the opening of its answer) is in the top k; "
                 f"{golden.left_out} golden pairs with no relevant chunk in the index are left out."
             ),
             "verification": dg.MetadataValue.md(
-                markdown_table(["check", "passed", "detail"], [[n, "yes" if ok else "NO", d] for n, ok, d in result.checks])
+                markdown_table(
+                    ["check", "passed", "detail"], [[n, "yes" if ok else "NO", d] for n, ok, d in result.checks]
+                )
             ),
             "hardest_questions": dg.MetadataValue.md(
                 markdown_table(

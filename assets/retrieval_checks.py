@@ -20,7 +20,9 @@ def _latest_metadata(context: dg.AssetCheckExecutionContext) -> dict:
     blocking=True,
     description="The serving alias names the version the last run verified, and it holds the expected points.",
 )
-def vector_index_alias_current(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
+def vector_index_alias_current(
+    context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource
+) -> dg.AssetCheckResult:
     meta = _latest_metadata(context)
     expected_version, expected_points = meta.get("index_version"), meta.get("points")
     try:

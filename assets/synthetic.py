@@ -5,15 +5,15 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
-from aiinfra_dagster.assets.common import OWNERS, markdown_table
-from aiinfra_dagster.resources.lakehouse import LakehouseResource
-from aiinfra_dagster.resources.models import EmbeddingModelResource
-from aiinfra_dagster.resources.settings import SettingsResource
 
 from aiinfra_dagster import python_docs
+from aiinfra_dagster.assets.common import OWNERS, markdown_table
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA, VALIDATED_DOCUMENTS
 from aiinfra_dagster.features.embeddings import embedding_matrix
 from aiinfra_dagster.features.tables import CHUNK_EMBEDDINGS
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.models import EmbeddingModelResource
+from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.synthetic.filters import run_filters
 from aiinfra_dagster.synthetic.generate import QACandidate
 from aiinfra_dagster.synthetic.pipeline import chunk_inputs, filter_params, make_generator, synthetic_rows
@@ -110,7 +110,9 @@ def synthetic_qa(
             dropped=dg.MetadataValue.md(
                 markdown_table(["filter", "dropped"], sorted(report.dropped_by_filter().items()))
             ),
-            dropped_by_reason=dg.MetadataValue.md(markdown_table(["reason", "dropped"], sorted(report.dropped.items()))),
+            dropped_by_reason=dg.MetadataValue.md(
+                markdown_table(["reason", "dropped"], sorted(report.dropped.items()))
+            ),
             sample_kept=dg.MetadataValue.md(
                 markdown_table(["question", "answer (start)"], [[c.question, c.answer[:140]] for c in kept[:8]])
             ),
@@ -128,7 +130,15 @@ def _record_focus(lakehouse: LakehouseResource, config: SyntheticQAConfig, run_i
         store.merge(
             SYNTHETIC_FOCUS,
             SYNTHETIC_FOCUS.conform(
-                [{"chunk_id": c, "drift_report_id": config.drift_report_id or "manual", "added_at": now, "dagster_run_id": run_id} for c in new]
+                [
+                    {
+                        "chunk_id": c,
+                        "drift_report_id": config.drift_report_id or "manual",
+                        "added_at": now,
+                        "dagster_run_id": run_id,
+                    }
+                    for c in new
+                ]
             ),
         )
     return sorted(known | set(new))
@@ -185,10 +195,16 @@ def training_set(lakehouse: LakehouseResource, aiinfra: SettingsResource) -> dg.
             input_document_chunks_version=chunks_version,
             human_pair_files=dg.MetadataValue.json([str(p) for p in settings.training_set.human_pairs_paths]),
             composition=dg.MetadataValue.md(
-                markdown_table(["source", "split", "examples"], frame.group_by("source", "split").len().sort("source", "split").rows())
+                markdown_table(
+                    ["source", "split", "examples"],
+                    frame.group_by("source", "split").len().sort("source", "split").rows(),
+                )
             ),
             sample=dg.MetadataValue.md(
-                markdown_table(["split", "question", "answer (start)"], [[e.split, e.question, e.answer[:100]] for e in examples[:5]])
+                markdown_table(
+                    ["split", "question", "answer (start)"],
+                    [[e.split, e.question, e.answer[:100]] for e in examples[:5]],
+                )
             ),
         )
     )

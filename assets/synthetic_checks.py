@@ -21,11 +21,18 @@ def synthetic_qa_accounted_for(lakehouse: LakehouseResource) -> dg.AssetCheckRes
     table = lakehouse.store.read(SYNTHETIC_QA)
     kept = table.filter(pl.col("kept"))
     unexplained = table.filter(~pl.col("kept") & pl.col("drop_reason").is_null()).height
-    empty = kept.filter((pl.col("question").str.strip_chars() == "") | (pl.col("answer").str.strip_chars() == "")).height
+    empty = kept.filter(
+        (pl.col("question").str.strip_chars() == "") | (pl.col("answer").str.strip_chars() == "")
+    ).height
     return dg.AssetCheckResult(
         passed=unexplained == 0 and empty == 0 and kept.height > 0,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"candidates": table.height, "kept": kept.height, "dropped_without_reason": unexplained, "kept_but_empty": empty},
+        metadata={
+            "candidates": table.height,
+            "kept": kept.height,
+            "dropped_without_reason": unexplained,
+            "kept_but_empty": empty,
+        },
     )
 
 
@@ -41,7 +48,10 @@ def training_set_decontaminated(
     store = lakehouse.store
     examples = store.read(TRAINING_SET)
     golden = list(store.read(GOLDEN_QA).select("question", "answer").iter_rows())
-    candidates = [make_candidate(s, e, q, a) for s, e, q, a in examples.select("source", "example_id", "question", "answer").iter_rows()]
+    candidates = [
+        make_candidate(s, e, q, a)
+        for s, e, q, a in examples.select("source", "example_id", "question", "answer").iter_rows()
+    ]
     encoder = embedding_model.encoder()
     leaks = decontaminate(
         candidates,

@@ -13,12 +13,12 @@ from aiinfra_dagster.assets.common import OWNERS, markdown_table
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.k8s.placement import gpu_step
 from aiinfra_dagster.labels.tables import CHUNK_LABELS
+from aiinfra_dagster.models.files import directory_bytes
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
-from aiinfra_dagster.models.files import directory_bytes
 from aiinfra_dagster.training.base_model import configured_base_model, manifest_dict
 from aiinfra_dagster.training.checkpoints import fine_tune, fit_topic_classifier
 from aiinfra_dagster.training.classifier import classifier_examples
@@ -207,7 +207,14 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                     markdown_table(
                         ["class", "support", "precision", "recall", "F1", "seen in training"],
                         [
-                            [r["class"], r["support"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", r["seen_in_training"]]
+                            [
+                                r["class"],
+                                r["support"],
+                                f"{r['precision']:.3f}",
+                                f"{r['recall']:.3f}",
+                                f"{r['f1']:.3f}",
+                                r["seen_in_training"],
+                            ]
                             for r in result.per_class
                         ],
                     )
@@ -218,4 +225,3 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         )
 
     return [lora_checkpoint, topic_classifier]
-

@@ -17,7 +17,9 @@ def _latest_model_path(context: dg.AssetCheckExecutionContext, asset: str) -> Pa
     return Path(meta["model_path"])
 
 
-@dg.asset_check(asset="base_model", description="The stored base model loads and predicts finite logits for a short prompt.")
+@dg.asset_check(
+    asset="base_model", description="The stored base model loads and predicts finite logits for a short prompt."
+)
 def base_model_forward_pass(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -45,7 +47,11 @@ def lora_checkpoint_merge_consistent(context: dg.AssetCheckExecutionContext) -> 
     report = adapter_matches_merged(base_dir, out / "adapter", out / "merged")
     return dg.AssetCheckResult(
         passed=report.matches,
-        metadata={"max_abs_logit_difference": report.max_abs_difference, "tolerance": report.tolerance, "prompts": report.prompts},
+        metadata={
+            "max_abs_logit_difference": report.max_abs_difference,
+            "tolerance": report.tolerance,
+            "prompts": report.prompts,
+        },
     )
 
 
@@ -74,5 +80,9 @@ def topic_classifier_beats_majority_class(context: dg.AssetCheckExecutionContext
     return dg.AssetCheckResult(
         passed=metrics["accuracy"] > majority,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"accuracy": metrics["accuracy"], "majority_class_accuracy": majority, "label_model_accuracy": metrics["label_model_accuracy"]},
+        metadata={
+            "accuracy": metrics["accuracy"],
+            "majority_class_accuracy": majority,
+            "label_model_accuracy": metrics["label_model_accuracy"],
+        },
     )

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+from timing import timed
 
 from aiinfra_dagster.data import ingest
 from aiinfra_dagster.data.chunk_set import build_chunk_set, embedding_token_counter
@@ -28,7 +29,6 @@ from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, RAW_DOCUMENTS, VALIDATE
 from aiinfra_dagster.data.validation import split_documents
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.settings import Settings, load_settings
-from timing import timed
 
 
 def fresh_dir(base: Path) -> Path:
@@ -45,7 +45,9 @@ def stage_once(settings: Settings, lake: Path, phases: dict[str, list[float]]) -
     split = split_documents(store.read(RAW_DOCUMENTS), 0, settings.validation, settings.pii, datetime.now(UTC))
     store.sync(VALIDATED_DOCUMENTS, split.valid)
     t2 = time.perf_counter()
-    chunk_set = build_chunk_set(store.read(VALIDATED_DOCUMENTS), embedding_token_counter(settings.models), settings.chunking)
+    chunk_set = build_chunk_set(
+        store.read(VALIDATED_DOCUMENTS), embedding_token_counter(settings.models), settings.chunking
+    )
     store.sync(DOCUMENT_CHUNKS, chunk_set.chunks)
     t3 = time.perf_counter()
     for name, took in (("ingest", t1 - t0), ("validate", t2 - t1), ("chunk", t3 - t2)):

@@ -109,8 +109,10 @@ def main() -> None:
     print(f"ratio ZeRO-2/plain step time   {z.step_seconds / p.step_seconds:6.2f}x")
     print(f"ratio ZeRO-2/plain tokens/s    {z.tokens_per_second / p.tokens_per_second:6.2f}x")
     print(f"ratio ZeRO-2/plain setup       {(z.wall - z.train) / max(p.wall - p.train, 1e-9):6.2f}x")
-    print(f"spread: plain {statistics.pstdev([r.step_seconds for r in runs['plain']]) * 1000:.1f} ms, "
-          f"zero2 {statistics.pstdev([r.step_seconds for r in runs['zero2']]) * 1000:.1f} ms (step time)")
+    print(
+        f"spread: plain {statistics.pstdev([r.step_seconds for r in runs['plain']]) * 1000:.1f} ms, "
+        f"zero2 {statistics.pstdev([r.step_seconds for r in runs['zero2']]) * 1000:.1f} ms (step time)"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from timing import timed
 
 from aiinfra_dagster.data import ingest
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
@@ -18,7 +19,6 @@ from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.models.embedding import TextEncoder
 from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.settings import Settings, load_settings
-from timing import timed
 
 
 def sample_texts(settings: Settings, n: int) -> list[str]:
@@ -45,7 +45,9 @@ def main() -> None:
     settings = load_settings(None, profile=args.profile)
     model_dir = resolve_model_path(settings.models.embedding, "models.embedding")
     texts = sample_texts(settings, args.texts)
-    ours = TextEncoder(model_dir, max_length=settings.features.embedding_max_length, batch_size=settings.features.embedding_batch_size)
+    ours = TextEncoder(
+        model_dir, max_length=settings.features.embedding_max_length, batch_size=settings.features.embedding_batch_size
+    )
 
     from sentence_transformers import SentenceTransformer
 
@@ -55,10 +57,15 @@ def main() -> None:
     bare.encode(texts[:16])
     ours_time = timed(lambda: ours.encode(texts), args.repeat)
     bare_time = timed(
-        lambda: bare.encode(texts, batch_size=settings.features.embedding_batch_size, normalize_embeddings=True), args.repeat
+        lambda: bare.encode(texts, batch_size=settings.features.embedding_batch_size, normalize_embeddings=True),
+        args.repeat,
     )
-    agreement = float(np.min(np.sum(ours.encode(texts[:64]) * bare.encode(texts[:64], normalize_embeddings=True), axis=1)))
-    print(f"{len(texts)} texts, max_length {settings.features.embedding_max_length}, batch {settings.features.embedding_batch_size}")
+    agreement = float(
+        np.min(np.sum(ours.encode(texts[:64]) * bare.encode(texts[:64], normalize_embeddings=True), axis=1))
+    )
+    print(
+        f"{len(texts)} texts, max_length {settings.features.embedding_max_length}, batch {settings.features.embedding_batch_size}"
+    )
     print(
         f"ours (TextEncoder)              {len(texts) / ours_time:8.1f} texts/s\n"
         f"bare sentence-transformers      {len(texts) / bare_time:8.1f} texts/s\n"

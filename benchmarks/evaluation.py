@@ -33,7 +33,15 @@ def questions(n: int, context_tokens: int) -> list[Question]:
     out = []
     for i in range(n):
         context = " ".join(words[i * 50 : i * 50 + context_tokens])
-        out.append(Question(f"q{i}", f"What does passage {i} say about Python?", " ".join(words[i * 7 : i * 7 + 40]), "s", (("c", context),)))
+        out.append(
+            Question(
+                f"q{i}",
+                f"What does passage {i} say about Python?",
+                " ".join(words[i * 7 : i * 7 + 40]),
+                "s",
+                (("c", context),),
+            )
+        )
     return out
 
 
@@ -42,7 +50,10 @@ def bare(model_dir: Path, qs: list[Question], max_new_tokens: int, batch_size: i
     prompts = [fit_prompt(tokenizer, q, SYSTEM, budget)[0] for q in qs]
     generate_chat(model, tokenizer, prompts, max_new_tokens, batch_size=batch_size)
     for start in range(0, len(qs), batch_size):
-        rows = [prompt_ids(tokenizer, m) + reference_ids(tokenizer, m, q.reference) for m, q in zip(prompts[start : start + batch_size], qs[start : start + batch_size])]
+        rows = [
+            prompt_ids(tokenizer, m) + reference_ids(tokenizer, m, q.reference)
+            for m, q in zip(prompts[start : start + batch_size], qs[start : start + batch_size])
+        ]
         width = max(map(len, rows))
         ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in rows])
         mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
@@ -70,14 +81,26 @@ def main() -> None:
         timings = {}
         for name, fn in [
             ("bare generate + forward", lambda: bare(model_dir, qs, args.max_new_tokens, args.batch_size, budget)),
-            ("answer_and_score", lambda: answer_and_score(model_dir, qs, system_prompt=SYSTEM, encode=encode, max_prompt_tokens=budget,
-                                                          max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)),
+            (
+                "answer_and_score",
+                lambda: answer_and_score(
+                    model_dir,
+                    qs,
+                    system_prompt=SYSTEM,
+                    encode=encode,
+                    max_prompt_tokens=budget,
+                    max_new_tokens=args.max_new_tokens,
+                    batch_size=args.batch_size,
+                ),
+            ),
         ]:
             start = time.perf_counter()
             fn()
             timings[name] = (time.perf_counter() - start) / len(qs)
         base = timings["bare generate + forward"]
-        print(f"model={args.model} questions={args.questions} context~{args.context_tokens} tokens, {args.max_new_tokens} new tokens, batch {args.batch_size}")
+        print(
+            f"model={args.model} questions={args.questions} context~{args.context_tokens} tokens, {args.max_new_tokens} new tokens, batch {args.batch_size}"
+        )
         for name, seconds in timings.items():
             print(f"  {name:<26} {seconds:7.3f} s/question   {seconds / base:5.2f}x bare")
 

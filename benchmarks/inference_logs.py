@@ -32,17 +32,30 @@ def requests(first: int, count: int, per_hour: int) -> pl.DataFrame:
     """`count` realistic /ask rows (question, a few hundred characters of answer, 3 hits) from id `first`,
     `per_hour` of them each hour from START on."""
     ids = range(first, first + count)
-    return INFERENCE_LOG.conform([
-        {
-            "request_id": f"r{i:09d}", "ts": START + timedelta(seconds=i * 3600 / per_hour), "endpoint": "ask", "status_code": 200,
-            "query": f"how do I read a file line by line in python {i}", "label_filter": None,
-            "answer": "Iterate over the open file object: `for line in f:` reads one line at a time. " * 4,
-            "retrieved_ids": ["c1", "c2", "c3"], "scores": [0.61, 0.52, 0.44], "predicted_label": None,
-            "latency_ms": 812.0, "model_version": "m1", "classifier_version": "c1", "index_alias": "serving",
-            "index_version": "v1", "bento_tag": "aiinfra-docs-assistant:1", "error": None,
-        }
-        for i in ids
-    ])
+    return INFERENCE_LOG.conform(
+        [
+            {
+                "request_id": f"r{i:09d}",
+                "ts": START + timedelta(seconds=i * 3600 / per_hour),
+                "endpoint": "ask",
+                "status_code": 200,
+                "query": f"how do I read a file line by line in python {i}",
+                "label_filter": None,
+                "answer": "Iterate over the open file object: `for line in f:` reads one line at a time. " * 4,
+                "retrieved_ids": ["c1", "c2", "c3"],
+                "scores": [0.61, 0.52, 0.44],
+                "predicted_label": None,
+                "latency_ms": 812.0,
+                "model_version": "m1",
+                "classifier_version": "c1",
+                "index_alias": "serving",
+                "index_version": "v1",
+                "bento_tag": "aiinfra-docs-assistant:1",
+                "error": None,
+            }
+            for i in ids
+        ]
+    )
 
 
 def baseline_compaction(store: DeltaStore) -> None:
@@ -70,15 +83,23 @@ def main() -> None:
     timings: dict[str, list[float]] = {"ours": [], "baseline": []}
     for hour in range(args.hours):
         first = history.height + hour * args.per_hour
-        for name, store, compact in (("ours", ours, compact_inference_log), ("baseline", baseline, baseline_compaction)):
+        for name, store, compact in (
+            ("ours", ours, compact_inference_log),
+            ("baseline", baseline, baseline_compaction),
+        ):
             store.write(INFERENCE_LOG, requests(first, args.per_hour, args.per_hour))
             began = time.perf_counter()
             compact(store)
             timings[name].append(time.perf_counter() - began)
-    assert ours.read(INFERENCE_LOGS, columns=["request_id"]).height == baseline.read(INFERENCE_LOGS, columns=["request_id"]).height
+    assert (
+        ours.read(INFERENCE_LOGS, columns=["request_id"]).height
+        == baseline.read(INFERENCE_LOGS, columns=["request_id"]).height
+    )
 
     per_run = {name: sorted(values)[len(values) // 2] for name, values in timings.items()}
-    print(f"history: {history.height} requests ({args.days} days x {args.per_hour}/hour); {args.hours} hourly runs of {args.per_hour} new requests")
+    print(
+        f"history: {history.height} requests ({args.days} days x {args.per_hour}/hour); {args.hours} hourly runs of {args.per_hour} new requests"
+    )
     print(f"baseline (read the whole raw log, dedupe, sync): {per_run['baseline']:.3f} s per run")
     print(f"ours (copy the new rows, drain them):            {per_run['ours']:.3f} s per run")
     print(f"ratio ours / baseline: {per_run['ours'] / per_run['baseline']:.2f}")

@@ -48,8 +48,17 @@ BOILERPLATE = {
 }
 PHRASES = [p for group in BOILERPLATE.values() for p in group]
 PYDOC_HTML = Path("/usr/share/doc/python3.11/html")
-PYDOC_BOILERPLATE = ["Table of Contents", "Previous topic", "Next topic", "This Page", "Report a Bug", "Show Source",
-                     "Copyright", "Quick search", "Theme"]
+PYDOC_BOILERPLATE = [
+    "Table of Contents",
+    "Previous topic",
+    "Next topic",
+    "This Page",
+    "Report a Bug",
+    "Show Source",
+    "Copyright",
+    "Quick search",
+    "Theme",
+]
 
 
 def sentence(rng: random.Random, serial: list[int]) -> str:
@@ -64,14 +73,32 @@ def markdown_doc(rng: random.Random, serial: list[int]) -> str:
     for s in range(rng.randint(3, 6)):
         out.append(f"## Section {s} *{rng.choice(WORDS)}*\n" if s % 2 else f"Section {s}\n----------\n")
         for _ in range(rng.randint(1, 3)):
-            out.append(" ".join(sentence(rng, serial) for _ in range(3)).replace(" value ", " *value* ").replace(" index ", " [index](https://example.org/i) ") + "\n")
+            out.append(
+                " ".join(sentence(rng, serial) for _ in range(3))
+                .replace(" value ", " *value* ")
+                .replace(" index ", " [index](https://example.org/i) ")
+                + "\n"
+            )
         choice = rng.randint(0, 4)
         if choice == 0:
-            out.append("```python\n" + "\n".join(f"x{i} = {rng.choice(WORDS)}({i})" for i in range(rng.randint(3, 12))) + "\n```\n")
+            out.append(
+                "```python\n"
+                + "\n".join(f"x{i} = {rng.choice(WORDS)}({i})" for i in range(rng.randint(3, 12)))
+                + "\n```\n"
+            )
         elif choice == 1:
-            out.append("| name | value | notes |\n|---|---:|---|\n" + "".join(f"| `{rng.choice(WORDS)}` | {i} | {sentence(rng, serial)} |\n" for i in range(rng.randint(2, 8))))
+            out.append(
+                "| name | value | notes |\n|---|---:|---|\n"
+                + "".join(
+                    f"| `{rng.choice(WORDS)}` | {i} | {sentence(rng, serial)} |\n" for i in range(rng.randint(2, 8))
+                )
+            )
         elif choice == 2:
-            out.append("".join(f"- {sentence(rng, serial)}\n  - nested {rng.choice(WORDS)}\n" for _ in range(rng.randint(2, 6))))
+            out.append(
+                "".join(
+                    f"- {sentence(rng, serial)}\n  - nested {rng.choice(WORDS)}\n" for _ in range(rng.randint(2, 6))
+                )
+            )
         elif choice == 3:
             out.append("> " + sentence(rng, serial) + "\n> " + sentence(rng, serial) + "\n")
         else:
@@ -142,14 +169,22 @@ def content(rng: random.Random, serial: list[int], page: Page, short: bool) -> s
             page.sentences += texts
             out.append("<p>" + " ".join(texts[:-1]) + f"<br>\n{texts[-1]}</p>")
         if rng.random() < 0.7:
-            lines = [f"{rng.choice(WORDS)}_{i} = load(&quot;{rng.choice(WORDS)}&quot;, retries={i})" for i in range(rng.randint(3, 10))]
+            lines = [
+                f"{rng.choice(WORDS)}_{i} = load(&quot;{rng.choice(WORDS)}&quot;, retries={i})"
+                for i in range(rng.randint(3, 10))
+            ]
             page.code.append("\n".join(lines).replace("&quot;", '"'))
             out.append('<div class="highlight"><pre><code>' + "\n".join(lines) + "</code></pre></div>")
         if rng.random() < 0.6:
             header = f"{rng.choice(WORDS)} option {serial[0]}"
             page.tables.append(header)
-            rows = "".join(f"<tr><td><code>{rng.choice(WORDS)}</code></td><td>{i * 10}</td><td>{rng.choice(WORDS)}</td></tr>" for i in range(rng.randint(2, 6)))
-            out.append(f"<table><thead><tr><th>{header}</th><th>default</th><th>kind</th></tr></thead><tbody>{rows}</tbody></table>")
+            rows = "".join(
+                f"<tr><td><code>{rng.choice(WORDS)}</code></td><td>{i * 10}</td><td>{rng.choice(WORDS)}</td></tr>"
+                for i in range(rng.randint(2, 6))
+            )
+            out.append(
+                f"<table><thead><tr><th>{header}</th><th>default</th><th>kind</th></tr></thead><tbody>{rows}</tbody></table>"
+            )
         if rng.random() < 0.6:
             items = [sentence(rng, serial) for _ in range(3)]
             page.sentences += items
@@ -176,32 +211,42 @@ def html_page(rng: random.Random, serial: list[int], layout: str) -> Page:
     head = f"<!DOCTYPE html><html><head><title>{page.headings[0]} | {b['header'][0]}</title></head><body>"
     cookie_text = f"{b['cookie'][0]}. <a href='/privacy'>Learn more</a> <button>{b['cookie'][1]}</button>"
     footer_text = f"{b['footer'][0]}. <a href='/privacy'>{b['footer'][1]}</a> · <a href='/terms'>{b['footer'][2]}</a>"
-    sidebar_text = (f"<h3>{b['sidebar'][0]}</h3><ul>{sidebar_links}</ul><h3>{b['sidebar'][1]}</h3><ul>{sidebar_links}</ul>"
-                    f"<p>{b['sidebar'][2]}: python, io, net</p>")
+    sidebar_text = (
+        f"<h3>{b['sidebar'][0]}</h3><ul>{sidebar_links}</ul><h3>{b['sidebar'][1]}</h3><ul>{sidebar_links}</ul>"
+        f"<p>{b['sidebar'][2]}: python, io, net</p>"
+    )
     share = f"<a href='https://mastodon.example/share'>{b['share'][0]}</a>"
     if layout in ("semantic", "short"):
-        body = (f"<header><a class='logo' href='/'>{b['header'][0]}</a><form><input placeholder='{b['header'][1]}'></form>"
-                f"<nav><ul>{nav_links(b['nav'])}</ul></nav></header>"
-                f"<main><article>{main}<div class='share-buttons'>{share}</div></article></main>"
-                f"<aside>{sidebar_text}</aside><footer>{footer_text}</footer>"
-                f"<div class='cookie-banner' id='cookie-consent'>{cookie_text}</div>")
+        body = (
+            f"<header><a class='logo' href='/'>{b['header'][0]}</a><form><input placeholder='{b['header'][1]}'></form>"
+            f"<nav><ul>{nav_links(b['nav'])}</ul></nav></header>"
+            f"<main><article>{main}<div class='share-buttons'>{share}</div></article></main>"
+            f"<aside>{sidebar_text}</aside><footer>{footer_text}</footer>"
+            f"<div class='cookie-banner' id='cookie-consent'>{cookie_text}</div>"
+        )
     elif layout == "divs":
-        body = (f"<div id='header'><div class='site-name'>{b['header'][0]}</div><div class='search'>{b['header'][1]}</div>"
-                f"<div class='menu'><ul>{nav_links(b['nav'])}</ul></div></div>"
-                f"<div class='container'><div id='content'>{main}<div class='social-share'>{share}</div></div>"
-                f"<div class='sidebar'>{sidebar_text}</div></div>"
-                f"<div id='footer'>{footer_text}</div><div class='cc-window'>{cookie_text}</div>")
+        body = (
+            f"<div id='header'><div class='site-name'>{b['header'][0]}</div><div class='search'>{b['header'][1]}</div>"
+            f"<div class='menu'><ul>{nav_links(b['nav'])}</ul></div></div>"
+            f"<div class='container'><div id='content'>{main}<div class='social-share'>{share}</div></div>"
+            f"<div class='sidebar'>{sidebar_text}</div></div>"
+            f"<div id='footer'>{footer_text}</div><div class='cc-window'>{cookie_text}</div>"
+        )
     elif layout == "sphinx":
-        body = (f"<div class='related' role='navigation'><h3>Navigation</h3><ul>{nav_links(b['nav'])}</ul></div>"
-                f"<div class='document'><div class='documentwrapper'><div class='body' role='main'>{main}</div></div></div>"
-                f"<div class='sphinxsidebar' role='navigation'><p>{b['header'][0]}</p>{sidebar_text}"
-                f"<div role='search'>{b['header'][1]}</div></div>"
-                f"<div class='footer'>{footer_text} {share}</div><div id='consent-popup'>{cookie_text}</div>")
+        body = (
+            f"<div class='related' role='navigation'><h3>Navigation</h3><ul>{nav_links(b['nav'])}</ul></div>"
+            f"<div class='document'><div class='documentwrapper'><div class='body' role='main'>{main}</div></div></div>"
+            f"<div class='sphinxsidebar' role='navigation'><p>{b['header'][0]}</p>{sidebar_text}"
+            f"<div role='search'>{b['header'][1]}</div></div>"
+            f"<div class='footer'>{footer_text} {share}</div><div id='consent-popup'>{cookie_text}</div>"
+        )
     else:  # "plain": nothing labelled; navigation is only recognisable as lists of links
         links = " | ".join(f"<a href='/{n}'>{n}</a>" for n in ["Home", "Docs", *b["nav"]])
-        body = (f"<div><b>{b['header'][0]}</b></div><div>{links}</div><div>{main}</div>"
-                f"<div><ul>{sidebar_links}</ul></div><div>{share} <a href='/a'>RSS</a> <a href='/b'>Atom</a></div>"
-                f"<p><small>{footer_text}</small></p><div class='cc-window'>{cookie_text}</div>")
+        body = (
+            f"<div><b>{b['header'][0]}</b></div><div>{links}</div><div>{main}</div>"
+            f"<div><ul>{sidebar_links}</ul></div><div>{share} <a href='/a'>RSS</a> <a href='/b'>Atom</a></div>"
+            f"<p><small>{footer_text}</small></p><div class='cc-window'>{cookie_text}</div>"
+        )
     page.html = head + body + "</body></html>"
     return page
 
@@ -219,14 +264,20 @@ def via_trafilatura(html: str) -> Extracted:
     import trafilatura
     from lxml import etree
 
-    xml = trafilatura.extract(html, output_format="xml", include_formatting=True, include_tables=True, favor_recall=True)
+    xml = trafilatura.extract(
+        html, output_format="xml", include_formatting=True, include_tables=True, favor_recall=True
+    )
     if not xml:
         return Extracted()
     root = etree.fromstring(xml.encode())
     text = lambda el: " ".join("".join(el.itertext()).split())  # noqa: E731
     code = ["".join(el.itertext()).rstrip("\n") for el in root.iter("code") if "\n" in "".join(el.itertext()).strip()]
-    return Extracted(" ".join("".join(root.itertext()).split()), [text(h) for h in root.iter("head")], code,
-                     [text(t) for t in root.iter("table")])
+    return Extracted(
+        " ".join("".join(root.itertext()).split()),
+        [text(h) for h in root.iter("head")],
+        code,
+        [text(t) for t in root.iter("table")],
+    )
 
 
 def via_selectolax(html: str) -> Extracted:
@@ -238,8 +289,12 @@ def via_selectolax(html: str) -> Extracted:
     except UnparseableDocument:
         return Extracted()
     blocks = doc.blocks()
-    return Extracted(" ".join(doc.text.split()), sorted({h for s in doc.sections for h in s.heading_path}),
-                     [b.plain for b in blocks if b.kind == "code"], [" ".join(b.plain.split()) for b in blocks if b.kind == "table"])
+    return Extracted(
+        " ".join(doc.text.split()),
+        sorted({h for s in doc.sections for h in s.heading_path}),
+        [b.plain for b in blocks if b.kind == "code"],
+        [" ".join(b.plain.split()) for b in blocks if b.kind == "table"],
+    )
 
 
 EXTRACTORS: dict[str, Callable[[str], Extracted]] = {"trafilatura": via_trafilatura, "selectolax": via_selectolax}
@@ -248,7 +303,9 @@ EXTRACTORS: dict[str, Callable[[str], Extracted]] = {"trafilatura": via_trafilat
 def bench_generated(pages: list[tuple[str, Page]]) -> None:
     megabytes = sum(len(p.html.encode()) for _, p in pages) / 1e6
     print(f"\nHTML, generated: {len(pages)} pages ({megabytes:.2f} MB), layouts {sorted({lay for lay, _ in pages})}")
-    print(f"{'extractor':12} {'docs/s':>8} {'MB/s':>6} {'speed':>7} {'boilerplate':>12} {'sentences':>10} {'headings':>9} {'code':>6} {'tables':>7} {'empty':>6}")
+    print(
+        f"{'extractor':12} {'docs/s':>8} {'MB/s':>6} {'speed':>7} {'boilerplate':>12} {'sentences':>10} {'headings':>9} {'code':>6} {'tables':>7} {'empty':>6}"
+    )
     base = None
     per_layout: dict[str, dict[str, list[float]]] = {}
     for name, extract in EXTRACTORS.items():
@@ -270,10 +327,17 @@ def bench_generated(pages: list[tuple[str, Page]]) -> None:
             code_total += len(page.code)
             tables += sum(any(t in got for got in out.tables) for t in page.tables)
             tables_total += len(page.tables)
-        print(f"{name:12} {len(pages) / secs:8.0f} {megabytes / secs:6.2f} {base / secs:6.1f}x {left / len(pages):12.2f} "
-              f"{kept / total:10.1%} {heads / heads_total:9.1%} {code / max(code_total, 1):6.1%} {tables / max(tables_total, 1):7.1%} {empty:6d}")
-    print("boilerplate phrases left per page, by layout: " + "; ".join(
-        f"{layout}: " + ", ".join(f"{name} {sum(v) / len(v):.2f}" for name, v in by_name.items()) for layout, by_name in sorted(per_layout.items())))
+        print(
+            f"{name:12} {len(pages) / secs:8.0f} {megabytes / secs:6.2f} {base / secs:6.1f}x {left / len(pages):12.2f} "
+            f"{kept / total:10.1%} {heads / heads_total:9.1%} {code / max(code_total, 1):6.1%} {tables / max(tables_total, 1):7.1%} {empty:6d}"
+        )
+    print(
+        "boilerplate phrases left per page, by layout: "
+        + "; ".join(
+            f"{layout}: " + ", ".join(f"{name} {sum(v) / len(v):.2f}" for name, v in by_name.items())
+            for layout, by_name in sorted(per_layout.items())
+        )
+    )
 
 
 def bench_pydoc(limit: int) -> None:
@@ -288,15 +352,25 @@ def bench_pydoc(limit: int) -> None:
     expected: list[tuple[list[str], list[str], list[str]]] = []  # headings, code blocks, first table rows in role=main
     for html in pages:
         main = LexborHTMLParser(html).css_first("[role=main]")
-        expected.append((
-            [squeeze(h.text(deep=True)) for h in main.css("h1, h2, h3, h4, h5, h6")],
-            [pre.text(deep=True).rstrip("\n") for pre in main.css("pre")],
-            [squeeze(t.css_first("tr").text(deep=True)) for t in main.css("table.docutils") if t.css_first("tr") is not None],
-        ))
+        expected.append(
+            (
+                [squeeze(h.text(deep=True)) for h in main.css("h1, h2, h3, h4, h5, h6")],
+                [pre.text(deep=True).rstrip("\n") for pre in main.css("pre")],
+                [
+                    squeeze(t.css_first("tr").text(deep=True))
+                    for t in main.css("table.docutils")
+                    if t.css_first("tr") is not None
+                ],
+            )
+        )
     totals = [sum(len(e[i]) for e in expected) for i in range(3)]
-    print(f"\nHTML, Python docs: {len(pages)} pages of {PYDOC_HTML / 'library'} ({megabytes:.2f} MB; "
-          f"{totals[0]} headings, {totals[1]} code blocks, {totals[2]} tables in their role=main)")
-    print(f"{'extractor':12} {'docs/s':>8} {'MB/s':>6} {'speed':>7} {'boilerplate':>12} {'headings':>9} {'code':>6} {'tables':>7} {'empty':>6}")
+    print(
+        f"\nHTML, Python docs: {len(pages)} pages of {PYDOC_HTML / 'library'} ({megabytes:.2f} MB; "
+        f"{totals[0]} headings, {totals[1]} code blocks, {totals[2]} tables in their role=main)"
+    )
+    print(
+        f"{'extractor':12} {'docs/s':>8} {'MB/s':>6} {'speed':>7} {'boilerplate':>12} {'headings':>9} {'code':>6} {'tables':>7} {'empty':>6}"
+    )
     base = None
     for name, extract in EXTRACTORS.items():
         began = time.perf_counter()
@@ -311,10 +385,14 @@ def bench_pydoc(limit: int) -> None:
             kept[0] += sum(h in got_headings for h in headings)
             kept[1] += sum(any(c in got for got in out.code) for c in code)
             kept[2] += sum(any(t in got for got in got_tables) for t in tables)
-        print(f"{name:12} {len(pages) / secs:8.1f} {megabytes / secs:6.2f} {base / secs:6.1f}x {left / len(pages):12.2f} "
-              + " ".join(f"{k / max(t, 1):{w}.1%}" for k, t, w in zip(kept, totals, (9, 6, 7), strict=True))
-              + f" {sum(not out.text for out in results):6d}")
-    print(f"(boilerplate: {', '.join(PYDOC_BOILERPLATE)}; a table is kept when its first row's cells are in an extracted table)")
+        print(
+            f"{name:12} {len(pages) / secs:8.1f} {megabytes / secs:6.2f} {base / secs:6.1f}x {left / len(pages):12.2f} "
+            + " ".join(f"{k / max(t, 1):{w}.1%}" for k, t, w in zip(kept, totals, (9, 6, 7), strict=True))
+            + f" {sum(not out.text for out in results):6d}"
+        )
+    print(
+        f"(boilerplate: {', '.join(PYDOC_BOILERPLATE)}; a table is kept when its first row's cells are in an extracted table)"
+    )
 
 
 def squeeze(text: str) -> str:
@@ -341,7 +419,9 @@ def main() -> None:
     rng, serial = random.Random(args.seed), [0]
     bench_markdown([markdown_doc(rng, serial) for _ in range(args.docs)])
     layouts = ["semantic", "divs", "sphinx", "plain", "short"]
-    bench_generated([(layouts[i % len(layouts)], html_page(rng, serial, layouts[i % len(layouts)])) for i in range(args.pages)])
+    bench_generated(
+        [(layouts[i % len(layouts)], html_page(rng, serial, layouts[i % len(layouts)])) for i in range(args.pages)]
+    )
     bench_pydoc(args.real)
 
 

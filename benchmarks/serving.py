@@ -31,8 +31,18 @@ from aiinfra_dagster.serving.testing import TEST_LABELS, build_untrained_topic_c
 from aiinfra_dagster.settings import load_settings
 from aiinfra_dagster.testing.tiny_models import build_tiny_causal_lm, sample_texts
 
-QUERIES = ["assert statement", "binary arithmetic operations", "class definitions", "exceptions", "for loops",
-           "import system", "lambda expressions", "string formatting", "with statement", "yield expressions"]
+QUERIES = [
+    "assert statement",
+    "binary arithmetic operations",
+    "class definitions",
+    "exceptions",
+    "for loops",
+    "import system",
+    "lambda expressions",
+    "string formatting",
+    "with statement",
+    "yield expressions",
+]
 
 
 def percentiles(latencies: list[float]) -> tuple[float, float]:
@@ -67,7 +77,9 @@ def main() -> None:
         home = Path(tmp)
         (home / "aiinfra.yaml").write_text("{}\n")
         settings = load_settings(
-            home / "aiinfra.yaml", profile="quick", storage={"home": str(home / "aiinfra")},
+            home / "aiinfra.yaml",
+            profile="quick",
+            storage={"home": str(home / "aiinfra")},
             serving={"port": free_port(), "max_new_tokens": args.max_new_tokens},
         )
         llm_dir = args.llm or build_tiny_causal_lm(home / "tiny_lm", sample_texts())
@@ -78,7 +90,9 @@ def main() -> None:
         in_process = Assistant(settings, Path(llm_dir), classifier_dir, encoder_dir, settings.qdrant.alias)
         k = settings.serving.top_k
         base = {
-            "search": measure(lambda i: in_process.search(QUERIES[i % len(QUERIES)], k), args.requests, args.concurrency),
+            "search": measure(
+                lambda i: in_process.search(QUERIES[i % len(QUERIES)], k), args.requests, args.concurrency
+            ),
             "ask": measure(lambda i: in_process.ask(QUERIES[i % len(QUERIES)], k), args.requests, args.concurrency),
         }
         in_process.close()
@@ -92,7 +106,10 @@ def main() -> None:
         deployment = process.deploy(settings, bento.tag)
         url = deployment.state.url
         try:
-            with httpx.Client(base_url=url, timeout=120, limits=httpx.Limits(max_connections=args.concurrency)) as client:
+            with httpx.Client(
+                base_url=url, timeout=120, limits=httpx.Limits(max_connections=args.concurrency)
+            ) as client:
+
                 def post(path: str, field: str) -> Callable[[int], object]:
                     def call(i: int) -> object:
                         response = client.post(path, json={field: QUERIES[i % len(QUERIES)], "k": k})
@@ -101,21 +118,27 @@ def main() -> None:
 
                     return call
 
-                http = {"search": measure(post("/search", "query"), args.requests, args.concurrency),
-                        "ask": measure(post("/ask", "question"), args.requests, args.concurrency)}
+                http = {
+                    "search": measure(post("/search", "query"), args.requests, args.concurrency),
+                    "ask": measure(post("/ask", "question"), args.requests, args.concurrency),
+                }
         finally:
             process.stop(settings)
 
-    print(f"{args.requests} requests per figure, {args.concurrency} concurrent for requests/s; "
-          f"LLM {'tiny Llama' if args.llm is None else args.llm}, max_new_tokens {args.max_new_tokens}; "
-          f"server ready in {deployment.ready_s:.1f}s")
+    print(
+        f"{args.requests} requests per figure, {args.concurrency} concurrent for requests/s; "
+        f"LLM {'tiny Llama' if args.llm is None else args.llm}, max_new_tokens {args.max_new_tokens}; "
+        f"server ready in {deployment.ready_s:.1f}s"
+    )
     print(f"{'endpoint':<8} {'path':<11} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
     for endpoint in ("search", "ask"):
         for name, figures in (("in-process", base[endpoint]), ("HTTP", http[endpoint])):
             print(f"{endpoint:<8} {name:<11} {figures['p50_ms']:8.1f} {figures['p99_ms']:8.1f} {figures['rps']:8.1f}")
         b, h = base[endpoint], http[endpoint]
-        print(f"{endpoint:<8} {'HTTP/base':<11} {h['p50_ms'] / b['p50_ms']:7.2f}x {h['p99_ms'] / b['p99_ms']:7.2f}x "
-              f"{h['rps'] / b['rps']:7.2f}x")
+        print(
+            f"{endpoint:<8} {'HTTP/base':<11} {h['p50_ms'] / b['p50_ms']:7.2f}x {h['p99_ms'] / b['p99_ms']:7.2f}x "
+            f"{h['rps'] / b['rps']:7.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -82,7 +82,13 @@ def bare_trainer(base_dir: Path, data: list[list[dict[str, str]]], params: Train
         remove_unused_columns=False,
         seed=params.seed,
     )
-    Trainer(model=model, args=args, train_dataset=dataset, data_collator=PadCollator(tokenizer.pad_token_id), callbacks=[timer]).train()
+    Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=PadCollator(tokenizer.pad_token_id),
+        callbacks=[timer],
+    ).train()
     return timer
 
 
@@ -100,7 +106,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12)
     args = parser.parse_args()
     settings = load_settings(None, profile=args.profile)
-    params = settings.training.model_copy(update={"max_steps": args.steps, "save_steps": max(1, args.steps // 2), "merge": False})
+    params = settings.training.model_copy(
+        update={"max_steps": args.steps, "save_steps": max(1, args.steps // 2), "merge": False}
+    )
     work = Path(tempfile.mkdtemp(prefix="aiinfra-bench-"))
     if args.model == "tiny":
         base_dir = build_tiny_causal_lm(work / "tiny", sample_texts(), vocab_size=2048, hidden_size=256, layers=4)
@@ -113,7 +121,10 @@ def main() -> None:
 
     bare = bare_trainer(base_dir, data, params, work / "bare")
     mine, wall, tokens = ours(base_dir, data, params, work / "ours")
-    rows = [("bare Trainer loop", bare.median, 1.0), ("train_lora (checkpoints, history)", mine.median, mine.median / bare.median)]
+    rows = [
+        ("bare Trainer loop", bare.median, 1.0),
+        ("train_lora (checkpoints, history)", mine.median, mine.median / bare.median),
+    ]
     print(f"tokens/s (train_lora, incl. checkpoint saves): {tokens / sum(mine.durations):.0f}; whole call {wall:.1f} s")
     print(json.dumps({"work_dir": str(work)}))
     print(f"{'path':45} {'median step s':>14} {'ratio':>8}")

@@ -63,7 +63,9 @@ def bare_edge_index(path: Path, rows: IndexRows, batch: int, hnsw: bool = False)
     vectors = rows.vectors.tolist()
     for lo in range(0, len(rows), batch):
         hi = min(len(rows), lo + batch)
-        shard.update(qe.UpdateOperation.upsert_points([qe.Point(i + 1, vectors[i], rows.payload(i)) for i in range(lo, hi)]))
+        shard.update(
+            qe.UpdateOperation.upsert_points([qe.Point(i + 1, vectors[i], rows.payload(i)) for i in range(lo, hi)])
+        )
     shard.flush()
     if hnsw:
         shard.optimize()
@@ -129,7 +131,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="search measurements repeated, best kept")
     parser.add_argument("--batch", type=int, default=1024, help="upsert batch size (qdrant.upsert_batch_size)")
     parser.add_argument("--client-local-points", type=int, default=1000, help="0 skips qdrant-client local mode")
-    parser.add_argument("--hnsw", action="store_true", help="build the HNSW graph (default: exact search, as below hnsw_min_points)")
+    parser.add_argument(
+        "--hnsw", action="store_true", help="build the HNSW graph (default: exact search, as below hnsw_min_points)"
+    )
     args = parser.parse_args()
 
     rows = make_rows(args.points, args.dim)
@@ -148,7 +152,9 @@ def main() -> None:
 
         n = len(rows)
         search = "HNSW graph" if args.hnsw else "exact search (no HNSW graph)"
-        print(f"{n} points x {args.dim} dims, {len(LABELS)} labels, upsert batch {args.batch}, {len(queries)} queries, k={args.k}, {search}")
+        print(
+            f"{n} points x {args.dim} dims, {len(LABELS)} labels, upsert batch {args.batch}, {len(queries)} queries, k={args.k}, {search}"
+        )
         print(f"indexing   ours (EdgeStore.build + alias)   {n / ours_s:10.0f} points/s   (target >= 5,000)")
         print(f"indexing   bare EdgeShard upserts           {n / bare_s:10.0f} points/s")
         print(f"indexing   ratio ours/bare throughput       {bare_s / ours_s:10.2f}x")

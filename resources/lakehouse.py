@@ -43,9 +43,7 @@ def column_schema(schema: TableSchema) -> dg.TableSchema:
                 name=name,
                 type=str(dtype),
                 description=schema.descriptions.get(name),
-                constraints=dg.TableColumnConstraints(
-                    nullable=name in schema.nullable, unique=schema.key == (name,)
-                ),
+                constraints=dg.TableColumnConstraints(nullable=name in schema.nullable, unique=schema.key == (name,)),
             )
             for name, dtype in schema.columns.items()
         ]

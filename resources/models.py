@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 from pydantic import Field
-
-from pathlib import Path
 
 from aiinfra_dagster.models.embedding import TextEncoder, load_encoder, model_fingerprint
 from aiinfra_dagster.models.locate import resolve_model_path

@@ -111,7 +111,10 @@ def build_retraining_sensor(settings: Settings, job: dg.UnresolvedAssetJobDefini
             run_config={
                 "ops": {
                     "synthetic_qa": {
-                        "config": {"focus_chunk_ids": list(trigger.focus_chunk_ids), "drift_report_id": trigger.report_id}
+                        "config": {
+                            "focus_chunk_ids": list(trigger.focus_chunk_ids),
+                            "drift_report_id": trigger.report_id,
+                        }
                     }
                 }
             },

@@ -11,8 +11,16 @@ from aiinfra_dagster.settings import Settings
 
 EAGER_ASSETS = frozenset(
     {
-        "validated_documents", "quarantine", "document_chunks", "chunk_duplicates", "chunk_embeddings",
-        "chunk_labels", "human_labels", "human_label_quarantine", "chunk_features", "vector_index",
+        "validated_documents",
+        "quarantine",
+        "document_chunks",
+        "chunk_duplicates",
+        "chunk_embeddings",
+        "chunk_labels",
+        "human_labels",
+        "human_label_quarantine",
+        "chunk_features",
+        "vector_index",
     }
 )
 """The data stage downstream of ingestion: a changed source should reach chunks, labels, features and the index
@@ -24,13 +32,19 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     status = dg.DefaultScheduleStatus.RUNNING if params.running else dg.DefaultScheduleStatus.STOPPED
     return [
         dg.ScheduleDefinition(
-            name="ingestion_nightly", job=ingestion_job, cron_schedule=params.ingestion_cron,
-            execution_timezone=params.timezone, default_status=status,
+            name="ingestion_nightly",
+            job=ingestion_job,
+            cron_schedule=params.ingestion_cron,
+            execution_timezone=params.timezone,
+            default_status=status,
             description="Re-read the sources; the data stage follows through its eager automation conditions.",
         ),
         dg.ScheduleDefinition(
-            name="drift_hourly", job=drift_job, cron_schedule=params.drift_cron,
-            execution_timezone=params.timezone, default_status=status,
+            name="drift_hourly",
+            job=drift_job,
+            cron_schedule=params.drift_cron,
+            execution_timezone=params.timezone,
+            default_status=status,
             description="Compact the inference log and write a drift report; the retraining sensor reads it.",
         ),
     ]
@@ -42,8 +56,11 @@ def with_automation(settings: Settings, assets: Sequence[dg.AssetsDefinition]) -
         return list(assets)
     return list(
         dg.map_asset_specs(
-            lambda spec: spec.replace_attributes(automation_condition=dg.AutomationCondition.eager())
-            if spec.key.to_user_string() in EAGER_ASSETS else spec,
+            lambda spec: (
+                spec.replace_attributes(automation_condition=dg.AutomationCondition.eager())
+                if spec.key.to_user_string() in EAGER_ASSETS
+                else spec
+            ),
             assets,
         )
     )

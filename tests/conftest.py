@@ -72,7 +72,12 @@ def write_files(root: Path, files: dict[str, bytes | str]) -> Path:
 
 
 def materialize_assets(
-    settings: Settings, instance: dg.DagsterInstance, keys: list[str], *, run_config: dict | None = None, raise_on_error: bool = True
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    keys: list[str],
+    *,
+    run_config: dict | None = None,
+    raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
     """dg.materialize the named assets and their checks with the resources the settings build.
 
@@ -83,8 +88,12 @@ def materialize_assets(
     asset_keys = [dg.AssetKey(k) for k in keys]
     selection = dg.AssetSelection.assets(*asset_keys) | dg.AssetSelection.checks_for_assets(*asset_keys)
     result = dg.materialize(
-        [*all_assets(settings), *all_asset_checks()], selection=selection, resources=build_resources(settings), instance=instance,
-        run_config=run_config, raise_on_error=raise_on_error,
+        [*all_assets(settings), *all_asset_checks()],
+        selection=selection,
+        resources=build_resources(settings),
+        instance=instance,
+        run_config=run_config,
+        raise_on_error=raise_on_error,
     )
     if raise_on_error:
         assert result.success

@@ -1362,7 +1362,10 @@ int strata_openat(strata_pool_t *pool, const char *key, int flags,
                     "separator, but the daemon gives the slash no special meaning.",
                     "The flags argument must include exactly one of the access modes STRATA_O_READ, STRATA_O_WRITE or "
                     "STRATA_O_RDWR. In addition, zero or more of the following flags may be given:",
-                    _Tag("STRATA_O_CREATE", "Create the object if it does not exist. The new object is empty and has generation 1."),
+                    _Tag(
+                        "STRATA_O_CREATE",
+                        "Create the object if it does not exist. The new object is empty and has generation 1.",
+                    ),
                     _Tag(
                         "STRATA_O_EXCL",
                         "Together with STRATA_O_CREATE, fail with EEXIST if the object already exists. This is the usual "
@@ -1404,7 +1407,10 @@ int strata_openat(strata_pool_t *pool, const char *key, int flags,
                     ),
                     _Tag("ENAMETOOLONG", "The key is longer than 1024 bytes."),
                     _Tag("EROFS", "Write access was requested on a read-only connection."),
-                    _Tag("EMFILE", "The process already has STRATA_MAX_HANDLES handles open, 4096 unless configured otherwise."),
+                    _Tag(
+                        "EMFILE",
+                        "The process already has STRATA_MAX_HANDLES handles open, 4096 unless configured otherwise.",
+                    ),
                 ),
             ),
             (
@@ -1644,7 +1650,9 @@ struct strata_stat {
             ),
             (
                 "RETURN VALUE",
-                ("Both calls return zero on success. On error, -1 is returned and errno is set to indicate the error.",),
+                (
+                    "Both calls return zero on success. On error, -1 is returned and errno is set to indicate the error.",
+                ),
             ),
             (
                 "ERRORS",
@@ -2053,7 +2061,10 @@ int strata_rename(strata_pool_t *pool, const char *oldkey,
                 "ERRORS",
                 (
                     _Tag("EEXIST", "STRATA_RENAME_NOREPLACE was given and newkey exists."),
-                    _Tag("ENOENT", "oldkey does not exist, or STRATA_RENAME_EXCHANGE was given and newkey does not exist."),
+                    _Tag(
+                        "ENOENT",
+                        "oldkey does not exist, or STRATA_RENAME_EXCHANGE was given and newkey does not exist.",
+                    ),
                     _Tag("EINVAL", "Both STRATA_RENAME_NOREPLACE and STRATA_RENAME_EXCHANGE were given."),
                 ),
             ),
@@ -2202,7 +2213,9 @@ struct strata_quota {
             ),
             (
                 "RETURN VALUE",
-                ("Both calls return zero on success. On error, -1 is returned and errno is set to indicate the error.",),
+                (
+                    "Both calls return zero on success. On error, -1 is returned and errno is set to indicate the error.",
+                ),
             ),
             (
                 "ERRORS",
@@ -2248,7 +2261,9 @@ int strata_replication_status(strata_pool_t *pool, const char *peer,
             ),
             (
                 "RETURN VALUE",
-                ("Both calls return zero on success. On error, -1 is returned and errno is set to indicate the error.",),
+                (
+                    "Both calls return zero on success. On error, -1 is returned and errno is set to indicate the error.",
+                ),
             ),
             (
                 "ERRORS",
@@ -2372,7 +2387,9 @@ $ stratactl status
                         "Copy up to n objects in parallel. The default is four; raising it helps with many small objects "
                         "much more than with a few large ones.",
                     ),
-                    _Tag("--resume", "Continue the copies of an earlier interrupted run instead of starting them again."),
+                    _Tag(
+                        "--resume", "Continue the copies of an earlier interrupted run instead of starting them again."
+                    ),
                     _Tag(
                         "--verify",
                         "Read every destination object back after the copy and compare checksums. This doubles the read "
@@ -2380,7 +2397,12 @@ $ stratactl status
                     ),
                 ),
             ),
-            ("EXIT STATUS", ("strata-cp exits with 0 if every object was copied, 1 if some copies failed and 2 for a usage error.",)),
+            (
+                "EXIT STATUS",
+                (
+                    "strata-cp exits with 0 if every object was copied, 1 if some copies failed and 2 for a usage error.",
+                ),
+            ),
             (
                 "EXAMPLES",
                 (
@@ -2427,7 +2449,9 @@ $ strata-cp --resume -r media:raw/ coldstore:raw/
                         "Print the size, generation, replica count and modification time of each object.",
                     ),
                     _Tag("-r, --recursive", "Do not group keys by slash."),
-                    _Tag("-g, --generations", "List every retained generation of each object, not only the current one."),
+                    _Tag(
+                        "-g, --generations", "List every retained generation of each object, not only the current one."
+                    ),
                     _Tag("--snapshot name", "List the objects of the named snapshot instead of the live pool."),
                     _Tag("--limit n", "Stop after n keys."),
                 ),
@@ -2586,7 +2610,13 @@ $ strata-snap prune media --keep 24:hourly,14:daily,8:weekly --dry-run
                     ),
                 ),
             ),
-            ("EXAMPLES", ("To measure the write bandwidth of a new pool, use large objects, no reads and a few clients.", _Code("$ strata-bench -s 4M -r 0 -c 8 -t 120 media\n"))),
+            (
+                "EXAMPLES",
+                (
+                    "To measure the write bandwidth of a new pool, use large objects, no reads and a few clients.",
+                    _Code("$ strata-bench -s 4M -r 0 -c 8 -t 120 media\n"),
+                ),
+            ),
         ),
         "strata-top(1), strata.pools(5)",
     ),
@@ -2618,13 +2648,18 @@ $ strata-snap prune media --keep 24:hourly,14:daily,8:weekly --dry-run
                         "A name for this daemon, unique in the cluster. It is stored on every device the daemon formats, "
                         "and a daemon refuses to start with devices that carry a different node id.",
                     ),
-                    _Tag("socket", "The path of the Unix domain socket for local clients, /run/strata/stratad.sock by default."),
+                    _Tag(
+                        "socket",
+                        "The path of the Unix domain socket for local clients, /run/strata/stratad.sock by default.",
+                    ),
                     _Tag(
                         "listen",
                         "The address and port for connections from the other daemons of the cluster and from peers, by "
                         "default port 7640 on all interfaces.",
                     ),
-                    _Tag("data_dir", "The directory of the metadata database of the daemon, /var/lib/strata by default."),
+                    _Tag(
+                        "data_dir", "The directory of the metadata database of the daemon, /var/lib/strata by default."
+                    ),
                 ),
             ),
             (
@@ -2634,7 +2669,10 @@ $ strata-snap prune media --keep 24:hourly,14:daily,8:weekly --dry-run
                     "section named peer followed by the name of the peer in quotes. A peer section needs an address and the certificate authority that signed the certificate "
                     "of the peer, because replication traffic is always encrypted with TLS and there is no option to "
                     "turn that off.",
-                    _Tag("address", "Host name and port of one daemon of the peer cluster; the others are discovered from it."),
+                    _Tag(
+                        "address",
+                        "Host name and port of one daemon of the peer cluster; the others are discovered from it.",
+                    ),
                     _Tag("ca_file", "The certificate authority file for the peer."),
                     _Tag(
                         "bandwidth_limit",
@@ -2649,10 +2687,19 @@ $ strata-snap prune media --keep 24:hourly,14:daily,8:weekly --dry-run
                     "The logging section is the place to raise the log level while you investigate a problem, and to "
                     "turn on the audit log that compliance reviews ask for.",
                     _Tag("level", "One of error, warning, info and debug. The default is info."),
-                    _Tag("audit", "When set to yes, every administrative operation is logged with the user who requested it."),
+                    _Tag(
+                        "audit",
+                        "When set to yes, every administrative operation is logged with the user who requested it.",
+                    ),
                 ),
             ),
-            ("FILES", (_Tag("/etc/strata/strata.conf", "The configuration file."), _Tag("/etc/strata/pools.d/", "Pool definitions; see strata.pools(5)."))),
+            (
+                "FILES",
+                (
+                    _Tag("/etc/strata/strata.conf", "The configuration file."),
+                    _Tag("/etc/strata/pools.d/", "Pool definitions; see strata.pools(5)."),
+                ),
+            ),
             (
                 "EXAMPLES",
                 (
@@ -3944,8 +3991,7 @@ _SITE_GOLDEN: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "How do I publish many small messages efficiently?",
-        "To publish many small messages efficiently, send them in batches of up to ten messages or 256 KB per "
-        "request.",
+        "To publish many small messages efficiently, send them in batches of up to ten messages or 256 KB per request.",
         "guides/publishing.html",
     ),
     (

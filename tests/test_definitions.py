@@ -53,7 +53,9 @@ def test_asset_specs_match_snapshot(tmp_path):
     snapshot = spec_snapshot(build_definitions(load_settings(None, profile="quick")))
     if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
         SNAPSHOT.write_text(json.dumps(snapshot, indent=2) + "\n")
-    assert snapshot == json.loads(SNAPSHOT.read_text()), "asset lineage changed: rerun with UPDATE_SNAPSHOTS=1 and review"
+    assert snapshot == json.loads(SNAPSHOT.read_text()), (
+        "asset lineage changed: rerun with UPDATE_SNAPSHOTS=1 and review"
+    )
 
 
 def test_every_asset_is_documented_owned_grouped_and_checked():

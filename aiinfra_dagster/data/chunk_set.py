@@ -57,7 +57,9 @@ def build_chunk_set(documents: pl.DataFrame, counter: TokenCounter, settings: Ch
             produced += 1
             occurrence = {"document_id": doc["document_id"], "position": chunk.position, "path": doc["path"]}
             if chunk.chunk_id in kept:
-                removed.append({**occurrence, "chunk_id": chunk.chunk_id, "kept_chunk_id": chunk.chunk_id, "kind": "exact"})
+                removed.append(
+                    {**occurrence, "chunk_id": chunk.chunk_id, "kept_chunk_id": chunk.chunk_id, "kind": "exact"}
+                )
                 continue
             kept[chunk.chunk_id] = {
                 **occurrence,

@@ -16,9 +16,9 @@ carries its blocks (kind, plain text, API entry) so readers never re-parse marku
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
 import json
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,7 +211,9 @@ def _atomize(
             level = _LINE if p.level == 0 and p.lines_first else min(p.level + 1, _CHAR)
             subs = _sub_spans(texts[p.sec], p.start, p.end, level)
             if len(subs) == 1 and subs[0] == (p.start, p.end):
-                refined.append(_Piece(p.sec, p.start, p.end, level, p.para, p.n, p.lines_first))  # same text, same count
+                refined.append(
+                    _Piece(p.sec, p.start, p.end, level, p.para, p.n, p.lines_first)
+                )  # same text, same count
                 continue
             for s, e in subs:
                 q = _Piece(p.sec, s, e, level, p.para)

@@ -103,9 +103,14 @@ def document_expectations(settings: ValidationSettings) -> list[Expectation]:
     """The document suite, in the order reasons are reported."""
     ex = gx.expectations
     suite = [
-        Expectation("id_not_null", "missing document id", ex.ExpectColumnValuesToNotBeNull, kwargs={"column": ID_COLUMN}),
         Expectation(
-            "decodes_as_utf8", "content is not valid UTF-8", ex.ExpectColumnValuesToNotBeNull, kwargs={"column": "utf8_text"}
+            "id_not_null", "missing document id", ex.ExpectColumnValuesToNotBeNull, kwargs={"column": ID_COLUMN}
+        ),
+        Expectation(
+            "decodes_as_utf8",
+            "content is not valid UTF-8",
+            ex.ExpectColumnValuesToNotBeNull,
+            kwargs={"column": "utf8_text"},
         ),
         Expectation(
             "not_empty",

@@ -97,4 +97,3 @@ def split_documents(
         )
     valid = VALIDATED_DOCUMENTS.conform(valid_rows)
     return ValidationSplit(valid, QUARANTINE.conform(quarantined_rows), suite, dict(pii_totals))
-

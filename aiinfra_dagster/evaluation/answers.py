@@ -50,7 +50,9 @@ def prompt_ids(tokenizer: Any, messages: Messages) -> list[int]:
     return tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"]
 
 
-def fit_prompt(tokenizer: Any, question: Question, system_prompt: str, max_tokens: int) -> tuple[Messages, tuple[str, ...]]:
+def fit_prompt(
+    tokenizer: Any, question: Question, system_prompt: str, max_tokens: int
+) -> tuple[Messages, tuple[str, ...]]:
     """The prompt within `max_tokens`: trailing chunks dropped first, then the first chunk cut short."""
     chunks = list(question.context)
 
@@ -105,7 +107,9 @@ def score_and_answer(
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     stops = _stop_ids(model, tokenizer)
     with torch.inference_mode():
-        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=width_r + 1)
+        out = model(
+            input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=width_r + 1
+        )
         logprobs = torch.log_softmax(out.logits.float(), dim=-1)  # position width_p - 1 + j predicts reference token j
         scores = []
         for row, r in enumerate(references):
@@ -129,7 +133,11 @@ def score_and_answer(
             attention = torch.cat([attention, torch.ones((len(prompts), 1), dtype=attention.dtype)], dim=1)
             position = position + 1
             step_out = model(
-                input_ids=current[:, None], attention_mask=attention, position_ids=position[:, None], cache=cache, use_cache=True
+                input_ids=current[:, None],
+                attention_mask=attention,
+                position_ids=position[:, None],
+                cache=cache,
+                use_cache=True,
             )
             current = step_out.logits[:, -1].argmax(-1)
     return [
@@ -157,12 +165,17 @@ def answer_and_score(
         return []
     model, tokenizer = load_causal_lm(model_dir)
     fitted = [fit_prompt(tokenizer, q, system_prompt, max_prompt_tokens) for q in questions]
-    encoded = [(prompt_ids(tokenizer, m), reference_ids(tokenizer, m, q.reference)) for (m, _), q in zip(fitted, questions, strict=True)]
+    encoded = [
+        (prompt_ids(tokenizer, m), reference_ids(tokenizer, m, q.reference))
+        for (m, _), q in zip(fitted, questions, strict=True)
+    ]
     order = sorted(range(len(questions)), key=lambda i: (len(encoded[i][0]), i))  # similar lengths share a batch
     results: list[tuple[str, float, int]] = [("", float("nan"), 0)] * len(questions)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        batch = score_and_answer(model, tokenizer, [encoded[i][0] for i in idx], [encoded[i][1] for i in idx], max_new_tokens)
+        batch = score_and_answer(
+            model, tokenizer, [encoded[i][0] for i in idx], [encoded[i][1] for i in idx], max_new_tokens
+        )
         for i, result in zip(idx, batch, strict=True):
             results[i] = result
     answers = [answer.strip() for answer, _, _ in results]
@@ -179,5 +192,7 @@ def answer_and_score(
             reference_tokens=tokens,
             context_chunk_ids=chunk_ids,
         )
-        for q, answer, (_, chunk_ids), (nll, tokens), sim in zip(questions, answers, fitted, nlls, similarity, strict=True)
+        for q, answer, (_, chunk_ids), (nll, tokens), sim in zip(
+            questions, answers, fitted, nlls, similarity, strict=True
+        )
     ]

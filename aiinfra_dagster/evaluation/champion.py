@@ -61,7 +61,14 @@ def promote(history: pl.DataFrame, report: dict[str, Any], *, dagster_run_id: st
     The data versions recorded are the ones the report evaluated (its `inputs`).
     """
     if not (report["gate_passed"] and report["slices_passed"]):
-        reasons = "; ".join(r for r, ok in ((report["gate_reason"], report["gate_passed"]), (report["slices_reason"], report["slices_passed"])) if not ok)
+        reasons = "; ".join(
+            r
+            for r, ok in (
+                (report["gate_reason"], report["gate_passed"]),
+                (report["slices_reason"], report["slices_passed"]),
+            )
+            if not ok
+        )
         raise PromotionRefused(f"eval report {report['report_id']} did not pass the gate: {reasons}")
     existing = current(history)
     if existing and existing["model_version"] == report["candidate_version"]:

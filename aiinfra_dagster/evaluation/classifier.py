@@ -34,7 +34,13 @@ class ClassifierEvaluation:
 
 
 def score_predictions(
-    predicted: Sequence[str | None], reference: Sequence[str], label_model: Sequence[str | None], *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+    predicted: Sequence[str | None],
+    reference: Sequence[str],
+    label_model: Sequence[str | None],
+    *,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
 ) -> ClassifierEvaluation:
     """Accuracy (with CI), macro-F1 and the confusion matrix; None predictions count as wrong."""
     if not (len(predicted) == len(reference) == len(label_model)):
@@ -52,7 +58,9 @@ def score_predictions(
         rows=len(reference),
         classes=names,
         confusion=confusion,
-        accuracy=bootstrap_ci((pred == gold).astype(np.float64).tolist(), resamples=resamples, confidence=confidence, seed=seed),
+        accuracy=bootstrap_ci(
+            (pred == gold).astype(np.float64).tolist(), resamples=resamples, confidence=confidence, seed=seed
+        ),
         macro_f1=label_metrics.macro_f1(pred, gold, len(names)),
         label_model_accuracy=label_metrics.accuracy(base, gold),
         label_model_macro_f1=label_metrics.macro_f1(base, gold, len(names)),
@@ -63,5 +71,8 @@ def evaluate_classifier(model_dir: Path, held_out: pl.DataFrame, **bootstrap: fl
     """`held_out`: text, reference_label, label (chunk_labels') — ClassifierData.eval."""
     predictions = [label for label, _ in predict_topics(model_dir, held_out["text"].to_list())]
     return score_predictions(
-        predictions, held_out["reference_label"].to_list(), held_out["label"].to_list(), **bootstrap  # type: ignore[arg-type]
+        predictions,
+        held_out["reference_label"].to_list(),
+        held_out["label"].to_list(),
+        **bootstrap,  # type: ignore[arg-type]
     )

@@ -34,10 +34,14 @@ def displayed(metric: str, interval: Interval) -> Interval:
     return Interval(math.exp(interval.mean), math.exp(interval.low), math.exp(interval.high), interval.n)
 
 
-def summarize(rows: pl.DataFrame, *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict[str, Interval]:
+def summarize(
+    rows: pl.DataFrame, *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> dict[str, Interval]:
     """metric -> interval over the rows (one model, one mode)."""
     return {
-        metric: displayed(metric, bootstrap_ci(rows[column].to_list(), resamples=resamples, confidence=confidence, seed=seed))
+        metric: displayed(
+            metric, bootstrap_ci(rows[column].to_list(), resamples=resamples, confidence=confidence, seed=seed)
+        )
         for metric, column in METRICS.items()
     }
 
@@ -45,10 +49,16 @@ def summarize(rows: pl.DataFrame, *, resamples: int = 1000, confidence: float = 
 def paired(candidate: pl.DataFrame, incumbent: pl.DataFrame) -> pl.DataFrame:
     """Questions both models answered in the mode, with both scores, by qa_id."""
     columns = ["qa_id", "slice", *METRICS.values()]
-    return candidate.select(columns).join(incumbent.select(columns), on=["qa_id", "slice"], suffix="_incumbent").sort("qa_id")
+    return (
+        candidate.select(columns)
+        .join(incumbent.select(columns), on=["qa_id", "slice"], suffix="_incumbent")
+        .sort("qa_id")
+    )
 
 
-def improvement(metric: str, pairs: pl.DataFrame, *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> Interval:
+def improvement(
+    metric: str, pairs: pl.DataFrame, *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> Interval:
     """Interval of the candidate's improvement over the incumbent (positive = better; NLL for perplexity)."""
     column = METRICS[metric]
     candidate, incumbent = pairs[column].to_list(), pairs[f"{column}_incumbent"].to_list()
@@ -75,7 +85,10 @@ def slice_deltas(metric: str, pairs: pl.DataFrame, min_questions: int) -> list[S
         .agg(pl.len().alias("n"), pl.col("_delta").mean().alias("delta"))
         .sort(["delta", "slice"])
     )
-    return [SliceDelta(r["slice"], r["n"], float(r["delta"]), r["n"] >= min_questions) for r in grouped.iter_rows(named=True)]
+    return [
+        SliceDelta(r["slice"], r["n"], float(r["delta"]), r["n"] >= min_questions)
+        for r in grouped.iter_rows(named=True)
+    ]
 
 
 def worst_answers(rows: pl.DataFrame, metric: str, limit: int) -> list[dict[str, object]]:

@@ -43,6 +43,12 @@ def slice_decision(metric: str, slices: Sequence[SliceDelta], params: PromotionS
         listed = ", ".join(f"{s.slice} ({s.delta:+.3f} on {s.questions})" for s in regressed)
         return Decision(False, f"blocked: {metric} regressed beyond {params.slice_tolerance:g} in {listed}")
     if not gated:
-        return Decision(True, f"passed: no slice has {params.min_slice_questions}+ questions to gate on ({len(slices)} slices reported)")
+        return Decision(
+            True,
+            f"passed: no slice has {params.min_slice_questions}+ questions to gate on ({len(slices)} slices reported)",
+        )
     worst = min(gated, key=lambda s: s.delta)
-    return Decision(True, f"passed: worst of {len(gated)} gated slices is {worst.slice} ({worst.delta:+.3f}), tolerance {params.slice_tolerance:g}")
+    return Decision(
+        True,
+        f"passed: worst of {len(gated)} gated slices is {worst.slice} ({worst.delta:+.3f}), tolerance {params.slice_tolerance:g}",
+    )

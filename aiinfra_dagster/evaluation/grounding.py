@@ -12,7 +12,9 @@ from aiinfra_dagster.retrieval.index import IndexNotFoundError, open_index
 from aiinfra_dagster.settings import Settings
 
 
-def retrieve_grounding(settings: Settings, golden: pl.DataFrame, encode: Callable[[list[str]], np.ndarray], k: int) -> Grounding | None:
+def retrieve_grounding(
+    settings: Settings, golden: pl.DataFrame, encode: Callable[[list[str]], np.ndarray], k: int
+) -> Grounding | None:
     """Top-k (chunk_id, text) per qa_id from the index the serving alias names; None while there is no index."""
     try:
         index = open_index(settings)
@@ -20,7 +22,10 @@ def retrieve_grounding(settings: Settings, golden: pl.DataFrame, encode: Callabl
         return None
     try:
         hits = index.search(encode(golden["question"].to_list()), k=k) if golden.height else []
-        contexts = {qa: tuple((h.chunk_id, h.text) for h in row) for qa, row in zip(golden["qa_id"].to_list(), hits, strict=True)}
+        contexts = {
+            qa: tuple((h.chunk_id, h.text) for h in row)
+            for qa, row in zip(golden["qa_id"].to_list(), hits, strict=True)
+        }
         return Grounding(index_version=index.version, contexts=contexts)
     finally:
         index.close()

@@ -90,7 +90,9 @@ class Interval:
         return f"{self.mean:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
 
 
-def bootstrap_ci(values: Sequence[float], *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> Interval:
+def bootstrap_ci(
+    values: Sequence[float], *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> Interval:
     """Mean and percentile bootstrap interval of the mean; NaN values are an error (they hide failures)."""
     data = np.asarray(values, dtype=np.float64)
     if data.size == 0:
@@ -107,7 +109,12 @@ def bootstrap_ci(values: Sequence[float], *, resamples: int = 1000, confidence: 
 
 
 def paired_delta_ci(
-    candidate: Sequence[float], incumbent: Sequence[float], *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+    candidate: Sequence[float],
+    incumbent: Sequence[float],
+    *,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
 ) -> Interval:
     """Interval of mean(candidate - incumbent) over the same questions, resampling questions."""
     a, b = np.asarray(candidate, dtype=np.float64), np.asarray(incumbent, dtype=np.float64)

@@ -54,7 +54,9 @@ def sample_questions(golden: pl.DataFrame, limit: int | None, seed: int) -> pl.D
     return golden.filter(pl.col("qa_id").is_in(chosen)).sort("qa_id")
 
 
-def config_digest(params: EvaluationSettings, system_prompt: str, mode: str, index_version: str | None, embedding_id: str) -> str:
+def config_digest(
+    params: EvaluationSettings, system_prompt: str, mode: str, index_version: str | None, embedding_id: str
+) -> str:
     """Everything besides the model that decides a scored row."""
     decided = {
         "metric_code": METRIC_CODE_VERSION,
@@ -114,7 +116,9 @@ def evaluate(
             if not todo:
                 log(f"{model.role} {model.version} {mode}: all {len(questions)} answers reused")
                 continue
-            log(f"{model.role} {model.version} {mode}: answering {len(todo)} questions ({len(questions) - len(todo)} reused)")
+            log(
+                f"{model.role} {model.version} {mode}: answering {len(todo)} questions ({len(questions) - len(todo)} reused)"
+            )
             scored = answer_and_score(
                 model.path,
                 todo,

@@ -36,7 +36,12 @@ def roles(summary: Mapping[str, Any]) -> list[str]:
 def headline_rows(summary: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Metric x mode rows; a column per model and the candidate's improvement over the incumbent."""
     shown = roles(summary)
-    headers = ["metric", "mode", *[f"{r} ({summary['versions'][r]})" for r in shown], f"improvement vs {summary['incumbent_role']}"]
+    headers = [
+        "metric",
+        "mode",
+        *[f"{r} ({summary['versions'][r]})" for r in shown],
+        f"improvement vs {summary['incumbent_role']}",
+    ]
     rows = []
     for mode in summary["modes"]:
         for metric in summary["metric_names"]:
@@ -62,13 +67,21 @@ def to_markdown(summary: Mapping[str, Any], chart_png: bytes | None = None) -> s
         parts += ["", markdown_image(chart_png, "metrics with confidence intervals")]
     if summary.get("slices"):
         parts += ["", "**Slices** (headline metric, candidate - incumbent, worst first)", ""]
-        parts.append(markdown_table(["slice", "questions", "mean improvement", "gated"], [[s["slice"], s["questions"], f"{s['delta']:+.3f}", s["gated"]] for s in summary["slices"][:10]]))
+        parts.append(
+            markdown_table(
+                ["slice", "questions", "mean improvement", "gated"],
+                [[s["slice"], s["questions"], f"{s['delta']:+.3f}", s["gated"]] for s in summary["slices"][:10]],
+            )
+        )
     if summary.get("worst"):
         parts += ["", f"**Worst candidate answers** ({summary['headline_metric']}, {summary['headline_mode']})", ""]
         parts.append(
             markdown_table(
                 ["question", "reference", "answer", "score"],
-                [[_clip(w["question"], 80), _clip(w["reference"], 120), _clip(w["answer"], 120), _fmt(w["score"])] for w in summary["worst"]],
+                [
+                    [_clip(w["question"], 80), _clip(w["reference"], 120), _clip(w["answer"], 120), _fmt(w["score"])]
+                    for w in summary["worst"]
+                ],
             )
         )
     classifier = summary.get("classifier")
@@ -81,13 +94,20 @@ def to_markdown(summary: Mapping[str, Any], chart_png: bytes | None = None) -> s
         ]
         confusions = top_confusions(classifier["classes"], classifier["confusion"], 5)
         if confusions:
-            parts += ["", markdown_table(["reference", "predicted as", "chunks"], confusions), "", "(the whole confusion matrix is in the HTML report)"]
+            parts += [
+                "",
+                markdown_table(["reference", "predicted as", "chunks"], confusions),
+                "",
+                "(the whole confusion matrix is in the HTML report)",
+            ]
     return "\n".join(parts)
 
 
 def top_confusions(classes: Sequence[str], confusion: Sequence[Sequence[int]], limit: int) -> list[list[object]]:
     """The largest off-diagonal cells of the confusion matrix, largest first."""
-    cells = [(int(n), classes[i], classes[j]) for i, row in enumerate(confusion) for j, n in enumerate(row) if i != j and n]
+    cells = [
+        (int(n), classes[i], classes[j]) for i, row in enumerate(confusion) for j, n in enumerate(row) if i != j and n
+    ]
     return [[ref, pred, n] for n, ref, pred in sorted(cells, key=lambda c: (-c[0], c[1], c[2]))[:limit]]
 
 
@@ -98,7 +118,11 @@ def _clip(text: str, n: int) -> str:
 
 def metrics_chart_png(summary: Mapping[str, Any]) -> bytes:
     """Bars per metric (one panel per mode) with CI whiskers, one bar per model."""
-    modes, metrics, shown = summary["modes"], [m for m in summary["metric_names"] if m != "reference_perplexity"], roles(summary)
+    modes, metrics, shown = (
+        summary["modes"],
+        [m for m in summary["metric_names"] if m != "reference_perplexity"],
+        roles(summary),
+    )
     fig = new_figure(3.2 * len(modes) + 1, 3)
     width = 0.8 / max(1, len(shown))
     for col, mode in enumerate(modes):
@@ -108,7 +132,9 @@ def metrics_chart_png(summary: Mapping[str, Any]) -> bytes:
             means = np.array([v["mean"] for v in values])
             err = np.array([[v["mean"] - v["low"] for v in values], [v["high"] - v["mean"] for v in values]])
             ax.bar(np.arange(len(metrics)) + j * width, means, width, yerr=err, capsize=3, label=role)
-        ax.set_xticks(np.arange(len(metrics)) + width * (len(shown) - 1) / 2, [m.replace("_", "\n") for m in metrics], fontsize=8)
+        ax.set_xticks(
+            np.arange(len(metrics)) + width * (len(shown) - 1) / 2, [m.replace("_", "\n") for m in metrics], fontsize=8
+        )
         ax.set_title(mode, fontsize=9)
         ax.set_ylim(0, 1)
         ax.grid(axis="y", alpha=0.3)
@@ -153,9 +179,21 @@ def to_html(summary: Mapping[str, Any], chart_png: bytes, confusion: bytes | Non
         _img(chart_png, "metrics with confidence intervals"),
     ]
     if summary.get("slices"):
-        sections += ["<h2>Slices</h2>", _html_table(["slice", "questions", "mean improvement", "gated"], [[s["slice"], s["questions"], f"{s['delta']:+.3f}", s["gated"]] for s in summary["slices"]])]
+        sections += [
+            "<h2>Slices</h2>",
+            _html_table(
+                ["slice", "questions", "mean improvement", "gated"],
+                [[s["slice"], s["questions"], f"{s['delta']:+.3f}", s["gated"]] for s in summary["slices"]],
+            ),
+        ]
     if summary.get("worst"):
-        sections += ["<h2>Worst candidate answers</h2>", _html_table(["question", "reference", "answer", "score"], [[w["question"], w["reference"], w["answer"], _fmt(w["score"])] for w in summary["worst"]])]
+        sections += [
+            "<h2>Worst candidate answers</h2>",
+            _html_table(
+                ["question", "reference", "answer", "score"],
+                [[w["question"], w["reference"], w["answer"], _fmt(w["score"])] for w in summary["worst"]],
+            ),
+        ]
     classifier = summary.get("classifier")
     if classifier:
         sections += [
@@ -165,6 +203,9 @@ def to_html(summary: Mapping[str, Any], chart_png: bytes, confusion: bytes | Non
         ]
         if confusion:
             sections.append(_img(confusion, "confusion matrix"))
-    sections += ["<h2>Inputs</h2>", _html_table(["input", "version"], sorted((k, str(v)) for k, v in summary["inputs"].items()))]
+    sections += [
+        "<h2>Inputs</h2>",
+        _html_table(["input", "version"], sorted((k, str(v)) for k, v in summary["inputs"].items())),
+    ]
     style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;vertical-align:top}.passed{color:#176e2c}.blocked{color:#a11}"
     return f"<!doctype html><html><head><meta charset='utf-8'><title>eval report {html.escape(summary['report_id'])}</title><style>{style}</style></head><body>{''.join(sections)}</body></html>"

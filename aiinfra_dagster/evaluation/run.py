@@ -79,13 +79,22 @@ def produce_report(
         else:
             groundings[mode] = grounding
     if not groundings:
-        raise ValueError("no evaluation mode can run: grounded needs a vector index and closed_book is not in evaluation.modes")
+        raise ValueError(
+            "no evaluation mode can run: grounded needs a vector index and closed_book is not in evaluation.modes"
+        )
 
     history = store.read(EVAL_HISTORY)
     rows, new_rows = evaluate(
-        models, golden, groundings, history,
-        params=params, system_prompt=system_prompt, encode=encoder.encode, embedding_id=encoder.model_id,
-        dagster_run_id=dagster_run_id, log=log,
+        models,
+        golden,
+        groundings,
+        history,
+        params=params,
+        system_prompt=system_prompt,
+        encode=encoder.encode,
+        embedding_id=encoder.model_id,
+        dagster_run_id=dagster_run_id,
+        log=log,
     )
     history_write = store.merge(EVAL_HISTORY, new_rows)
 
@@ -99,11 +108,17 @@ def produce_report(
     if classifier_dir is not None:
         held_out = classifier_examples(store.read(CHUNK_LABELS), store.read(DOCUMENT_CHUNKS), settings.classifier).eval
         if held_out.height:
-            scored = evaluate_classifier(classifier_dir, held_out, resamples=params.bootstrap_resamples, confidence=params.confidence)
+            scored = evaluate_classifier(
+                classifier_dir, held_out, resamples=params.bootstrap_resamples, confidence=params.confidence
+            )
             summary["classifier"] = {
-                "rows": scored.rows, "classes": scored.classes, "confusion": scored.confusion.tolist(),
-                "accuracy": asdict(scored.accuracy), "macro_f1": scored.macro_f1,
-                "label_model_accuracy": scored.label_model_accuracy, "label_model_macro_f1": scored.label_model_macro_f1,
+                "rows": scored.rows,
+                "classes": scored.classes,
+                "confusion": scored.confusion.tolist(),
+                "accuracy": asdict(scored.accuracy),
+                "macro_f1": scored.macro_f1,
+                "label_model_accuracy": scored.label_model_accuracy,
+                "label_model_macro_f1": scored.label_model_macro_f1,
             }
             confusion = confusion_png(scored.classes, scored.confusion.tolist())
 
@@ -111,12 +126,27 @@ def produce_report(
     html_path = reports_dir(settings) / "eval_report" / f"{rid}.html"
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(to_html(summary, chart, confusion), encoding="utf-8")
-    report_write = store.sync(EVAL_REPORTS, _report_row(summary, models, golden, html_path, dagster_run_id), delete_missing=False,
-                              compare=[c for c in EVAL_REPORTS.columns if c not in {"report_id", "created_at", "dagster_run_id"}])
-    return EvalOutcome(summary, to_markdown(summary, chart), html_path, history_write, report_write, new_rows.height, rows.height - new_rows.height, "grounded" in groundings)
+    report_write = store.sync(
+        EVAL_REPORTS,
+        _report_row(summary, models, golden, html_path, dagster_run_id),
+        delete_missing=False,
+        compare=[c for c in EVAL_REPORTS.columns if c not in {"report_id", "created_at", "dagster_run_id"}],
+    )
+    return EvalOutcome(
+        summary,
+        to_markdown(summary, chart),
+        html_path,
+        history_write,
+        report_write,
+        new_rows.height,
+        rows.height - new_rows.height,
+        "grounded" in groundings,
+    )
 
 
-def _report_row(summary: Mapping[str, Any], models: Sequence[EvalModel], golden: pl.DataFrame, html_path: Path, run_id: str) -> pl.DataFrame:
+def _report_row(
+    summary: Mapping[str, Any], models: Sequence[EvalModel], golden: pl.DataFrame, html_path: Path, run_id: str
+) -> pl.DataFrame:
     by_role = {m.role: m for m in models}
     delta = headline_delta(summary)
     row = {

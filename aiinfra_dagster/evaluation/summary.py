@@ -32,7 +32,9 @@ def incumbent_of(models: Sequence[EvalModel]) -> EvalModel:
 
 def report_id(models: Sequence[EvalModel], qa_ids: Sequence[str], digests: Sequence[str]) -> str:
     """The same models on the same questions under the same config: the same report."""
-    key = json.dumps({"models": sorted((m.role, m.version) for m in models), "qa": sorted(qa_ids), "config": sorted(digests)})
+    key = json.dumps(
+        {"models": sorted((m.role, m.version) for m in models), "qa": sorted(qa_ids), "config": sorted(digests)}
+    )
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -54,7 +56,8 @@ def build_summary(
         return rows.filter((pl.col("model_version") == model.version) & (pl.col("mode") == mode))
 
     metrics = {
-        m.role: {mode: {k: asdict(v) for k, v in summarize(model_rows(m, mode), **bootstrap).items()} for mode in modes} for m in models
+        m.role: {mode: {k: asdict(v) for k, v in summarize(model_rows(m, mode), **bootstrap).items()} for mode in modes}
+        for m in models
     }
     deltas, pairs_by_mode = {}, {}
     for mode in modes:

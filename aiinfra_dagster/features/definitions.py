@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import polars as pl
 
 
-
 @dataclass(frozen=True)
 class FeatureDefinition:
     name: str

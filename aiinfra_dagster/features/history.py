@@ -33,7 +33,9 @@ def feature_updates(current: pl.DataFrame, history: pl.DataFrame, now: datetime)
     gone = active.join(current.select("chunk_id"), on="chunk_id", how="anti").select("chunk_id", "feature_set_version")
 
     rows = [
-        upserts.with_columns(pl.lit(now).dt.cast_time_unit("us").alias("event_timestamp"), pl.lit(True).alias("active")),
+        upserts.with_columns(
+            pl.lit(now).dt.cast_time_unit("us").alias("event_timestamp"), pl.lit(True).alias("active")
+        ),
         gone.with_columns(pl.lit(now).dt.cast_time_unit("us").alias("event_timestamp"), pl.lit(False).alias("active")),
     ]
     frame = pl.concat(rows, how="diagonal_relaxed")

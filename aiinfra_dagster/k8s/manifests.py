@@ -87,7 +87,12 @@ class ChartRelease:
 
     @classmethod
     def from_values_file(
-        cls, path: str | Path, *, release: str = "dagster", namespace: str = "aiinfra", deployment: str = "aiinfra-dagster"
+        cls,
+        path: str | Path,
+        *,
+        release: str = "dagster",
+        namespace: str = "aiinfra",
+        deployment: str = "aiinfra-dagster",
     ) -> ChartRelease:
         values = yaml.safe_load(Path(path).read_text()) or {}
         return cls(release=release, namespace=namespace, deployment=deployment, values=values)
@@ -258,7 +263,9 @@ def step_job_manifests(
     job_def = _job_def(definitions, job_name)
     plan = create_execution_plan(job_def)
     keys = [_step_key(plan, s) for s in steps] if steps is not None else k8s_step_keys(job_def)
-    executor_def = build_executor(settings.model_copy(update={"k8s": settings.k8s.model_copy(update={"enabled": True})}))
+    executor_def = build_executor(
+        settings.model_copy(update={"k8s": settings.k8s.model_copy(update={"enabled": True})})
+    )
     mapped = executor_def.apply_config_mapping({})  # the config `.configured(...)` resolves to, defaults filled
     if not mapped.success:
         raise ManifestError(f"k8s executor config from the settings is invalid: {mapped.errors}")
@@ -273,7 +280,9 @@ def step_job_manifests(
             raise ManifestError(f"k8s executor config is invalid: {processed.errors}")
         job = InMemoryJob(job_def)
         executor = executor_def.executor_creation_fn(  # the k8s_job_executor creation function itself
-            InitExecutorContext(job=job, executor_def=k8s_job_executor, executor_config=processed.value, instance=instance)
+            InitExecutorContext(
+                job=job, executor_def=k8s_job_executor, executor_config=processed.value, instance=instance
+            )
         )
         handler = executor._step_handler  # noqa: SLF001
         if not isinstance(handler, K8sStepHandler):
@@ -415,7 +424,9 @@ def _resource_errors(where: str, resources: Mapping[str, Any]) -> list[str]:
         elif _is_extended(name) and limit is None:
             errors.append(f"{where}.resources.limits[{name!r}]: extended resource {name} needs a limit")
         elif limit is not None and request > limit:
-            errors.append(f"{where}.resources.requests[{name!r}]: {requests[name]!r} exceeds the limit {limits[name]!r}")
+            errors.append(
+                f"{where}.resources.requests[{name!r}]: {requests[name]!r} exceeds the limit {limits[name]!r}"
+            )
     return errors
 
 
@@ -456,7 +467,9 @@ def api_server_errors(manifest: Mapping[str, Any]) -> list[str]:
         if operator not in ("Exists", "Equal"):
             errors.append(f"{path}.operator: {operator!r} must be Exists or Equal")
         if effect not in _EFFECTS:
-            errors.append(f"{path}.effect: {effect!r} must be one of NoSchedule, PreferNoSchedule, NoExecute (or empty)")
+            errors.append(
+                f"{path}.effect: {effect!r} must be one of NoSchedule, PreferNoSchedule, NoExecute (or empty)"
+            )
         if operator == "Exists" and toleration.get("value"):
             errors.append(f"{path}.value: must be empty when operator is Exists")
         if not toleration.get("key") and operator != "Exists":

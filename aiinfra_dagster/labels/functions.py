@@ -23,6 +23,7 @@ import numpy as np
 
 ABSTAIN: str | None = None
 
+
 @dataclass(frozen=True)
 class ChunkView:
     chunk_id: str

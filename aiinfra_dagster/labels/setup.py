@@ -23,7 +23,10 @@ def reference_mode(settings: Settings) -> str:
     """`labels.reference` with `auto` resolved: file, python_library_chapters or none."""
     labels = settings.labels
     return python_docs.resolve_auto(
-        labels.reference, settings.sources, given=bool(labels.reference_path), given_mode="file",
+        labels.reference,
+        settings.sources,
+        given=bool(labels.reference_path),
+        given_mode="file",
         pack_mode="python_library_chapters",
     )
 

@@ -107,9 +107,7 @@ class DeltaStore:
         """Append or overwrite after validating `df` against `schema`."""
         df = schema.validate(df)
         self._ensure_table(schema)
-        write_deltalake(
-            self.uri(schema.name), df.to_arrow(), mode=mode, storage_options=self.storage_options or None
-        )
+        write_deltalake(self.uri(schema.name), df.to_arrow(), mode=mode, storage_options=self.storage_options or None)
         dt = self._table(schema.name)
         rows = df.height if mode == "overwrite" else _count(dt)
         return WriteResult(schema.name, self.uri(schema.name), dt.version(), rows, inserted=df.height)
@@ -250,8 +248,11 @@ class DeltaStore:
         if is_local_uri(self.root):
             Path(self.uri(schema.name)).mkdir(parents=True, exist_ok=True)
         write_deltalake(
-            self.uri(schema.name), schema.empty().to_arrow(), mode="append",
-            partition_by=list(schema.partition_by) or None, storage_options=self.storage_options or None,
+            self.uri(schema.name),
+            schema.empty().to_arrow(),
+            mode="append",
+            partition_by=list(schema.partition_by) or None,
+            storage_options=self.storage_options or None,
         )
 
 
@@ -286,9 +287,13 @@ def _count(dt: DeltaTable) -> int:
     return int(actions["num_records"].sum()) if actions.height else 0
 
 
-def _partition_filters(schema: TableSchema, partitions: Mapping[str, Sequence[object]]) -> list[tuple[str, str, list[str]]]:
+def _partition_filters(
+    schema: TableSchema, partitions: Mapping[str, Sequence[object]]
+) -> list[tuple[str, str, list[str]]]:
     """Delta partition filters; values compare as the strings Delta stores (a date as YYYY-MM-DD)."""
     unknown = set(partitions) - set(schema.partition_by)
     if unknown:
-        raise ValueError(f"table '{schema.name}' is not partitioned by {sorted(unknown)} (partitions: {list(schema.partition_by)})")
+        raise ValueError(
+            f"table '{schema.name}' is not partitioned by {sorted(unknown)} (partitions: {list(schema.partition_by)})"
+        )
     return [(column, "in", sorted({str(v) for v in values})) for column, values in partitions.items()]

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-
 UTC_TS = pl.Datetime("us", "UTC")
 """The timestamp type of every table: microseconds, UTC."""
 
@@ -32,7 +31,9 @@ class TableSchema:
     """Delta partition columns, set when the table is created"""
 
     def __post_init__(self) -> None:
-        unknown = (set(self.key) | set(self.nullable) | set(self.descriptions) | set(self.partition_by)) - set(self.columns)
+        unknown = (set(self.key) | set(self.nullable) | set(self.descriptions) | set(self.partition_by)) - set(
+            self.columns
+        )
         if unknown:
             raise ValueError(f"schema {self.name}: unknown columns {sorted(unknown)}")
         if set(self.key) & set(self.nullable):
@@ -91,7 +92,9 @@ class TableSchema:
             try:
                 series.append(pl.Series(col, values, dtype=dtype, strict=True))
             except (TypeError, pl.exceptions.PolarsError) as exc:
-                raise SchemaMismatchError(f"table '{self.name}': column '{col}' ({dtype}): {str(exc).splitlines()[0]}") from exc
+                raise SchemaMismatchError(
+                    f"table '{self.name}': column '{col}' ({dtype}): {str(exc).splitlines()[0]}"
+                ) from exc
         extra = sorted({k for row in rows for k in row} - set(self.columns))
         if extra:
             raise SchemaMismatchError(f"table '{self.name}': unexpected columns {extra}")

@@ -16,7 +16,9 @@ _REFERENCE = {"color": "#4C72B0", "alpha": 0.55, "label": "reference (training s
 _CURRENT = {"color": "#DD8452", "alpha": 0.55, "label": "window (live traffic)"}
 
 
-def comparison_png(reference: TrafficSample, current: TrafficSample, comparison: DriftComparison, top_topics: int = 8) -> bytes:
+def comparison_png(
+    reference: TrafficSample, current: TrafficSample, comparison: DriftComparison, top_topics: int = 8
+) -> bytes:
     """Query length and best retrieval score histograms, and the largest topic-share changes."""
     fig = new_figure(11, 3)
     lengths, scores, topics = fig.subplots(1, 3)
@@ -68,8 +70,13 @@ def history_png(history: pl.DataFrame, thresholds: DriftThresholds) -> bytes:
         points = [(t, v, d) for t, v, d in zip(times, values, drifted, strict=True) if v is not None]
         if points:
             ax.plot([p[0] for p in points], [p[1] for p in points], color="#555555", linewidth=1)
-            ax.scatter([p[0] for p in points], [p[1] for p in points], s=14,
-                       c=["#C44E52" if p[2] else "#55A868" for p in points], zorder=3)
+            ax.scatter(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                s=14,
+                c=["#C44E52" if p[2] else "#55A868" for p in points],
+                zorder=3,
+            )
         ax.axhline(limit, color="#C44E52", linestyle="--", linewidth=1)
         if log:
             ax.set_yscale("log")

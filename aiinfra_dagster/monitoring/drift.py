@@ -70,7 +70,9 @@ def _squared_distances(z: np.ndarray) -> np.ndarray:
     return d2
 
 
-def _mmd_for_splits(kernel: np.ndarray, row_sums: np.ndarray, total: float, masks: np.ndarray, n: int, m: int) -> np.ndarray:
+def _mmd_for_splits(
+    kernel: np.ndarray, row_sums: np.ndarray, total: float, masks: np.ndarray, n: int, m: int
+) -> np.ndarray:
     """Unbiased MMD^2 for each column of masks (1.0 = row belongs to the first sample).
 
     One kernel-matrix product serves every split: with a = mask, b = 1 - a and r = K 1,
@@ -300,7 +302,9 @@ def score_drop(reference_scores: Sequence[float], current_scores: Sequence[float
     Why: when queries move away from the indexed corpus, the top-k similarity scores fall before
     answer quality is measured anywhere.
     """
-    return float(_as_values("reference_scores", reference_scores).mean() - _as_values("current_scores", current_scores).mean())
+    return float(
+        _as_values("reference_scores", reference_scores).mean() - _as_values("current_scores", current_scores).mean()
+    )
 
 
 def low_confidence_share(confidences: Sequence[float], threshold: float) -> float:
@@ -381,17 +385,25 @@ def assess(
     if mmd is not None:
         computed.append(_below("mmd", "query-embedding MMD", mmd.p_value, limits.mmd_p_value))
     if label_psi is not None:
-        label = f"label PSI {_number(label_psi.value)} - noise floor {_number(label_psi.noise_floor)} =" if label_psi.noise_floor else "label PSI"
+        label = (
+            f"label PSI {_number(label_psi.value)} - noise floor {_number(label_psi.noise_floor)} ="
+            if label_psi.noise_floor
+            else "label PSI"
+        )
         computed.append(_at_or_above("psi", label, label_psi.excess, limits.psi))
     if length_ks is not None:
         computed.append(_below("ks", "query-length KS", length_ks.p_value, limits.ks_p_value))
     if retrieval_score_drop is not None:
         computed.append(_at_or_above("score_drop", "retrieval score drop", retrieval_score_drop, limits.score_drop))
     if low_confidence is not None:
-        computed.append(_at_or_above("low_confidence_share", "low-confidence share", low_confidence, limits.low_confidence_share))
+        computed.append(
+            _at_or_above("low_confidence_share", "low-confidence share", low_confidence, limits.low_confidence_share)
+        )
     signals: Mapping[str, DriftSignal] = {signal.name: signal for signal in computed}
 
     if n_requests < limits.min_requests:
-        return DriftVerdict(False, [f"only {n_requests} requests (< min_requests {limits.min_requests})"], dict(signals))
+        return DriftVerdict(
+            False, [f"only {n_requests} requests (< min_requests {limits.min_requests})"], dict(signals)
+        )
     reasons = [signal.description for signal in computed if signal.crossed]
     return DriftVerdict(bool(reasons), reasons, dict(signals))

@@ -58,7 +58,9 @@ class EpisodeCursor:
         data = json.loads(text)
         latest = data.get("latest_drifted")
         if latest:
-            latest = DriftObservation(**{**latest, "reasons": tuple(latest["reasons"]), "focus_chunk_ids": tuple(latest["focus_chunk_ids"])})
+            latest = DriftObservation(
+                **{**latest, "reasons": tuple(latest["reasons"]), "focus_chunk_ids": tuple(latest["focus_chunk_ids"])}
+            )
         return cls(data.get("last_storage_id", 0), data.get("episode"), latest, data.get("requested"))
 
 
@@ -108,14 +110,20 @@ def decide(
     a reset cursor does not request the episode again.
     """
     if cursor.episode is None:
-        return Decision(False, "no open drift episode: the latest report with a verdict is within every threshold (or there is none)")
+        return Decision(
+            False,
+            "no open drift episode: the latest report with a verdict is within every threshold (or there is none)",
+        )
     if cursor.requested == cursor.episode or episode_run_id:
         run = f" (run {episode_run_id})" if episode_run_id else ""
         return Decision(
-            False, f"a retraining run was already requested for drift episode {cursor.episode}{run}, run key {run_key(cursor.episode)}"
+            False,
+            f"a retraining run was already requested for drift episode {cursor.episode}{run}, run key {run_key(cursor.episode)}",
         )
     if last_run and last_run.in_flight:
-        return Decision(False, f"retraining run {last_run.run_id} is still {last_run.status}: at most one retraining run at a time")
+        return Decision(
+            False, f"retraining run {last_run.run_id} is still {last_run.status}: at most one retraining run at a time"
+        )
     if last_run and last_run.started and now - last_run.started < cooldown:
         waited = now - last_run.started
         return Decision(
@@ -123,4 +131,7 @@ def decide(
             f"cooldown: the last retraining run {last_run.run_id} ({last_run.status}) started "
             f"{waited.total_seconds() / 60:.1f} min ago (< monitoring.retraining.cooldown_minutes {cooldown.total_seconds() / 60:g})",
         )
-    return Decision(True, f"drift episode {cursor.episode}: {'; '.join(cursor.latest_drifted.reasons) if cursor.latest_drifted else 'drifted'}")
+    return Decision(
+        True,
+        f"drift episode {cursor.episode}: {'; '.join(cursor.latest_drifted.reasons) if cursor.latest_drifted else 'drifted'}",
+    )

@@ -35,8 +35,14 @@ from aiinfra_dagster.monitoring.lineage_hops import (
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
 
 __all__ = [
-    "DeploymentLineage", "DocumentImpact", "Hop", "NothingDeployedError", "SourceDocument", "UnknownDocumentError",
-    "audit_deployment", "audit_document",
+    "DeploymentLineage",
+    "DocumentImpact",
+    "Hop",
+    "NothingDeployedError",
+    "SourceDocument",
+    "UnknownDocumentError",
+    "audit_deployment",
+    "audit_document",
 ]
 
 
@@ -128,24 +134,37 @@ def audit_deployment(instance: dg.DagsterInstance, store: DeltaStore) -> Deploym
     deployment, build = catalog.latest("bento_deployment"), catalog.latest("bento_build")
     audited = deployment or build
     if audited is None:
-        raise NothingDeployedError("nothing is deployed yet: bento_deployment and bento_build have no materializations in this instance")
+        raise NothingDeployedError(
+            "nothing is deployed yet: bento_deployment and bento_build have no materializations in this instance"
+        )
     chain = chain_from(catalog, deployment, build)
     documents, notes = training_documents(Tables(store), chain)
     tag = str(audited.metadata.get("bento_tag"))
     if deployment is None:
         notes.insert(0, f"{tag} is built but has never been deployed")
-    return DeploymentLineage(tag, deployment is not None, tuple(chain.hops), tuple(documents),
-                             tuple(notes + consistency_notes(catalog, chain)), now())
+    return DeploymentLineage(
+        tag,
+        deployment is not None,
+        tuple(chain.hops),
+        tuple(documents),
+        tuple(notes + consistency_notes(catalog, chain)),
+        now(),
+    )
 
 
 def training_documents(tables: Tables, chain: Chain) -> tuple[list[SourceDocument], list[str]]:
     """The raw documents (as of the chain's raw_documents version) whose chunks the training set was built from."""
-    versions = {role: meta(chain.found.get(role), "delta_version") for role in ("training_set", "document_chunks", "raw_documents")}
+    versions = {
+        role: meta(chain.found.get(role), "delta_version")
+        for role in ("training_set", "document_chunks", "raw_documents")
+    }
     if any(v is None for v in versions.values()):
         return [], ["source documents not listed: the training_set -> raw_documents hops are not all resolved"]
     examples = tables.at(TRAINING_SET, versions["training_set"], "chunk_id")
     chunk_ids = examples["chunk_id"].drop_nulls().unique().implode()
-    chunks = tables.at(DOCUMENT_CHUNKS, versions["document_chunks"], "chunk_id", "document_id").filter(pl.col("chunk_id").is_in(chunk_ids))
+    chunks = tables.at(DOCUMENT_CHUNKS, versions["document_chunks"], "chunk_id", "document_id").filter(
+        pl.col("chunk_id").is_in(chunk_ids)
+    )
     doc_ids = chunks["document_id"].unique()
     raw = tables.at(RAW_DOCUMENTS, versions["raw_documents"], "document_id", "source", "path", "content_hash")
     docs = raw.filter(pl.col("document_id").is_in(doc_ids.implode())).sort("source", "path")
@@ -156,7 +175,9 @@ def training_documents(tables: Tables, chain: Chain) -> tuple[list[SourceDocumen
         notes.append(f"{lost} documents are not in raw_documents v{versions['raw_documents']}")
     if human := examples["chunk_id"].null_count():
         notes.append(f"{human} training examples are human-written pairs from files (no source chunk)")
-    return [SourceDocument(*row, raw_documents_version=int(versions["raw_documents"])) for row in docs.iter_rows()], notes
+    return [
+        SourceDocument(*row, raw_documents_version=int(versions["raw_documents"])) for row in docs.iter_rows()
+    ], notes
 
 
 def consistency_notes(catalog: Catalog, chain: Chain) -> list[str]:
@@ -170,16 +191,33 @@ def consistency_notes(catalog: Catalog, chain: Chain) -> list[str]:
     trained_on = value("champion", "input_training_set_version")
     for role in ("checkpoint", "eval_report"):
         if role in found and "champion" in found and value(role, "input_training_set_version") != trained_on:
-            notes.append(f"{role} records training_set v{value(role, 'input_training_set_version')}, the champion v{trained_on}")
-    if {"eval_report", "champion"} <= found.keys() and value("eval_report", "candidate_version") != value("champion", "model_version"):
-        notes.append(f"eval report {value('eval_report', 'report_id')} evaluated candidate {value('eval_report', 'candidate_version')}")
-    generated, contexts = value("synthetic_qa", "input_document_chunks_version"), value("training_set", "input_document_chunks_version")
+            notes.append(
+                f"{role} records training_set v{value(role, 'input_training_set_version')}, the champion v{trained_on}"
+            )
+    if {"eval_report", "champion"} <= found.keys() and value("eval_report", "candidate_version") != value(
+        "champion", "model_version"
+    ):
+        notes.append(
+            f"eval report {value('eval_report', 'report_id')} evaluated candidate {value('eval_report', 'candidate_version')}"
+        )
+    generated, contexts = (
+        value("synthetic_qa", "input_document_chunks_version"),
+        value("training_set", "input_document_chunks_version"),
+    )
     if {"synthetic_qa", "training_set"} <= found.keys() and generated != contexts:
-        notes.append(f"synthetic_qa was generated from document_chunks v{generated}; training contexts come from v{contexts}")
+        notes.append(
+            f"synthetic_qa was generated from document_chunks v{generated}; training contexts come from v{contexts}"
+        )
     if "bento" in found and value("bento", "llm_from_asset") not in (None, "champion_model"):
         notes.append(f"the Bento's LLM came from {value('bento', 'llm_from_asset')}, not champion_model")
     alias = catalog.latest("vector_index")
-    if "bento" in found and alias is not None and value("bento", "index_version_at_build") != recorded(alias.metadata.get("index_version")):
-        notes.append(f"alias {alias.metadata.get('alias')} now names {alias.metadata.get('index_version')}, not the "
-                     f"{value('bento', 'index_version_at_build')} it named at build; the service reads the alias")
+    if (
+        "bento" in found
+        and alias is not None
+        and value("bento", "index_version_at_build") != recorded(alias.metadata.get("index_version"))
+    ):
+        notes.append(
+            f"alias {alias.metadata.get('alias')} now names {alias.metadata.get('index_version')}, not the "
+            f"{value('bento', 'index_version_at_build')} it named at build; the service reads the alias"
+        )
     return notes

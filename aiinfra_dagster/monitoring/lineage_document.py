@@ -105,30 +105,55 @@ def audit_document(instance: dg.DagsterInstance, store: DeltaStore, document_id:
     chunks = document_chunks(catalog, tables, doc_id)
     chunk_versions = {v for c in chunks for v in c.document_chunks_versions}
     ids = pl.Series([c.chunk_id for c in chunks], dtype=pl.String).implode()
-    training_versions = tuple(v for v in catalog.versions("training_set")
-                              if tables.at(TRAINING_SET, v, "chunk_id")["chunk_id"].is_in(ids).any())
+    training_versions = tuple(
+        v
+        for v in catalog.versions("training_set")
+        if tables.at(TRAINING_SET, v, "chunk_id")["chunk_id"].is_in(ids).any()
+    )
     indexes = affected_indexes(catalog, chunk_versions)
-    deployments = affected_deployments(catalog, set(training_versions), {i.index_version for i in indexes}, chunk_versions)
-    return DocumentImpact(doc_id, source, path, tuple(raw_versions), tuple(chunks), training_versions, tuple(deployments),
-                          tuple(indexes), now())
+    deployments = affected_deployments(
+        catalog, set(training_versions), {i.index_version for i in indexes}, chunk_versions
+    )
+    return DocumentImpact(
+        doc_id,
+        source,
+        path,
+        tuple(raw_versions),
+        tuple(chunks),
+        training_versions,
+        tuple(deployments),
+        tuple(indexes),
+        now(),
+    )
 
 
 def find_document(catalog: Catalog, tables: Tables, ref: str) -> tuple[str, str, str, list[tuple[int, str]]]:
     """(document_id, source, path, [(raw version, content hash)]) for a document id, a path or `source:path`."""
     versions = catalog.versions("raw_documents")
     frames = [tables.at(RAW_DOCUMENTS, v, *RAW_COLUMNS).with_columns(pl.lit(v).alias("version")) for v in versions]
-    raw = pl.concat(frames) if frames else RAW_DOCUMENTS.project(RAW_COLUMNS).empty().with_columns(pl.lit(0).alias("version"))
-    ids = raw.filter(pl.col("document_id") == ref)["document_id"].unique().to_list() or raw.filter(
-        (pl.col("path") == ref) | (pl.concat_str("source", pl.lit(":"), "path") == ref))["document_id"].unique().to_list()
+    raw = (
+        pl.concat(frames)
+        if frames
+        else RAW_DOCUMENTS.project(RAW_COLUMNS).empty().with_columns(pl.lit(0).alias("version"))
+    )
+    ids = (
+        raw.filter(pl.col("document_id") == ref)["document_id"].unique().to_list()
+        or raw.filter((pl.col("path") == ref) | (pl.concat_str("source", pl.lit(":"), "path") == ref))["document_id"]
+        .unique()
+        .to_list()
+    )
     if len(ids) > 1:
         options = sorted(raw.filter(pl.col("document_id").is_in(ids)).select("document_id", "source").unique().rows())
-        raise UnknownDocumentError(f"'{ref}' names {len(ids)} documents; pass one of: " + ", ".join(f"{i} ({s})" for i, s in options))
+        raise UnknownDocumentError(
+            f"'{ref}' names {len(ids)} documents; pass one of: " + ", ".join(f"{i} ({s})" for i, s in options)
+        )
     if not ids:
         names = sorted(set(raw["path"]) | set(raw["document_id"]))
         close = difflib.get_close_matches(ref, names, n=5, cutoff=0.5)
         raise UnknownDocumentError(
             f"document '{ref}' is in no raw_documents version ({len(versions)} recorded versions, {raw['document_id'].n_unique()} "
-            "documents); pass a document_id or a path relative to its source" + (f". Close matches: {', '.join(close)}" if close else "")
+            "documents); pass a document_id or a path relative to its source"
+            + (f". Close matches: {', '.join(close)}" if close else "")
         )
     rows = raw.filter(pl.col("document_id") == ids[0]).sort("version")
     last = rows.row(-1, named=True)
@@ -139,7 +164,9 @@ def document_chunks(catalog: Catalog, tables: Tables, doc_id: str) -> list[Docum
     """The document's chunks in every recorded document_chunks version, with the versions holding each."""
     seen: dict[str, tuple[str, int, list[int]]] = {}
     for v in catalog.versions("document_chunks"):
-        rows = tables.at(DOCUMENT_CHUNKS, v, "chunk_id", "document_id", "section", "position").filter(pl.col("document_id") == doc_id)
+        rows = tables.at(DOCUMENT_CHUNKS, v, "chunk_id", "document_id", "section", "position").filter(
+            pl.col("document_id") == doc_id
+        )
         for chunk_id, _, section, position in rows.iter_rows():
             seen.setdefault(chunk_id, (section, position, []))[2].append(v)
     chunks = [DocumentChunk(cid, section, position, tuple(vs)) for cid, (section, position, vs) in seen.items()]
@@ -155,12 +182,17 @@ def affected_indexes(catalog: Catalog, chunk_versions: set[int]) -> list[Affecte
         if version and m.metadata.get("input_document_chunks_version") in chunk_versions:
             built.setdefault(version, []).append(m)
     picked = {version: pick(found, None, PRODUCED["vector_index"]) for version, found in built.items()}
-    return [AffectedIndex(version, int(m.metadata["input_document_chunks_version"]), version == current, m.run_id, iso(m.timestamp))
-            for version, m in picked.items()]
+    return [
+        AffectedIndex(
+            version, int(m.metadata["input_document_chunks_version"]), version == current, m.run_id, iso(m.timestamp)
+        )
+        for version, m in picked.items()
+    ]
 
 
-def affected_deployments(catalog: Catalog, training_versions: set[int], index_versions: set[str],
-                         chunk_versions: set[int]) -> list[AffectedDeployment]:
+def affected_deployments(
+    catalog: Catalog, training_versions: set[int], index_versions: set[str], chunk_versions: set[int]
+) -> list[AffectedDeployment]:
     """Every Bento ever deployed whose training set, index or topic classifier holds the document's chunks."""
     history = catalog.of("bento_deployment")
     current = recorded(meta(history[-1] if history else None, "bento_tag"))
@@ -176,10 +208,25 @@ def affected_deployments(catalog: Catalog, training_versions: set[int], index_ve
         hop = {h.role: h.identifier for h in chain.hops}
         training_set, index = hop.get("training_set"), hop.get("vector_index")
         classifier_chunks = meta(chain.found.get("topic_classifier"), "input_document_chunks_version")
-        via = [f"training_set v{training_set}"] if training_set is not None and int(training_set) in training_versions else []
+        via = (
+            [f"training_set v{training_set}"]
+            if training_set is not None and int(training_set) in training_versions
+            else []
+        )
         via += [f"vector index {index}"] if index in index_versions else []
-        via += [f"topic_classifier (document_chunks v{classifier_chunks})"] if classifier_chunks in chunk_versions else []
+        via += (
+            [f"topic_classifier (document_chunks v{classifier_chunks})"] if classifier_chunks in chunk_versions else []
+        )
         if via:
-            affected.append(AffectedDeployment(tag, iso(first[tag].timestamp), m.run_id, tag == current,
-                                               int(training_set) if training_set is not None else None, index, tuple(via)))
+            affected.append(
+                AffectedDeployment(
+                    tag,
+                    iso(first[tag].timestamp),
+                    m.run_id,
+                    tag == current,
+                    int(training_set) if training_set is not None else None,
+                    index,
+                    tuple(via),
+                )
+            )
     return affected

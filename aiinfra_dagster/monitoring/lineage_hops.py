@@ -24,24 +24,68 @@ RUN_TAG_PREFIXES = ("aiinfra/", "dagster/")
 # Metadata entries shown for each asset's hop (besides the one it was matched by).
 FACTS: dict[str, tuple[str, ...]] = {
     "bento_deployment": ("mode", "url", "action", "previous_bento_tag"),
-    "bento_build": ("model_version", "llm_tag", "llm_from_asset", "classifier_version", "encoder_version", "index_alias",
-                    "index_version_at_build", "reused_existing_bento"),
-    "champion_model": ("action", "changed", "previous_version", "eval_report_id", "input_training_set_version",
-                       "input_base_model_sha256", "reason"),
-    "eval_report": ("candidate_version", "incumbent", "headline", "headline_improvement", "gate_passed",
-                    "input_training_set_version", "input_golden_qa_version", "input_base_model_sha256",
-                    "input_topic_classifier_version"),
-    "lora_checkpoint": ("input_training_set_version", "input_base_model_sha256", "steps", "reused_finished_checkpoint",
-                        "model_path"),
-    "training_set": ("input_synthetic_qa_version", "input_document_chunks_version", "dagster/row_count", "new_delta_commit"),
+    "bento_build": (
+        "model_version",
+        "llm_tag",
+        "llm_from_asset",
+        "classifier_version",
+        "encoder_version",
+        "index_alias",
+        "index_version_at_build",
+        "reused_existing_bento",
+    ),
+    "champion_model": (
+        "action",
+        "changed",
+        "previous_version",
+        "eval_report_id",
+        "input_training_set_version",
+        "input_base_model_sha256",
+        "reason",
+    ),
+    "eval_report": (
+        "candidate_version",
+        "incumbent",
+        "headline",
+        "headline_improvement",
+        "gate_passed",
+        "input_training_set_version",
+        "input_golden_qa_version",
+        "input_base_model_sha256",
+        "input_topic_classifier_version",
+    ),
+    "lora_checkpoint": (
+        "input_training_set_version",
+        "input_base_model_sha256",
+        "steps",
+        "reused_finished_checkpoint",
+        "model_path",
+    ),
+    "training_set": (
+        "input_synthetic_qa_version",
+        "input_document_chunks_version",
+        "dagster/row_count",
+        "new_delta_commit",
+    ),
     "synthetic_qa": ("generator", "generation_version", "kept", "input_document_chunks_version", "new_delta_commit"),
     "document_chunks": ("input_validated_documents_version", "dagster/row_count", "new_delta_commit"),
     "validated_documents": ("input_raw_documents_version", "dagster/row_count", "new_delta_commit"),
     "raw_documents": ("dagster/row_count", "documents_seen", "new_delta_commit"),
     "base_model": ("source", "location", "revision", "architecture", "model_path"),
-    "vector_index": ("alias", "input_document_chunks_version", "input_chunk_labels_version", "embedding_model_id",
-                     "points", "built"),
-    "topic_classifier": ("input_chunk_labels_version", "input_document_chunks_version", "accuracy", "reused_finished_model"),
+    "vector_index": (
+        "alias",
+        "input_document_chunks_version",
+        "input_chunk_labels_version",
+        "embedding_model_id",
+        "points",
+        "built",
+    ),
+    "topic_classifier": (
+        "input_chunk_labels_version",
+        "input_document_chunks_version",
+        "accuracy",
+        "reused_finished_model",
+    ),
     "chunk_labels": ("labeling_version", "input_document_chunks_version", "new_delta_commit"),
 }
 
@@ -88,10 +132,18 @@ class Hop:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "role": self.role, "asset": self.asset, "key": self.key, "identifier": self.identifier, "via": self.via,
-            "resolved": self.resolved, "missing_reason": self.missing_reason, "run_id": self.run_id,
-            "recorded_at": self.recorded_at, "triggered_by": self.triggered_by if self.resolved else None,
-            "run_tags": dict(self.run_tags), "facts": dict(self.facts),
+            "role": self.role,
+            "asset": self.asset,
+            "key": self.key,
+            "identifier": self.identifier,
+            "via": self.via,
+            "resolved": self.resolved,
+            "missing_reason": self.missing_reason,
+            "run_id": self.run_id,
+            "recorded_at": self.recorded_at,
+            "triggered_by": self.triggered_by if self.resolved else None,
+            "run_tags": dict(self.run_tags),
+            "facts": dict(self.facts),
         }
 
 
@@ -100,8 +152,12 @@ def triggered_by(tags: Mapping[str, str], run_id: str | None) -> str:
     if tags.get(TAG_EPISODE):
         report = f", drift report {tags[TAG_REPORT]}" if tags.get(TAG_REPORT) else ""
         return f"drift episode {tags[TAG_EPISODE]}{report}"
-    for tag, what in (("dagster/sensor_name", "sensor"), ("dagster/schedule_name", "schedule"),
-                      ("aiinfra/action", "action"), ("dagster/backfill", "backfill")):
+    for tag, what in (
+        ("dagster/sensor_name", "sensor"),
+        ("dagster/schedule_name", "schedule"),
+        ("aiinfra/action", "action"),
+        ("dagster/backfill", "backfill"),
+    ):
         if tags.get(tag):
             return f"{what} {tags[tag]}"
     return "manual run" if run_id else "runless event"
@@ -140,7 +196,9 @@ class Catalog:
 
     def versions(self, asset: str) -> list[int]:
         """Delta versions recorded by the asset's materializations, ascending."""
-        return sorted({int(m.metadata["delta_version"]) for m in self.of(asset) if m.metadata.get("delta_version") is not None})
+        return sorted(
+            {int(m.metadata["delta_version"]) for m in self.of(asset) if m.metadata.get("delta_version") is not None}
+        )
 
 
 class Tables:
@@ -157,7 +215,9 @@ class Tables:
         return self._frames[key]
 
 
-def pick(candidates: Sequence[Materialization], before: float | None, produced: Callable[[Mapping[str, Any]], bool]) -> Materialization:
+def pick(
+    candidates: Sequence[Materialization], before: float | None, produced: Callable[[Mapping[str, Any]], bool]
+) -> Materialization:
     """The materialization that produced an identifier: of those recorded before its consumer (all when none
     are), the latest that produced it, else the latest."""
     earlier = [m for m in candidates if before is None or m.timestamp <= before] or list(candidates)
@@ -209,10 +269,19 @@ class Chain:
         """Resolve `asset` by `key` = the `source_key` that the hop `source` recorded."""
         consumer = self.found.get(source)
         if consumer is None:
-            self.hops.append(Hop(role, asset, key, None, f"{source}.{source_key}", missing_reason=f"the {source} hop is missing"))
+            self.hops.append(
+                Hop(role, asset, key, None, f"{source}.{source_key}", missing_reason=f"the {source} hop is missing")
+            )
             return
-        hop, m = resolve(catalog, role, asset, key, consumer.metadata.get(source_key), f"{consumer.asset}.{source_key}",
-                         before=consumer.timestamp)
+        hop, m = resolve(
+            catalog,
+            role,
+            asset,
+            key,
+            consumer.metadata.get(source_key),
+            f"{consumer.asset}.{source_key}",
+            before=consumer.timestamp,
+        )
         self.hops.append(hop)
         if m is not None:
             self.found[role] = m
@@ -220,13 +289,20 @@ class Chain:
     def labeling_functions(self) -> None:
         """The code version of every labeling function behind the chunk labels (recorded by chunk_labels)."""
         labels = self.found.get("chunk_labels")
-        hop = Hop("labeling_functions", "chunk_labels", "labeling_version", recorded(meta(labels, "labeling_version")),
-                  "chunk_labels.labeling_function_versions")
+        hop = Hop(
+            "labeling_functions",
+            "chunk_labels",
+            "labeling_version",
+            recorded(meta(labels, "labeling_version")),
+            "chunk_labels.labeling_function_versions",
+        )
         versions = meta(labels, "labeling_function_versions")
         if labels is None:
             hop = _missing(hop, "the chunk_labels hop is missing")
         elif not isinstance(versions, dict):
-            hop = _missing(hop, "chunk_labels records no labeling_function_versions (materialized before they were recorded)")
+            hop = _missing(
+                hop, "chunk_labels records no labeling_function_versions (materialized before they were recorded)"
+            )
         else:
             resolved = hop_of("labeling_functions", labels, "labeling_version", hop.via)
             hop = Hop(**{**vars(resolved), "facts": dict(sorted(versions.items()))})
@@ -241,8 +317,16 @@ def chain_from(catalog: Catalog, deployment: Materialization | None, build: Mate
         chain.hops.append(hop_of("deployment", deployment, "bento_tag", "the deployment audited"))
         chain.follow(catalog, "bento", "bento_build", "bento_tag", "deployment", "bento_tag")
     else:
-        chain.hops.append(Hop("deployment", "bento_deployment", "bento_tag", None, "bento_deployment (latest)",
-                              missing_reason="bento_deployment has never been materialized: the latest bento_build is audited"))
+        chain.hops.append(
+            Hop(
+                "deployment",
+                "bento_deployment",
+                "bento_tag",
+                None,
+                "bento_deployment (latest)",
+                missing_reason="bento_deployment has never been materialized: the latest bento_build is audited",
+            )
+        )
         if build is not None:
             chain.found["bento"] = build
             chain.hops.append(hop_of("bento", build, "bento_tag", "bento_build (latest)"))
@@ -251,13 +335,25 @@ def chain_from(catalog: Catalog, deployment: Materialization | None, build: Mate
     chain.follow(catalog, "checkpoint", "lora_checkpoint", "model_version", "champion", "model_version")
     chain.follow(catalog, "training_set", "training_set", "delta_version", "champion", "input_training_set_version")
     chain.follow(catalog, "synthetic_qa", "synthetic_qa", "delta_version", "training_set", "input_synthetic_qa_version")
-    chain.follow(catalog, "document_chunks", "document_chunks", "delta_version", "training_set", "input_document_chunks_version")
-    chain.follow(catalog, "validated_documents", "validated_documents", "delta_version", "document_chunks",
-                 "input_validated_documents_version")
-    chain.follow(catalog, "raw_documents", "raw_documents", "delta_version", "validated_documents", "input_raw_documents_version")
+    chain.follow(
+        catalog, "document_chunks", "document_chunks", "delta_version", "training_set", "input_document_chunks_version"
+    )
+    chain.follow(
+        catalog,
+        "validated_documents",
+        "validated_documents",
+        "delta_version",
+        "document_chunks",
+        "input_validated_documents_version",
+    )
+    chain.follow(
+        catalog, "raw_documents", "raw_documents", "delta_version", "validated_documents", "input_raw_documents_version"
+    )
     chain.follow(catalog, "base_model", "base_model", "source_sha256", "champion", "input_base_model_sha256")
     chain.follow(catalog, "vector_index", "vector_index", "index_version", "bento", "index_version_at_build")
     chain.follow(catalog, "topic_classifier", "topic_classifier", "model_version", "bento", "classifier_version")
-    chain.follow(catalog, "chunk_labels", "chunk_labels", "delta_version", "topic_classifier", "input_chunk_labels_version")
+    chain.follow(
+        catalog, "chunk_labels", "chunk_labels", "delta_version", "topic_classifier", "input_chunk_labels_version"
+    )
     chain.labeling_functions()
     return chain

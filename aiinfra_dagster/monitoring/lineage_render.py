@@ -36,8 +36,20 @@ def _tags(hop: Hop) -> str:
 def hops_table(hops: tuple[Hop, ...]) -> str:
     return markdown_table(
         ["hop", "asset", "matched by", "via", "recorded (UTC)", "run", "triggered by", "run tags"],
-        [[h.role, h.asset, f"{h.key} = {h.identifier}", h.via, h.recorded_at or "-", (h.run_id or "-")[:8], h.triggered_by, _tags(h)]
-         for h in hops if h.resolved],
+        [
+            [
+                h.role,
+                h.asset,
+                f"{h.key} = {h.identifier}",
+                h.via,
+                h.recorded_at or "-",
+                (h.run_id or "-")[:8],
+                h.triggered_by,
+                _tags(h),
+            ]
+            for h in hops
+            if h.resolved
+        ],
     )
 
 
@@ -48,33 +60,63 @@ def deployment_markdown(lineage: DeploymentLineage) -> str:
         "",
         f"Audited {lineage.audited_at}: {len(lineage.hops) - len(lineage.missing)} hops resolved, {len(lineage.missing)} missing.",
         "",
-        markdown_table(["", ""], [
-            ["Bento", lineage.bento_tag],
-            ["champion model", lineage.model_version or "-"],
-            ["training_set Delta version", lineage.training_set_version if lineage.training_set_version is not None else "-"],
-            ["base model sha256", lineage.base_model_sha256 or "-"],
-            ["vector index at build", lineage.index_version or "-"],
-            ["source documents (training set)", len(lineage.documents)],
-        ]),
+        markdown_table(
+            ["", ""],
+            [
+                ["Bento", lineage.bento_tag],
+                ["champion model", lineage.model_version or "-"],
+                [
+                    "training_set Delta version",
+                    lineage.training_set_version if lineage.training_set_version is not None else "-",
+                ],
+                ["base model sha256", lineage.base_model_sha256 or "-"],
+                ["vector index at build", lineage.index_version or "-"],
+                ["source documents (training set)", len(lineage.documents)],
+            ],
+        ),
         "",
         "## Hops",
         "",
         hops_table(lineage.hops),
     ]
     if lineage.missing:
-        lines += ["", "## Missing hops", "", markdown_table(["hop", "asset", "looked up", "reason"],
-                                                         [[h.role, h.asset, f"{h.key} = {h.identifier}", h.missing_reason] for h in lineage.missing])]
-    lines += ["", "## Facts recorded by each hop", "",
-              markdown_table(["hop", "facts"], [[h.role, _facts(h)] for h in lineage.hops if h.resolved and h.role != "labeling_functions"])]
+        lines += [
+            "",
+            "## Missing hops",
+            "",
+            markdown_table(
+                ["hop", "asset", "looked up", "reason"],
+                [[h.role, h.asset, f"{h.key} = {h.identifier}", h.missing_reason] for h in lineage.missing],
+            ),
+        ]
+    lines += [
+        "",
+        "## Facts recorded by each hop",
+        "",
+        markdown_table(
+            ["hop", "facts"],
+            [[h.role, _facts(h)] for h in lineage.hops if h.resolved and h.role != "labeling_functions"],
+        ),
+    ]
     if lineage.labeling_functions:
-        lines += ["", "## Labeling functions behind the topic classifier's labels", "",
-                  markdown_table(["function", "code version"], sorted(lineage.labeling_functions.items()))]
+        lines += [
+            "",
+            "## Labeling functions behind the topic classifier's labels",
+            "",
+            markdown_table(["function", "code version"], sorted(lineage.labeling_functions.items())),
+        ]
     if lineage.documents:
         shown = lineage.documents[:MAX_DOCUMENT_ROWS]
         more = len(lineage.documents) - len(shown)
-        lines += ["", f"## Raw documents behind the training set (raw_documents v{lineage.documents[0].raw_documents_version})", "",
-                  markdown_table(["source", "path", "content sha256", "document_id"],
-                                 [[d.source, d.path, d.content_hash[:16], d.document_id[:16]] for d in shown])]
+        lines += [
+            "",
+            f"## Raw documents behind the training set (raw_documents v{lineage.documents[0].raw_documents_version})",
+            "",
+            markdown_table(
+                ["source", "path", "content sha256", "document_id"],
+                [[d.source, d.path, d.content_hash[:16], d.document_id[:16]] for d in shown],
+            ),
+        ]
         if more:
             lines.append(f"\n... and {more} more (all of them in the JSON report).")
     if lineage.notes:
@@ -88,7 +130,11 @@ def document_markdown(impact: DocumentImpact) -> str:
         f"# Impact of {impact.source}:{impact.path}",
         "",
         f"document_id `{impact.document_id}`, audited {impact.audited_at}. "
-        + (f"**The current deployment {current[0]} depends on it.**" if current else "The current deployment does not depend on it."),
+        + (
+            f"**The current deployment {current[0]} depends on it.**"
+            if current
+            else "The current deployment does not depend on it."
+        ),
         "",
         "## raw_documents versions holding it",
         "",
@@ -96,8 +142,13 @@ def document_markdown(impact: DocumentImpact) -> str:
         "",
         f"## Chunks ({len(impact.chunks)})",
         "",
-        markdown_table(["position", "section", "chunk_id", "document_chunks versions"],
-                       [[c.position, c.section, c.chunk_id[:16], ", ".join(map(str, c.document_chunks_versions))] for c in impact.chunks]),
+        markdown_table(
+            ["position", "section", "chunk_id", "document_chunks versions"],
+            [
+                [c.position, c.section, c.chunk_id[:16], ", ".join(map(str, c.document_chunks_versions))]
+                for c in impact.chunks
+            ],
+        ),
         "",
         "## training_set versions including its chunks",
         "",
@@ -105,15 +156,34 @@ def document_markdown(impact: DocumentImpact) -> str:
         "",
         "## Deployments",
         "",
-        markdown_table(["Bento", "first deployed (UTC)", "current", "training_set", "index at build", "affected via"],
-                       [[d.bento_tag, d.first_deployed_at or "-", "yes" if d.current else "", d.training_set_version if d.training_set_version is not None else "-",
-                         d.index_version or "-", "; ".join(d.via)] for d in impact.deployments]) if impact.deployments else "none",
+        markdown_table(
+            ["Bento", "first deployed (UTC)", "current", "training_set", "index at build", "affected via"],
+            [
+                [
+                    d.bento_tag,
+                    d.first_deployed_at or "-",
+                    "yes" if d.current else "",
+                    d.training_set_version if d.training_set_version is not None else "-",
+                    d.index_version or "-",
+                    "; ".join(d.via),
+                ]
+                for d in impact.deployments
+            ],
+        )
+        if impact.deployments
+        else "none",
         "",
         "## Vector index versions",
         "",
-        markdown_table(["index version", "built from document_chunks", "current", "built (UTC)"],
-                       [[i.index_version, f"v{i.document_chunks_version}", "yes" if i.current else "", i.built_at or "-"] for i in impact.index_versions])
-        if impact.index_versions else "none",
+        markdown_table(
+            ["index version", "built from document_chunks", "current", "built (UTC)"],
+            [
+                [i.index_version, f"v{i.document_chunks_version}", "yes" if i.current else "", i.built_at or "-"]
+                for i in impact.index_versions
+            ],
+        )
+        if impact.index_versions
+        else "none",
     ]
     return "\n".join(lines) + "\n"
 

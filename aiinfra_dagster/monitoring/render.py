@@ -37,7 +37,10 @@ def report_markdown(
             markdown_table(["signal", "value", "threshold", "crossed", "reading"], signals),
             markdown_image(comparison_png(reference, current, comparison), "window vs reference"),
         ]
-    parts += ["Drift over time (red = drifted report)", markdown_image(history_png(history, thresholds), "drift over time")]
+    parts += [
+        "Drift over time (red = drifted report)",
+        markdown_image(history_png(history, thresholds), "drift over time"),
+    ]
     return "\n\n".join(parts)
 
 
@@ -47,6 +50,8 @@ def topic_shift_markdown(comparison: DriftComparison, rows: int = 10) -> str:
         return "too few requests"
     return markdown_table(
         ["topic", "reference share", "window share", "PSI term"],
-        [[r.label, f"{r.reference_share:.3f}", f"{r.current_share:.3f}", f"{r.contribution:.3f}"]
-         for r in comparison.topic_psi.rows[:rows]],
+        [
+            [r.label, f"{r.reference_share:.3f}", f"{r.current_share:.3f}", f"{r.contribution:.3f}"]
+            for r in comparison.topic_psi.rows[:rows]
+        ],
     )

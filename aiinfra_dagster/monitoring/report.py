@@ -35,8 +35,16 @@ from aiinfra_dagster.monitoring.drift import (
 DRIFT, NO_DRIFT, NO_VERDICT = "drift", "no drift", "no verdict"
 """The verdict labels a report records (the retraining sensor reads them back)."""
 WINDOW_COLUMNS = (
-    "request_id", "ts", "endpoint", "status_code", "query", "label_filter", "retrieved_ids", "scores",
-    "model_version", "bento_tag",
+    "request_id",
+    "ts",
+    "endpoint",
+    "status_code",
+    "query",
+    "label_filter",
+    "retrieved_ids",
+    "scores",
+    "model_version",
+    "bento_tag",
 )
 """What a report reads of inference_logs (not the answers, the bulk of the table)."""
 REFERENCE_COLUMNS = ("question", "split")
@@ -134,29 +142,40 @@ def compare(
     n_ref, n_cur = len(reference.texts), len(current.texts)
     enough = n_ref >= 2 and n_cur >= 2
     mmd = (
-        mmd_permutation_test(reference.embeddings, current.embeddings, permutations=permutations, seed=seed, max_samples=max_samples)
-        if enough else None
+        mmd_permutation_test(
+            reference.embeddings, current.embeddings, permutations=permutations, seed=seed, max_samples=max_samples
+        )
+        if enough
+        else None
     )
     topic_psi = (
         replace(
             psi(reference.topics, current.topics),
             noise_floor=psi_noise_floor(reference.topics, current.topics, permutations=permutations, seed=seed),
         )
-        if enough else None
+        if enough
+        else None
     )
     length_ks = ks_test(reference.lengths, current.lengths) if enough else None
     drop = score_drop(reference.top_scores, current.top_scores) if enough else None
     low = low_confidence_share(current.top_scores, low_confidence_score) if n_cur else None
     verdict = assess(
-        n_requests=n_cur, mmd=mmd, label_psi=topic_psi, length_ks=length_ks,
-        retrieval_score_drop=drop, low_confidence=low, thresholds=thresholds,
+        n_requests=n_cur,
+        mmd=mmd,
+        label_psi=topic_psi,
+        length_ks=length_ks,
+        retrieval_score_drop=drop,
+        low_confidence=low,
+        thresholds=thresholds,
     )
     return DriftComparison(n_ref, n_cur, verdict, mmd, topic_psi, length_ks, drop, low)
 
 
 def report_id(window_start: datetime, window_end: datetime, inputs: Mapping[str, Any]) -> str:
     """Same window over the same versions = the same report (a re-run merges, it does not duplicate)."""
-    payload = json.dumps({"start": window_start.isoformat(), "end": window_end.isoformat(), **inputs}, sort_keys=True, default=str)
+    payload = json.dumps(
+        {"start": window_start.isoformat(), "end": window_end.isoformat(), **inputs}, sort_keys=True, default=str
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -38,7 +38,7 @@ def drift_samples(
     topics = predicted_topics(classifier_path, [*questions, *texts])
     return (
         TrafficSample(questions, reference_vectors, topics[: len(questions)], reference_best),
-        TrafficSample(texts, current_vectors, topics[len(questions):], logged),
+        TrafficSample(texts, current_vectors, topics[len(questions) :], logged),
         index_version,
     )
 

@@ -38,9 +38,18 @@ DRIFT_REPORTS = TableSchema(
     key=("report_id",),
     nullable=frozenset(
         {
-            "mmd_statistic", "mmd_p_value", "topic_psi", "topic_psi_noise_floor", "length_ks_statistic", "length_ks_p_value",
-            "retrieval_score_drop", "low_confidence_share", "classifier_version", "index_version",
-            "training_set_version", "inference_logs_version",
+            "mmd_statistic",
+            "mmd_p_value",
+            "topic_psi",
+            "topic_psi_noise_floor",
+            "length_ks_statistic",
+            "length_ks_p_value",
+            "retrieval_score_drop",
+            "low_confidence_share",
+            "classifier_version",
+            "index_version",
+            "training_set_version",
+            "inference_logs_version",
         }
     ),
     descriptions={

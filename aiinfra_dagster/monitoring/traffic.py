@@ -45,7 +45,9 @@ DEFAULT_WORKERS = 4
 NO_RESPONSE = "no response"
 """The status_counts key of requests that got no HTTP response (timeout, connection reset)."""
 MAX_ERROR_CHARS = 300
-DEPLOY_HINT = "materialize bento_deployment first (`python -m aiinfra_dagster.serving.process status` shows what is served)"
+DEPLOY_HINT = (
+    "materialize bento_deployment first (`python -m aiinfra_dagster.serving.process status` shows what is served)"
+)
 
 
 class TrafficError(ValueError):
@@ -107,13 +109,17 @@ def training_questions(settings: Settings) -> list[str]:
         raise TrafficError(f"no training_set table at {store.uri(TRAINING_SET.name)}: materialize training_set first")
     pool = _distinct(store.read(TRAINING_SET, columns=["question"])["question"].to_list())
     if not pool:
-        raise TrafficError(f"training_set at {store.uri(TRAINING_SET.name)} has no questions: materialize training_set first")
+        raise TrafficError(
+            f"training_set at {store.uri(TRAINING_SET.name)} has no questions: materialize training_set first"
+        )
     return pool
 
 
 def packaged_shifted_questions() -> str:
     """The text of the packaged off-domain questions (aiinfra_dagster/monitoring/data/shifted_questions.txt)."""
-    return resources.files("aiinfra_dagster.monitoring").joinpath("data/shifted_questions.txt").read_text(encoding="utf-8")
+    return (
+        resources.files("aiinfra_dagster.monitoring").joinpath("data/shifted_questions.txt").read_text(encoding="utf-8")
+    )
 
 
 def shifted_questions(path: str | Path | None = None) -> list[str]:
@@ -254,15 +260,21 @@ def send_traffic(
     return summarize(base, endpoint, rate_per_second, results, elapsed)
 
 
-def _post(client: httpx.Client, path: str, body: dict[str, str], index: int, question: str, sent_s: float) -> RequestResult:
+def _post(
+    client: httpx.Client, path: str, body: dict[str, str], index: int, question: str, sent_s: float
+) -> RequestResult:
     began = time.monotonic()
     try:
         response = client.post(path, json=body)
     except httpx.HTTPError as exc:
-        return RequestResult(index, question, None, sent_s, time.monotonic() - began, _clip(f"{type(exc).__name__}: {exc}"), None)
+        return RequestResult(
+            index, question, None, sent_s, time.monotonic() - began, _clip(f"{type(exc).__name__}: {exc}"), None
+        )
     latency = time.monotonic() - began
     error = None if response.is_success else _clip(f"HTTP {response.status_code}: {_error_text(response)}")
-    return RequestResult(index, question, response.status_code, sent_s, latency, error, response.headers.get(REQUEST_ID_HEADER))
+    return RequestResult(
+        index, question, response.status_code, sent_s, latency, error, response.headers.get(REQUEST_ID_HEADER)
+    )
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -282,7 +294,9 @@ def _sleep_until(deadline: float) -> None:
         time.sleep(left)
 
 
-def summarize(url: str, endpoint: str, rate_per_second: float, results: Sequence[RequestResult], elapsed_s: float) -> TrafficSummary:
+def summarize(
+    url: str, endpoint: str, rate_per_second: float, results: Sequence[RequestResult], elapsed_s: float
+) -> TrafficSummary:
     ordered = tuple(sorted(results, key=lambda r: r.index))
     statuses = Counter(str(r.status_code) if r.status_code is not None else NO_RESPONSE for r in ordered)
     errors = Counter(r.error for r in ordered if r.error is not None)

@@ -181,7 +181,9 @@ def _filter(
 
         models = settings.models
         path = resolve_model_path(models.embedding, "models.embedding", allow_hub_downloads=models.allow_hub_downloads)
-        encoder = load_encoder(str(path), settings.features.embedding_max_length, settings.features.embedding_batch_size)
+        encoder = load_encoder(
+            str(path), settings.features.embedding_max_length, settings.features.embedding_batch_size
+        )
     _, dropped, _ = run_filters(
         candidates,
         encoder=encoder if embed else None,  # type: ignore[arg-type]

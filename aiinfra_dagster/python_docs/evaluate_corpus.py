@@ -26,7 +26,6 @@ import numpy as np
 from aiinfra_dagster.data.chunking import WhitespaceTokenCounter, chunk_document
 from aiinfra_dagster.documents.rst import parse_rst
 from aiinfra_dagster.labels.functions import ChunkView, apply_functions
-from aiinfra_dagster.python_docs.labeling import python_labeling_functions
 from aiinfra_dagster.labels.label_model import LabelModel, find_dependencies, majority_vote
 from aiinfra_dagster.labels.metrics import (
     accuracy,
@@ -36,8 +35,9 @@ from aiinfra_dagster.labels.metrics import (
     macro_f1,
     per_function_accuracy,
 )
-from aiinfra_dagster.python_docs.chapters import parse_library_chapters
 from aiinfra_dagster.labels.zero_shot import label_descriptions, zero_shot_votes
+from aiinfra_dagster.python_docs.chapters import parse_library_chapters
+from aiinfra_dagster.python_docs.labeling import python_labeling_functions
 
 if TYPE_CHECKING:
     from aiinfra_dagster.models.embedding import TextEncoder

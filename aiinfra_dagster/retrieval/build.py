@@ -96,11 +96,19 @@ def verify_version(
         hits = reader.search(rows.vectors[sample], k=3)
         empty = sum(1 for h in hits if not h)
         missed = [
-            rows.chunk_ids[i] for i, h in zip(sample, hits, strict=True) if rows.chunk_ids[i] not in {x.chunk_id for x in h}
+            rows.chunk_ids[i]
+            for i, h in zip(sample, hits, strict=True)
+            if rows.chunk_ids[i] not in {x.chunk_id for x in h}
         ]
         example = f" (e.g. {missed[0]})" if missed else ""
         checks.append(("sample queries non-empty", empty == 0, f"{empty} of {len(sample)} returned nothing"))
-        checks.append(("sample chunks find themselves", not missed, f"{len(missed)} of {len(sample)} not in their own top 3{example}"))
+        checks.append(
+            (
+                "sample chunks find themselves",
+                not missed,
+                f"{len(missed)} of {len(sample)} not in their own top 3{example}",
+            )
+        )
         labelled = next((i for i in sample if rows.labels[i] is not None), None)
         if labelled is not None:
             label = rows.labels[labelled]

@@ -153,7 +153,9 @@ class ClientStore:
         ops: list = []
         if self.alias_target(alias) is not None:
             ops.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
-        ops.append(models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=version, alias_name=alias)))
+        ops.append(
+            models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=version, alias_name=alias))
+        )
         self.client.update_collection_aliases(change_aliases_operations=ops)
 
     def delete_version(self, version: str) -> None:

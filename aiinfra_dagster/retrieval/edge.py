@@ -211,9 +211,7 @@ class EdgeStore:
     def switch_alias(self, alias: str, version: str) -> None:
         if not (self.version_dir(version) / MANIFEST).exists():
             raise IndexNotFoundError(f"cannot point alias {alias!r} at missing version {version!r}")
-        _write_json_atomic(
-            self.alias_file(alias), {"version": version, "switched_at": datetime.now(UTC).isoformat()}
-        )
+        _write_json_atomic(self.alias_file(alias), {"version": version, "switched_at": datetime.now(UTC).isoformat()})
 
     def delete_version(self, version: str) -> None:
         """Remove a version: the manifest first (so it stops being listed), then the shard."""

@@ -26,15 +26,35 @@ from pathlib import Path
 from typing import Any
 
 from aiinfra_dagster.models.files import directory_bytes
-from aiinfra_dagster.serving.config import API_KEY_ENV, CONFIG_ENV, ServedModel, ServingConfig, portable_settings, write_config
+from aiinfra_dagster.serving.config import (
+    API_KEY_ENV,
+    CONFIG_ENV,
+    ServedModel,
+    ServingConfig,
+    portable_settings,
+    write_config,
+)
 from aiinfra_dagster.settings import Settings
 
 SERVICE = "aiinfra_dagster.serving.service:DocsAssistant"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # Distributions the service imports; pinned to the versions installed here (containerize installs them).
 RUNTIME_DISTRIBUTIONS = (
-    "torch", "transformers", "tokenizers", "safetensors", "numpy", "polars", "deltalake", "pyarrow",
-    "pydantic", "pydantic-settings", "pyyaml", "qdrant-client", "qdrant-edge-py", "peft", "jinja2",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "safetensors",
+    "numpy",
+    "polars",
+    "deltalake",
+    "pyarrow",
+    "pydantic",
+    "pydantic-settings",
+    "pyyaml",
+    "qdrant-client",
+    "qdrant-edge-py",
+    "peft",
+    "jinja2",
 )
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
@@ -88,7 +108,9 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def bento_config(settings: Settings, llm: ModelSource, classifier: ModelSource, encoder: ModelSource, index_alias: str) -> ServingConfig:
+def bento_config(
+    settings: Settings, llm: ModelSource, classifier: ModelSource, encoder: ModelSource, index_alias: str
+) -> ServingConfig:
     """The serving config, with the Bento tag derived from everything it contains."""
     portable = portable_settings(settings)
     parts = {
@@ -126,7 +148,9 @@ def build_bento(
     """Import the models and build the Bento (in a child process), or reuse an identical one."""
     for model in (llm, classifier, encoder):
         if not Path(model.path).is_dir():
-            raise FileNotFoundError(f"{model.asset}: model directory {model.path} does not exist (materialize {model.asset})")
+            raise FileNotFoundError(
+                f"{model.asset}: model directory {model.path} does not exist (materialize {model.asset})"
+            )
     config = bento_config(settings, llm, classifier, encoder, index_alias)
     path = bento_dir(settings, config.bento_tag)
     reused = (path / "bento.yaml").is_file()
@@ -134,18 +158,25 @@ def build_bento(
         work = Path(settings.storage.home).expanduser().resolve() / "serving" / "build" / config.bento_tag.split(":")[1]
         context = _build_context(work / "context", config)
         spec = work / "spec.json"
-        spec.write_text(json.dumps({
-            "context": str(context),
-            "config": json.loads(config.model_dump_json()),
-            "models": [asdict(m) for m in (llm, classifier, encoder)],
-            "python": _python_options(),
-        }))
+        spec.write_text(
+            json.dumps(
+                {
+                    "context": str(context),
+                    "config": json.loads(config.model_dump_json()),
+                    "models": [asdict(m) for m in (llm, classifier, encoder)],
+                    "python": _python_options(),
+                }
+            )
+        )
         env = bentoml_env(settings) | {CONFIG_ENV: str(context / "serving_config.json")}
         if settings.serving.api_key:  # the service module refuses to load without it
             env[API_KEY_ENV] = settings.serving.api_key
         proc = subprocess.run(
             [sys.executable, "-m", "aiinfra_dagster.serving.bento", str(spec)],
-            env=env, capture_output=True, text=True, timeout=1800,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"bentoml build failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")

@@ -74,7 +74,9 @@ class Gateway:
         self.api_key = api_key.encode() if api_key else None
         self.log = request_log
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -102,21 +104,35 @@ class Gateway:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = int(message["status"])
-                message = {**message, "headers": [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), request_id.encode())]}
-            elif message["type"] == "http.response.body" and status["code"] >= 400 and len(error_body) < MAX_ERROR_CHARS:
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), request_id.encode())],
+                }
+            elif (
+                message["type"] == "http.response.body" and status["code"] >= 400 and len(error_body) < MAX_ERROR_CHARS
+            ):
                 error_body.extend(message.get("body", b"")[:MAX_ERROR_CHARS])
             await send(message)
 
         if self.api_key is not None and not self._authorised(headers):
             if endpoint:
                 await _drain(capture)
-            await _json_response(send_with_id, 401, {"error": "unauthorized", "detail": f"missing or wrong API key (send it in the {API_KEY_HEADER} header or as a Bearer token)"})
+            await _json_response(
+                send_with_id,
+                401,
+                {
+                    "error": "unauthorized",
+                    "detail": f"missing or wrong API key (send it in the {API_KEY_HEADER} header or as a Bearer token)",
+                },
+            )
         else:
             try:
                 await self.app(scope, capture, send_with_id)
             except asyncio.CancelledError:  # serving.request_timeout_s ran out (BentoML answers 504)
                 if endpoint:
-                    self._record(endpoint, request_id, arrived, started, 504, body, {"error": "timeout: request cancelled"})
+                    self._record(
+                        endpoint, request_id, arrived, started, 504, body, {"error": "timeout: request cancelled"}
+                    )
                 raise
             except Exception as exc:
                 if endpoint:
@@ -135,12 +151,23 @@ class Gateway:
             name = key.lower()
             if name == API_KEY_HEADER.encode() and hmac.compare_digest(value, expected):
                 return True
-            if name == b"authorization" and value[:7].lower() == b"bearer " and hmac.compare_digest(value[7:].strip(), expected):
+            if (
+                name == b"authorization"
+                and value[:7].lower() == b"bearer "
+                and hmac.compare_digest(value[7:].strip(), expected)
+            ):
                 return True
         return False
 
     def _record(
-        self, endpoint: str, request_id: str, arrived: datetime, started: float, code: int, body: bytes, details: dict[str, Any]
+        self,
+        endpoint: str,
+        request_id: str,
+        arrived: datetime,
+        started: float,
+        code: int,
+        body: bytes,
+        details: dict[str, Any],
     ) -> None:
         row = {
             "request_id": request_id,
@@ -175,7 +202,9 @@ def _query_from(body: bytes, limit: int) -> str | None:
 
 
 def _error_from(code: int) -> str:
-    return {400: "invalid input", 401: "unauthorized", 404: "not found", 422: "invalid input", 504: "timeout"}.get(code, f"HTTP {code}")
+    return {400: "invalid input", 401: "unauthorized", 404: "not found", 422: "invalid input", 504: "timeout"}.get(
+        code, f"HTTP {code}"
+    )
 
 
 async def _drain(receive: Callable[[], Awaitable[Message]]) -> None:
@@ -188,6 +217,10 @@ async def _drain(receive: Callable[[], Awaitable[Message]]) -> None:
 async def _json_response(send: Callable[[Message], Awaitable[None]], code: int, payload: dict[str, Any]) -> None:
     data = json.dumps(payload).encode()
     await send(
-        {"type": "http.response.start", "status": code, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]}
+        {
+            "type": "http.response.start",
+            "status": code,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+        }
     )
     await send({"type": "http.response.body", "body": data})

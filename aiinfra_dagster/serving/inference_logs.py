@@ -57,13 +57,22 @@ def compact_inference_log(store: DeltaStore) -> Compaction:
     days = curated.get_column(PARTITION_COLUMN).unique().to_list()
     files = {INFERENCE_LOG.name: _compact(store, INFERENCE_LOG.name)} if store.exists(INFERENCE_LOG.name) else {}
     if days:
-        files[INFERENCE_LOGS.name] = _compact(store, INFERENCE_LOGS.name, [(PARTITION_COLUMN, "in", sorted(map(str, days)))])
+        files[INFERENCE_LOGS.name] = _compact(
+            store, INFERENCE_LOGS.name, [(PARTITION_COLUMN, "in", sorted(map(str, days)))]
+        )
     table = store.read(INFERENCE_LOGS, columns=[PARTITION_COLUMN, *STATS_COLUMNS], partitions={PARTITION_COLUMN: days})
-    per_day = table.group_by(PARTITION_COLUMN).agg(
-        pl.len().alias("requests"), (pl.col("status_code") >= 400).sum().alias("errors"),
-        pl.col("latency_ms").median().alias("median_latency_ms"),
-    ).sort(PARTITION_COLUMN)
-    per_endpoint = table.group_by("endpoint", "status_code").agg(pl.len().alias("requests")).sort("endpoint", "status_code")
+    per_day = (
+        table.group_by(PARTITION_COLUMN)
+        .agg(
+            pl.len().alias("requests"),
+            (pl.col("status_code") >= 400).sum().alias("errors"),
+            pl.col("latency_ms").median().alias("median_latency_ms"),
+        )
+        .sort(PARTITION_COLUMN)
+    )
+    per_endpoint = (
+        table.group_by("endpoint", "status_code").agg(pl.len().alias("requests")).sort("endpoint", "status_code")
+    )
     return Compaction(result, raw.height, raw_version, duplicates, per_day, per_endpoint, files)
 
 

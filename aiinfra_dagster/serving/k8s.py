@@ -12,8 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-
-from aiinfra_dagster.k8s.manifests import DEFAULT_KUBERNETES_VERSION, ManifestError, _label_errors, _resource_errors, validate_schema
+from aiinfra_dagster.k8s.manifests import (
+    DEFAULT_KUBERNETES_VERSION,
+    ManifestError,
+    _label_errors,
+    _resource_errors,
+    validate_schema,
+)
 from aiinfra_dagster.serving.bento import thread_env
 from aiinfra_dagster.serving.config import API_KEY_ENV
 from aiinfra_dagster.settings import Settings
@@ -55,7 +60,9 @@ def serving_manifests(settings: Settings, bento_tag: str) -> list[dict[str, Any]
         "livenessProbe": {**probe, "httpGet": {"path": "/livez", "port": "http"}, "failureThreshold": 6},
         "startupProbe": {**probe, "failureThreshold": max(1, serving.ready_timeout_s // 5)},
     }
-    env_from = [{"secretRef": {"name": s}} for s in k8s.env_secrets] + [{"configMapRef": {"name": c}} for c in k8s.env_config_maps]
+    env_from = [{"secretRef": {"name": s}} for s in k8s.env_secrets] + [
+        {"configMapRef": {"name": c}} for c in k8s.env_config_maps
+    ]
     if env_from:
         container["envFrom"] = env_from
     pod_spec: dict[str, Any] = {"containers": [container], "terminationGracePeriodSeconds": 30}

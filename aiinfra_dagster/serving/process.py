@@ -127,8 +127,13 @@ def start(settings: Settings, bento_tag: str, port: int | None = None) -> Server
             if secret:
                 env[name] = secret
         proc = subprocess.Popen(
-            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=directory, start_new_session=True,
+            cmd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=directory,
+            start_new_session=True,
         )
     state = ServerState(proc.pid, serving.host, port, bento_tag, datetime.now(UTC).isoformat(), str(log_path))
     _write_state(settings, state)
@@ -147,14 +152,18 @@ def wait_ready(state: ServerState, timeout_s: float, proc: subprocess.Popen | No
     with httpx.Client(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if (proc is not None and proc.poll() is not None) or not is_running(state):
-                raise ServerError(f"bentoml serve {state.bento_tag} exited before it was ready:\n{_tail(state.log_path)}")
+                raise ServerError(
+                    f"bentoml serve {state.bento_tag} exited before it was ready:\n{_tail(state.log_path)}"
+                )
             try:
                 if client.get(f"{state.url}/readyz").status_code == 200:
                     return time.monotonic() - started
             except httpx.HTTPError:
                 pass
             time.sleep(0.25)
-    raise ServerError(f"bentoml serve {state.bento_tag} not ready after {timeout_s}s at {state.url}:\n{_tail(state.log_path)}")
+    raise ServerError(
+        f"bentoml serve {state.bento_tag} not ready after {timeout_s}s at {state.url}:\n{_tail(state.log_path)}"
+    )
 
 
 def stop(settings: Settings, state: ServerState | None = None, timeout_s: float = STOP_TIMEOUT_S) -> bool:
@@ -201,8 +210,13 @@ def deploy(settings: Settings, bento_tag: str) -> Deployment:
             start(settings, current.bento_tag, port)  # roll back to what was serving
         raise
     downtime = time.monotonic() - down_since if current is not None else 0.0
-    return Deployment(state, "replaced" if current else "started", current.bento_tag if current else None, downtime,
-                      time.monotonic() - down_since)
+    return Deployment(
+        state,
+        "replaced" if current else "started",
+        current.bento_tag if current else None,
+        downtime,
+        time.monotonic() - down_since,
+    )
 
 
 def _terminate(state: ServerState, timeout_s: float) -> bool:
@@ -253,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     state = running_server(settings)
     if args.command == "status":
-        print(f"serving {state.bento_tag} at {state.url} (pid {state.pid}, log {state.log_path})" if state else "not serving")
+        print(
+            f"serving {state.bento_tag} at {state.url} (pid {state.pid}, log {state.log_path})"
+            if state
+            else "not serving"
+        )
         return 0 if state else 1
     print(f"stopped {state.bento_tag} (pid {state.pid})" if stop(settings, state) and state else "not serving")
     return 0

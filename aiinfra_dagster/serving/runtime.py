@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
+from aiinfra_dagster.rag import answer_messages
 from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.synthetic.llm import generate_chat, load_causal_lm
-from aiinfra_dagster.rag import answer_messages
 from aiinfra_dagster.training.classifier import _predict_proba, classifier_text
 
 
@@ -71,7 +71,9 @@ class Assistant:
     encoder_dir: Path
     index_alias: str
     refresh_seconds: float = 1.0
-    _locks: dict[str, threading.Lock] = field(default_factory=lambda: {k: threading.Lock() for k in ("llm", "cls", "enc", "idx")})
+    _locks: dict[str, threading.Lock] = field(
+        default_factory=lambda: {k: threading.Lock() for k in ("llm", "cls", "enc", "idx")}
+    )
 
     def __post_init__(self) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -86,7 +88,9 @@ class Assistant:
             str(self.classifier_dir), dtype=torch.float32
         ).eval()
         self.encoder = load_encoder(
-            str(self.encoder_dir), self.settings.features.embedding_max_length, self.settings.features.embedding_batch_size
+            str(self.encoder_dir),
+            self.settings.features.embedding_max_length,
+            self.settings.features.embedding_batch_size,
         )
         self.index = open_index(self.settings, alias=self.index_alias)
         self._refreshed = time.monotonic()
@@ -118,7 +122,10 @@ class Assistant:
         cited = [chunk_id for chunk_id, _ in chunks]
         with self._locks["llm"]:
             answer = generate_chat(
-                self.llm, self.tokenizer, [messages], self.settings.serving.max_new_tokens,
+                self.llm,
+                self.tokenizer,
+                [messages],
+                self.settings.serving.max_new_tokens,
                 repetition_penalty=self.settings.serving.repetition_penalty,
             )[0]
         return Answer(answer.strip(), cited, found.hits, found.index_version)
@@ -138,7 +145,10 @@ class Assistant:
     def classify(self, text: str, section: str | None = None) -> Topic:
         with self._locks["cls"]:
             proba = _predict_proba(
-                self.cls_model, self.cls_tokenizer, [classifier_text(section, text)], int(self.cls_tokenizer.model_max_length)
+                self.cls_model,
+                self.cls_tokenizer,
+                [classifier_text(section, text)],
+                int(self.cls_tokenizer.model_max_length),
             )[0]
         best = int(proba.argmax())
         return Topic(str(self.cls_model.config.id2label[best]), float(proba[best]))

@@ -39,9 +39,17 @@ def smoke_check(url: str, settings: Settings, timeout_s: float | None = None) ->
             )
         except httpx.HTTPError as exc:
             return SmokeResult(False, 0, "", [], None, f"{type(exc).__name__}: {exc}")
-    body: dict[str, Any] = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+    body: dict[str, Any] = (
+        response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+    )
     error = None if response.status_code == 200 else f"/ask returned {response.status_code}: {response.text[:300]}"
     if error is None and not isinstance(body.get("answer"), str):
         error = "/ask returned no answer field"
-    return SmokeResult(ready, response.status_code, body.get("answer", ""), list(body.get("citations", [])),
-                       body.get("index_version"), error)
+    return SmokeResult(
+        ready,
+        response.status_code,
+        body.get("answer", ""),
+        list(body.get("citations", [])),
+        body.get("index_version"),
+        error,
+    )

@@ -26,14 +26,18 @@ def llm_to_serve(instance: dg.DagsterInstance) -> ModelSource:
     meta = latest_metadata(instance, LLM_ASSET)
     if not meta or not meta.get("model_path"):
         raise MissingInputError(f"no LLM to serve: materialize {LLM_ASSET} first (evaluation promotes it)")
-    return ModelSource("aiinfra-llm", str(meta.get("model_version") or "unversioned"), str(meta["model_path"]), LLM_ASSET)
+    return ModelSource(
+        "aiinfra-llm", str(meta.get("model_version") or "unversioned"), str(meta["model_path"]), LLM_ASSET
+    )
 
 
 def classifier_to_serve(instance: dg.DagsterInstance) -> ModelSource:
     meta = latest_metadata(instance, "topic_classifier")
     if not meta or not meta.get("model_path"):
         raise MissingInputError("no topic classifier to serve: materialize topic_classifier first")
-    return ModelSource("aiinfra-topic-classifier", str(meta["model_version"]), str(meta["model_path"]), "topic_classifier")
+    return ModelSource(
+        "aiinfra-topic-classifier", str(meta["model_version"]), str(meta["model_path"]), "topic_classifier"
+    )
 
 
 def index_alias_to_serve(instance: dg.DagsterInstance, default_alias: str) -> tuple[str, str | None]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def build_untrained_topic_classifier(encoder_dir: Path, directory: Path, classes: list[str], max_length: int = 64) -> Path:
+def build_untrained_topic_classifier(
+    encoder_dir: Path, directory: Path, classes: list[str], max_length: int = 64
+) -> Path:
     """The embedding model with a fresh classification head: the same files `topic_classifier` writes.
 
     Untrained (its labels are arbitrary) but loadable exactly like a trained one, so the

@@ -20,7 +20,9 @@ def make_generator(settings: Settings) -> Generator:
     params = settings.synthetic
     if params.generator == "template":
         return TemplateGenerator(questions_per_chunk=params.questions_per_chunk)
-    path = resolve_model_path(settings.models.llm, "models.llm", allow_hub_downloads=settings.models.allow_hub_downloads)
+    path = resolve_model_path(
+        settings.models.llm, "models.llm", allow_hub_downloads=settings.models.allow_hub_downloads
+    )
     gguf = path.name if path.suffix == ".gguf" else None
     return LLMGenerator(
         model_path=path.parent if gguf else path,

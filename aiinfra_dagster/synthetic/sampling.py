@@ -13,7 +13,9 @@ MIN_TOKENS = 32
 """Chunks shorter than this carry too little text to generate a question from."""
 
 
-def select_chunks(chunks: pl.DataFrame, max_chunks: int | None, seed: int, min_tokens: int = MIN_TOKENS) -> pl.DataFrame:
+def select_chunks(
+    chunks: pl.DataFrame, max_chunks: int | None, seed: int, min_tokens: int = MIN_TOKENS
+) -> pl.DataFrame:
     """A stable sample: chunks with enough text, ordered by a seeded hash of their id.
 
     Adding chunks to the corpus only adds to the sample where they hash in; the
@@ -41,9 +43,13 @@ def generation_version(generator_name: str, settings: SyntheticSettings) -> str:
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def with_focus(sample: pl.DataFrame, chunks: pl.DataFrame, focus_ids: list[str], min_tokens: int = MIN_TOKENS) -> pl.DataFrame:
+def with_focus(
+    sample: pl.DataFrame, chunks: pl.DataFrame, focus_ids: list[str], min_tokens: int = MIN_TOKENS
+) -> pl.DataFrame:
     """The stable sample plus the focus chunks that exist and have enough text (what drifted traffic is about)."""
     extra = chunks.filter(
-        pl.col("chunk_id").is_in(focus_ids) & ~pl.col("chunk_id").is_in(sample["chunk_id"].implode()) & (pl.col("n_tokens") >= min_tokens)
+        pl.col("chunk_id").is_in(focus_ids)
+        & ~pl.col("chunk_id").is_in(sample["chunk_id"].implode())
+        & (pl.col("n_tokens") >= min_tokens)
     ).sort("chunk_id")
     return pl.concat([sample, extra.select(sample.columns)]) if extra.height else sample

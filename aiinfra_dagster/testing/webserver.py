@@ -62,6 +62,7 @@ query AiinfraWorkspaceLoadStatus {
 }
 """
 
+
 class WebserverError(RuntimeError):
     """The webserver did not start, exited early, or its code location failed to load."""
 

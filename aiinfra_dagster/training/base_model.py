@@ -88,7 +88,9 @@ def ensure_base_model(ref: ModelRef, store: Path, *, allow_hub_downloads: bool =
 
 def configured_base_model(settings: Settings) -> StoredBaseModel:
     """`ensure_base_model` for `models.llm` into the settings' model store."""
-    return ensure_base_model(settings.models.llm, settings.model_store, allow_hub_downloads=settings.models.allow_hub_downloads)
+    return ensure_base_model(
+        settings.models.llm, settings.model_store, allow_hub_downloads=settings.models.allow_hub_downloads
+    )
 
 
 def _model_name(ref: ModelRef, located: Path) -> str:

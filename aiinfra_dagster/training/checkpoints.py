@@ -50,7 +50,9 @@ def split_messages(examples: pl.DataFrame) -> tuple[list[Messages], list[Message
 
 def examples_digest(examples: pl.DataFrame) -> str:
     digest = hashlib.sha256()
-    for example_id, split, messages in examples.sort("example_id").select("example_id", "split", "messages").iter_rows():
+    for example_id, split, messages in (
+        examples.sort("example_id").select("example_id", "split", "messages").iter_rows()
+    ):
         digest.update(f"{example_id}\x1f{split}\x1f{messages}\x1e".encode())
     return digest.hexdigest()
 
@@ -144,8 +146,13 @@ def run_torchrun(
     from aiinfra_dagster.training.worker import WorkerSpec
 
     spec = WorkerSpec.build(
-        base.path, train, evaluation, settings.training, output_dir,
-        deepspeed_config=ds_config, extensions_dir=torch_extensions_dir(settings),
+        base.path,
+        train,
+        evaluation,
+        settings.training,
+        output_dir,
+        deepspeed_config=ds_config,
+        extensions_dir=torch_extensions_dir(settings),
     ).write(output_dir / "worker_spec.json")
     env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_ENV}
     port = settings.training.deepspeed.master_port or free_port()
@@ -162,8 +169,13 @@ class FittedClassifier:
 
 
 def classifier_fingerprint(encoder_sha: str, data: ClassifierData, params: ClassifierSettings) -> str:
-    digest = hashlib.sha256(json.dumps({"encoder": encoder_sha, "params": params.model_dump(mode="json")}, sort_keys=True).encode())
-    for frame in (data.train.select("chunk_id", "text", "label"), data.eval.select("chunk_id", "text", "reference_label")):
+    digest = hashlib.sha256(
+        json.dumps({"encoder": encoder_sha, "params": params.model_dump(mode="json")}, sort_keys=True).encode()
+    )
+    for frame in (
+        data.train.select("chunk_id", "text", "label"),
+        data.eval.select("chunk_id", "text", "reference_label"),
+    ):
         for row in frame.sort("chunk_id").iter_rows():
             digest.update("\x1f".join(str(v) for v in row).encode() + b"\x1e")
     return digest.hexdigest()[:16]
@@ -177,5 +189,6 @@ def fit_topic_classifier(settings: Settings, model_dir: Path, data: ClassifierDa
     output_dir = settings.model_store / "topic_classifier" / fingerprint
     if (output_dir / "metrics.json").is_file():
         return FittedClassifier(fingerprint, load_classifier_result(output_dir), True)
-    return FittedClassifier(fingerprint, train_topic_classifier(model_dir, data, settings.classifier, output_dir), False)
-
+    return FittedClassifier(
+        fingerprint, train_topic_classifier(model_dir, data, settings.classifier, output_dir), False
+    )

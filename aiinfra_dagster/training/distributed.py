@@ -201,7 +201,7 @@ def validate_deepspeed_config(
     leftover = [k for k in _auto_keys(resolved) if k not in unknown_hidden and _get_key(accelerate_view, k) == "auto"]
     if leftover:
         raise DeepSpeedConfigError(
-            f"{origin}: transformers cannot fill \"auto\" for {', '.join(leftover)}; give these values explicitly"
+            f'{origin}: transformers cannot fill "auto" for {", ".join(leftover)}; give these values explicitly'
         )
     return resolved
 
@@ -222,7 +222,14 @@ def _trainer_args(
     args = SimpleNamespace(
         **{
             name: defaults[name].default
-            for name in ("learning_rate", "adam_beta1", "adam_beta2", "adam_epsilon", "max_grad_norm", "save_on_each_node")
+            for name in (
+                "learning_rate",
+                "adam_beta1",
+                "adam_beta2",
+                "adam_epsilon",
+                "max_grad_norm",
+                "save_on_each_node",
+            )
         }
     )
     args.world_size = world_size
@@ -335,7 +342,7 @@ def _hint(exc: BaseException, origin: str) -> str:
     if "batch" in text or "gradient_acc" in text:
         return (
             "inconsistent batch sizes: train_batch_size must equal train_micro_batch_size_per_gpu x "
-            "gradient_accumulation_steps x world size; set them to \"auto\" to follow "
+            'gradient_accumulation_steps x world size; set them to "auto" to follow '
             "training.per_device_batch_size and training.gradient_accumulation_steps"
         )
     if "fp16" in text or "bfloat16" in text or "bf16" in text:
@@ -350,7 +357,7 @@ def _mismatch_error(exc: ValueError, mismatches: list[str], origin: str) -> Deep
     settings = sorted({SETTING_OF_KEY.get(key, f"{key} in {origin}") for key in keys})
     hint = (
         f"explicit values contradict the training settings: change {' / '.join(settings)} "
-        f"or set {', '.join(keys)} to \"auto\" in {origin}"
+        f'or set {", ".join(keys)} to "auto" in {origin}'
     )
     return DeepSpeedConfigError(f"{origin}: {hint}\ntransformers says: {exc}")
 

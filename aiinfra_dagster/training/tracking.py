@@ -127,11 +127,7 @@ def short_run_id(run_id: str) -> str:
 
 def metric_series(history: Iterable[Mapping[str, Any]], metric: str) -> list[tuple[int, float]]:
     """(step, value) pairs of one metric in step order; entries without it are skipped."""
-    points = [
-        (int(e["step"]), float(e[metric]))
-        for e in history
-        if _is_number(e.get(metric))
-    ]
+    points = [(int(e["step"]), float(e[metric])) for e in history if _is_number(e.get(metric))]
     return sorted(points, key=lambda p: p[0])
 
 
@@ -233,9 +229,7 @@ def loss_curve_png(history: Sequence[Mapping[str, Any]], metrics: Sequence[str] 
     return figure_png(fig)
 
 
-def loss_curve_markdown(
-    history: Sequence[Mapping[str, Any]], title: str, metrics: Sequence[str] = LOSS_METRICS
-) -> str:
+def loss_curve_markdown(history: Sequence[Mapping[str, Any]], title: str, metrics: Sequence[str] = LOSS_METRICS) -> str:
     """The curve as an inline markdown image: Dagster renders data-URI images in MetadataValue.md."""
     return markdown_image(loss_curve_png(history, metrics), title)
 

@@ -8,19 +8,19 @@ import time
 import dagster as dg
 import httpx
 import polars as pl
-from aiinfra_dagster.monitoring.episodes import TAG_EPISODE, TAG_REPORT
-from aiinfra_dagster.monitoring.lineage import audit_deployment
-from aiinfra_dagster.sensors.retraining import SENSOR_NAME
 
 from aiinfra_dagster.definitions import build_definitions
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.monitoring.episodes import TAG_EPISODE, TAG_REPORT
+from aiinfra_dagster.monitoring.lineage import audit_deployment
 from aiinfra_dagster.monitoring.traffic import (
     deployed_url,
     question_pool,
     sample_questions,
     send_traffic,
 )
+from aiinfra_dagster.sensors.retraining import SENSOR_NAME
 from aiinfra_dagster.serving.tables import INFERENCE_LOG
 from aiinfra_dagster.synthetic.tables import SYNTHETIC_FOCUS, TRAINING_SET
 
@@ -59,7 +59,9 @@ def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None)
         return sensor(context)
 
 
-def test_shifted_traffic_triggers_exactly_one_retraining_that_redeploys_with_lineage(make_settings, instance, tiny_causal_lm):
+def test_shifted_traffic_triggers_exactly_one_retraining_that_redeploys_with_lineage(
+    make_settings, instance, tiny_causal_lm
+):
     settings = make_settings(
         # The quick corpus (drift needs enough chunks for the traffic to reach new ones) with the tiny Llama:
         # drift is read from the encoder, the index and the classifier, not from the LLM's answers.
@@ -89,7 +91,9 @@ def test_shifted_traffic_triggers_exactly_one_retraining_that_redeploys_with_lin
     assert shifted["verdict"] == "drift" and shifted["drifted"], shifted["reasons"]
     print("shifted traffic:", shifted["reasons"])
     assert shifted["focus_chunk_ids"]
-    check = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(dg.AssetKey("drift_report"), "drift_within_threshold"))
+    check = instance.get_latest_asset_check_evaluation_record(
+        dg.AssetCheckKey(dg.AssetKey("drift_report"), "drift_within_threshold")
+    )
     assert check.event.asset_check_evaluation.passed is False
 
     first = tick(defs, instance, quiet.cursor)

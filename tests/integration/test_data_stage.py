@@ -78,8 +78,14 @@ EXPECTED_CHECKS = {
 }
 GOLDEN = [
     # Answers open like a sentence of the corpus, so the index check finds them (golden_answers_in_index).
-    {"question": "How do I open a TCP connection?", "answer": "Use socket.create_connection to open a TCP connection to an address and port."},
-    {"question": "How do I roll back a deployment?", "answer": "If the error rate rises, roll back to the previous image."},
+    {
+        "question": "How do I open a TCP connection?",
+        "answer": "Use socket.create_connection to open a TCP connection to an address and port.",
+    },
+    {
+        "question": "How do I roll back a deployment?",
+        "answer": "If the error rate rises, roll back to the previous image.",
+    },
 ]
 
 
@@ -186,10 +192,16 @@ def test_rerun_is_idempotent_and_incremental(hostile_settings, instance, tmp_pat
         assert store.read(t).sort(list(t.key)).equals(snapshot[t.name]), t.name
 
     # Change one document: only it is rewritten downstream.
-    (tmp_path / "corpus" / "good/deploy.md").write_text(GOOD_MD + "\n## Monitoring\n\nWatch the error rate dashboards.\n")
+    (tmp_path / "corpus" / "good/deploy.md").write_text(
+        GOOD_MD + "\n## Monitoring\n\nWatch the error rate dashboards.\n"
+    )
     result = run_main(hostile_settings, instance)
     raw_meta = materialization_metadata(result, "raw_documents")
-    assert (raw_meta["rows_inserted"].value, raw_meta["rows_updated"].value, raw_meta["rows_deleted"].value) == (0, 1, 0)
+    assert (raw_meta["rows_inserted"].value, raw_meta["rows_updated"].value, raw_meta["rows_deleted"].value) == (
+        0,
+        1,
+        0,
+    )
     assert store.version("raw_documents") == first["raw_documents"] + 1
     assert store.version("quarantine") == first["quarantine"]
     assert store.read(RAW_DOCUMENTS).height == len(HOSTILE)
@@ -199,9 +211,15 @@ def test_failed_step_leaves_tables_consistent(hostile_settings, instance, tmp_pa
     """A run that fails mid-stage (the tokenizer setting is broken) leaves earlier tables intact and
     the next good run completes without duplicates."""
     broken = hostile_settings.model_copy(
-        update={"models": hostile_settings.models.model_copy(update={"embedding": hostile_settings.models.embedding.model_copy(update={"path": "no-such-dir"})})}
+        update={
+            "models": hostile_settings.models.model_copy(
+                update={"embedding": hostile_settings.models.embedding.model_copy(update={"path": "no-such-dir"})}
+            )
+        }
     )
-    result = build_definitions(broken).resolve_job_def("main").execute_in_process(instance=instance, raise_on_error=False)
+    result = (
+        build_definitions(broken).resolve_job_def("main").execute_in_process(instance=instance, raise_on_error=False)
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert "models.embedding" in failure.step_failure_data.error.to_string()

@@ -15,13 +15,13 @@ import pytest
 import yaml
 
 from aiinfra_dagster.lakehouse import DeltaStore
+from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.net import free_port
 from aiinfra_dagster.retrieval.testing import build_test_index
 from aiinfra_dagster.serving import process
 from aiinfra_dagster.serving.inference_logs import partition_values
 from aiinfra_dagster.serving.tables import INFERENCE_LOGS
 from aiinfra_dagster.serving.testing import TEST_LABELS, build_untrained_topic_classifier, topic_rows
-from aiinfra_dagster.models.locate import resolve_model_path
 from tests.conftest import materialization_metadata, materialize_assets
 
 pytestmark = pytest.mark.slow
@@ -50,13 +50,20 @@ def test_deployment_stage_serves_the_champion_and_compacts_its_log(make_settings
         deployed = materialization_metadata(result, "bento_deployment")
         evaluations = {c.check_name: c for c in result.get_asset_check_evaluations()}
         assert {name: c.passed for name, c in evaluations.items()} == {
-            "bento_complete": True, "deployment_answers": True, "inference_logs_complete": True,
+            "bento_complete": True,
+            "deployment_answers": True,
+            "inference_logs_complete": True,
         }
         smoke = evaluations["deployment_answers"].metadata
 
         assert build["llm_from_asset"].value == "champion_model" and build["model_version"].value == "tiny-champion"
-        assert build["index_alias"].value == settings.qdrant.alias and build["index_version_at_build"].value == index_version
-        assert build["bento_size_bytes"].value > 0 and build["models_size_bytes"].value > build["bento_size_bytes"].value
+        assert (
+            build["index_alias"].value == settings.qdrant.alias
+            and build["index_version_at_build"].value == index_version
+        )
+        assert (
+            build["bento_size_bytes"].value > 0 and build["models_size_bytes"].value > build["bento_size_bytes"].value
+        )
         url = deployed["url"].value
         assert url == f"http://127.0.0.1:{settings.serving.port}" and deployed["action"].value == "started"
         assert smoke["sample_citations"].value and smoke["index_version"].value == index_version
@@ -69,7 +76,9 @@ def test_deployment_stage_serves_the_champion_and_compacts_its_log(make_settings
         # The service flushes every 0.2 s; re-materialize until the compacted table has them (smoke + 3 requests).
         store = DeltaStore(settings.storage.lake_root)
         for _ in range(50):
-            logs = materialization_metadata(materialize_assets(settings, instance, ["inference_logs"]), "inference_logs")
+            logs = materialization_metadata(
+                materialize_assets(settings, instance, ["inference_logs"]), "inference_logs"
+            )
             if store.read(INFERENCE_LOGS).height >= 4:  # the smoke check's /ask + 3 requests
                 break
         table = store.read(INFERENCE_LOGS)
@@ -77,8 +86,13 @@ def test_deployment_stage_serves_the_champion_and_compacts_its_log(make_settings
         assert partition_values(store) == sorted({str(d) for d in table["date"]})
         assert "| date |" in logs["per_day"].value and logs["dagster/row_count"].value == table.height
 
-        again = materialization_metadata(materialize_assets(settings, instance, ["bento_build", "bento_deployment"]), "bento_deployment")
-        assert (again["bento_tag"].value, again["previous_bento_tag"].value) == (build["bento_tag"].value, build["bento_tag"].value)
+        again = materialization_metadata(
+            materialize_assets(settings, instance, ["bento_build", "bento_deployment"]), "bento_deployment"
+        )
+        assert (again["bento_tag"].value, again["previous_bento_tag"].value) == (
+            build["bento_tag"].value,
+            build["bento_tag"].value,
+        )
         assert again["action"].value == "unchanged" and again["pid"].value == deployed["pid"].value
         # What a test of the whole main job calls at teardown: the Bento keeps serving after a run, by design.
         assert [s.pid for s in process.stop_all_under(tmp_path)] == [deployed["pid"].value]
@@ -95,6 +109,9 @@ def test_k8s_mode_renders_valid_manifests_instead_of_serving(make_settings, inst
     assert meta["mode"].value == "k8s" and process.running_server(settings) is None
     deployment, service = yaml.safe_load_all(Path(meta["manifests_path"].value).read_text())
     assert deployment["kind"] == "Deployment" and service["kind"] == "Service"
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == materialization_metadata(result, "bento_build")["bento_tag"].value
+    assert (
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        == materialization_metadata(result, "bento_build")["bento_tag"].value
+    )
     assert "k8s-key" not in Path(meta["manifests_path"].value).read_text()
     assert {c.check_name: c.passed for c in result.get_asset_check_evaluations()}["deployment_answers"]

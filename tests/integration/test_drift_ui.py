@@ -9,13 +9,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from aiinfra_dagster.sensors.retraining import SENSOR_NAME
 from playwright.sync_api import Browser, expect
 
 from aiinfra_dagster.definitions import build_definitions
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.monitoring.episodes import TAG_REPORT
 from aiinfra_dagster.monitoring.traffic import shifted_questions
+from aiinfra_dagster.sensors.retraining import SENSOR_NAME
 from aiinfra_dagster.serving.tables import INFERENCE_LOGS
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
 from aiinfra_dagster.testing.webserver import running_webserver, write_instance_yaml
@@ -35,24 +35,62 @@ TOPICS = ["read a file", "open a socket", "sort a list", "parse JSON", "format a
 
 def write_tables(store: DeltaStore) -> None:
     """Training questions about Python tasks; a window of off-domain questions with weak retrieval scores."""
-    questions = [f"How do I {task} in Python{suffix}?" for task in TOPICS for suffix in ("", " 3", " quickly", " safely", " today")]
-    store.write(TRAINING_SET, TRAINING_SET.conform([
-        {"example_id": f"e{i}", "source": "synthetic", "chunk_id": f"c{i}", "question": q, "answer": "Use the library.",
-         "context": "", "messages": json.dumps([]), "split": "train", "synthetic_qa_version": 0, "document_chunks_version": 0}
-        for i, q in enumerate(questions)
-    ]))
+    questions = [
+        f"How do I {task} in Python{suffix}?"
+        for task in TOPICS
+        for suffix in ("", " 3", " quickly", " safely", " today")
+    ]
+    store.write(
+        TRAINING_SET,
+        TRAINING_SET.conform(
+            [
+                {
+                    "example_id": f"e{i}",
+                    "source": "synthetic",
+                    "chunk_id": f"c{i}",
+                    "question": q,
+                    "answer": "Use the library.",
+                    "context": "",
+                    "messages": json.dumps([]),
+                    "split": "train",
+                    "synthetic_qa_version": 0,
+                    "document_chunks_version": 0,
+                }
+                for i, q in enumerate(questions)
+            ]
+        ),
+    )
     now = datetime.now(UTC)
-    store.write(INFERENCE_LOGS, INFERENCE_LOGS.conform([
-        {"request_id": f"r{i}", "ts": now - timedelta(minutes=i), "endpoint": "search", "status_code": 200, "query": q,
-         "retrieved_ids": [f"c{i % 7}"], "scores": [0.1], "latency_ms": 20.0, "model_version": "m1", "classifier_version": "k1",
-         "index_alias": "aiinfra-chunks", "bento_tag": "aiinfra-docs-assistant:t1", "date": (now - timedelta(minutes=i)).date()}
-        for i, q in enumerate(shifted_questions()[:40])
-    ]))
+    store.write(
+        INFERENCE_LOGS,
+        INFERENCE_LOGS.conform(
+            [
+                {
+                    "request_id": f"r{i}",
+                    "ts": now - timedelta(minutes=i),
+                    "endpoint": "search",
+                    "status_code": 200,
+                    "query": q,
+                    "retrieved_ids": [f"c{i % 7}"],
+                    "scores": [0.1],
+                    "latency_ms": 20.0,
+                    "model_version": "m1",
+                    "classifier_version": "k1",
+                    "index_alias": "aiinfra-chunks",
+                    "bento_tag": "aiinfra-docs-assistant:t1",
+                    "date": (now - timedelta(minutes=i)).date(),
+                }
+                for i, q in enumerate(shifted_questions()[:40])
+            ]
+        ),
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_ui_shows_the_drift_report_and_the_sensor_requests_its_retraining(tmp_path: Path, browser: Browser, make_settings) -> None:  # noqa: F811
+def test_ui_shows_the_drift_report_and_the_sensor_requests_its_retraining(
+    tmp_path: Path, browser: Browser, make_settings
+) -> None:  # noqa: F811
     dagster_home = tmp_path / "dagster_home"
     write_instance_yaml(dagster_home)
     settings = make_settings()

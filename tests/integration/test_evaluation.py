@@ -32,8 +32,13 @@ PHRASINGS = ["{q}", "Tell me: {q}"]
 
 def write_golden(settings) -> None:
     rows = [
-        {"qa_id": f"{name}-{i}", "question": p.format(q=question), "answer": answer,
-         "source": "faq/a.rst" if name in {"lists", "tuples"} else "faq/b.rst", "section": name}
+        {
+            "qa_id": f"{name}-{i}",
+            "question": p.format(q=question),
+            "answer": answer,
+            "source": "faq/a.rst" if name in {"lists", "tuples"} else "faq/b.rst",
+            "section": name,
+        }
         for name, _, question, answer in FACTS
         for i, p in enumerate(PHRASINGS)
     ]
@@ -45,8 +50,14 @@ def eval_settings(make_settings, tiny_causal_lm: Path, **training):
     return make_settings(
         models={"llm": {"source": "local", "path": str(tiny_causal_lm)}},
         training=params,
-        evaluation={"modes": ["closed_book"], "max_questions": 8, "headline_metric": "reference_perplexity", "headline_mode": "closed_book",
-                    "max_new_tokens": 12, "bootstrap_resamples": 500},
+        evaluation={
+            "modes": ["closed_book"],
+            "max_questions": 8,
+            "headline_metric": "reference_perplexity",
+            "headline_mode": "closed_book",
+            "max_new_tokens": 12,
+            "bootstrap_resamples": 500,
+        },
         promotion={"min_slice_questions": 4, "slice_tolerance": 0.5},
     )
 
@@ -73,7 +84,9 @@ def home_instance(tmp_path, monkeypatch):
         yield instance
 
 
-def test_gate_promotes_better_blocks_worse_and_rollback_is_a_materialization(make_settings, tiny_causal_lm, home_instance, tmp_path, capsys):
+def test_gate_promotes_better_blocks_worse_and_rollback_is_a_materialization(
+    make_settings, tiny_causal_lm, home_instance, tmp_path, capsys
+):
     instance = home_instance
     keys = ["base_model", "lora_checkpoint", "eval_report", "champion_model"]
     weak = eval_settings(make_settings, tiny_causal_lm, max_steps=6)
@@ -122,7 +135,9 @@ def test_gate_promotes_better_blocks_worse_and_rollback_is_a_materialization(mak
     assert not gate.passed
     reason = gate.metadata["reason"].value
     assert reason.startswith("blocked: reference_perplexity (closed_book) improvement over the champion")
-    assert "champion_model" not in {e.asset_key.to_user_string() for e in third.get_asset_materialization_events() if e.asset_key}
+    assert "champion_model" not in {
+        e.asset_key.to_user_string() for e in third.get_asset_materialization_events() if e.asset_key
+    }
     assert champions(worse) == [weak_version, strong_version]
     # champion_model alone cannot bypass the gate either: it re-reads the latest (blocked) report.
     bypass = run(worse, instance, ["champion_model"])
@@ -155,14 +170,24 @@ def write_index(settings) -> str:
     encoder = load_encoder(str(resolve_model_path(settings.models.embedding, "models.embedding")))
     texts = [context for _, context, _, _ in FACTS]
     vectors = encoder.encode(texts)
-    rows = [{"chunk_id": f"chunk-{name}", "text": text, "document_path": "faq/a.rst", "label": None, "embedding": v.tolist()}
-            for (name, *_), text, v in zip(FACTS, texts, vectors, strict=True)]
+    rows = [
+        {
+            "chunk_id": f"chunk-{name}",
+            "text": text,
+            "document_path": "faq/a.rst",
+            "label": None,
+            "embedding": v.tolist(),
+        }
+        for (name, *_), text, v in zip(FACTS, texts, vectors, strict=True)
+    ]
     return build_test_index(settings, rows, model_id=encoder.model_id)
 
 
 def test_report_numbers_match_the_rows_they_came_from(make_settings, tiny_causal_lm, instance):
     settings = eval_settings(make_settings, tiny_causal_lm, max_steps=10)
-    settings = settings.model_copy(update={"evaluation": settings.evaluation.model_copy(update={"modes": ["closed_book", "grounded"], "top_k": 1})})
+    settings = settings.model_copy(
+        update={"evaluation": settings.evaluation.model_copy(update={"modes": ["closed_book", "grounded"], "top_k": 1})}
+    )
     write_training_set(settings)
     write_golden(settings)
     index_version = write_index(settings)
@@ -176,14 +201,19 @@ def test_report_numbers_match_the_rows_they_came_from(make_settings, tiny_causal
     candidate = rows.filter(pl.col("model_version") == meta["candidate_version"].value)
     assert candidate.height == 2 * len(FACTS) * len(PHRASINGS) and set(candidate["mode"]) == {"closed_book", "grounded"}
     grounded = candidate.filter(pl.col("mode") == "grounded")
-    assert set(grounded["index_version"]) == {index_version} and meta["input_index_version_grounded"].value == index_version
+    assert (
+        set(grounded["index_version"]) == {index_version}
+        and meta["input_index_version_grounded"].value == index_version
+    )
     # each question retrieves its own fact's chunk (the question is about exactly that fact)
     assert all(r["context_chunk_ids"] == [f"chunk-{r['qa_id'].split('-')[0]}"] for r in grounded.iter_rows(named=True))
     candidate = candidate.filter(pl.col("mode") == "closed_book")
 
     # every stored score is the metric of the stored answer
     for r in candidate.iter_rows(named=True):
-        assert r["token_f1"] == token_f1(r["answer"], r["reference"]) and r["rouge_l"] == rouge_l(r["answer"], r["reference"])
+        assert r["token_f1"] == token_f1(r["answer"], r["reference"]) and r["rouge_l"] == rouge_l(
+            r["answer"], r["reference"]
+        )
         assert r["reference_tokens"] > 0 and r["reference_nll"] > 0
 
     # the headline figures are the means of those rows, and the markdown shows them
@@ -196,7 +226,9 @@ def test_report_numbers_match_the_rows_they_came_from(make_settings, tiny_causal
     assert abs(summary["deltas"]["closed_book"]["reference_perplexity"]["mean"] - delta) < 1e-12
     assert abs(meta["headline_improvement"].value - delta) < 1e-12
     markdown = meta["report"].value
-    assert f"{shown['token_f1']['mean']:.3f} [{shown['token_f1']['low']:.3f}, {shown['token_f1']['high']:.3f}]" in markdown
+    assert (
+        f"{shown['token_f1']['mean']:.3f} [{shown['token_f1']['low']:.3f}, {shown['token_f1']['high']:.3f}]" in markdown
+    )
     assert "data:image/png;base64," in markdown
 
     html = Path(meta["html_report"].value).read_text()

@@ -73,7 +73,11 @@ def test_labels_and_features_on_a_mini_corpus(settings, instance, tmp_path):
     labels = store.read(CHUNK_LABELS)
     assert labels.height == chunks.height and set(labels["chunk_id"]) == set(chunks["chunk_id"])
     human_row = labels.filter(pl.col("chunk_id") == socket_chunk).row(0, named=True)
-    assert (human_row["label"], human_row["decided_by"], human_row["confidence"]) == ("Text Processing Services", "human", 1.0)
+    assert (human_row["label"], human_row["decided_by"], human_row["confidence"]) == (
+        "Text Processing Services",
+        "human",
+        1.0,
+    )
     assert human_row["reference_label"] == "Networking and Interprocess Communication"
     machine = labels.filter(pl.col("decided_by") == "label_model")
     assert machine.height > 0 and machine["label"].null_count() == 0
@@ -89,7 +93,9 @@ def test_labels_and_features_on_a_mini_corpus(settings, instance, tmp_path):
 
     embeddings = store.read(CHUNK_EMBEDDINGS)
     assert embeddings.height == chunks.height and len(embeddings["embedding"][0]) == 384
-    assert materialization_metadata(result, "chunk_embeddings")["embedded"].value == 0  # second run reuses every embedding
+    assert (
+        materialization_metadata(result, "chunk_embeddings")["embedded"].value == 0
+    )  # second run reuses every embedding
 
     features = store.read(CHUNK_FEATURES)
     first_rows = features.filter(pl.col("event_timestamp") < before_second)
@@ -98,9 +104,9 @@ def test_labels_and_features_on_a_mini_corpus(settings, instance, tmp_path):
     assert relabeled["chunk_id"].to_list() == [socket_chunk]  # only the human-relabeled chunk got a new row
     as_of = features_as_of(
         features,
-        pl.DataFrame({"chunk_id": [socket_chunk, socket_chunk], "as_of": [before_second, datetime.now(UTC)]}).with_columns(
-            pl.col("as_of").dt.cast_time_unit("us")
-        ),
+        pl.DataFrame(
+            {"chunk_id": [socket_chunk, socket_chunk], "as_of": [before_second, datetime.now(UTC)]}
+        ).with_columns(pl.col("as_of").dt.cast_time_unit("us")),
     )
     assert as_of["label"][0] == first_rows.filter(pl.col("chunk_id") == socket_chunk)["label"][0]
     assert as_of["label"][0] != "Text Processing Services"  # the later human label does not leak backwards

@@ -18,7 +18,6 @@ import dagster as dg
 import polars as pl
 import pytest
 import yaml
-from aiinfra_dagster.sensors.retraining import SENSOR_NAME
 
 from aiinfra_dagster.cli import main
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, RAW_DOCUMENTS
@@ -33,6 +32,7 @@ from aiinfra_dagster.monitoring.lineage import (
     audit_deployment,
     audit_document,
 )
+from aiinfra_dagster.sensors.retraining import SENSOR_NAME
 from aiinfra_dagster.serving.process import stop_all_under
 from aiinfra_dagster.settings import Settings, load_settings
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
@@ -55,7 +55,11 @@ class Audited:
 
 
 def _run(settings: Settings, instance: dg.DagsterInstance, job: str, **kwargs) -> dg.ExecuteInProcessResult:
-    result = build_definitions(settings).resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+    result = (
+        build_definitions(settings)
+        .resolve_job_def(job)
+        .execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+    )
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return result
 
@@ -65,15 +69,19 @@ def audited(tmp_path_factory: pytest.TempPathFactory, tiny_causal_lm: Path):
     root = tmp_path_factory.mktemp("lineage")
     config = root / "aiinfra.yaml"
     # Everything the CLI needs is in the file: `aiinfra audit --config` reads the same lake.
-    config.write_text(yaml.safe_dump({
-        "profile": "quick",
-        "python_docs_dir": str(MINI_DOCS),
-        "storage": {"home": str(root / "aiinfra")},
-        "chunking": {"max_tokens": 96, "min_tokens": 4},
-        "models": {"llm": {"source": "local", "path": str(tiny_causal_lm)}},
-        # The gate is evaluation's subject, not this test's: any candidate is promoted over the base.
-        "promotion": {"criterion": "mean", "min_improvement": -1.0e9, "slice_tolerance": 1.0e9},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "profile": "quick",
+                "python_docs_dir": str(MINI_DOCS),
+                "storage": {"home": str(root / "aiinfra")},
+                "chunking": {"max_tokens": 96, "min_tokens": 4},
+                "models": {"llm": {"source": "local", "path": str(tiny_causal_lm)}},
+                # The gate is evaluation's subject, not this test's: any candidate is promoted over the base.
+                "promotion": {"criterion": "mean", "min_improvement": -1.0e9, "slice_tolerance": 1.0e9},
+            }
+        )
+    )
     home = root / "dagster_home"
     write_instance_yaml(home, 1)
     with pytest.MonkeyPatch.context() as mp:
@@ -84,10 +92,22 @@ def audited(tmp_path_factory: pytest.TempPathFactory, tiny_causal_lm: Path):
         try:
             with dg.DagsterInstance.get() as instance:
                 main_run = _run(settings, instance, "main")
-                retraining = _run(settings, instance, "retraining", tags=DRIFT_TAGS, run_config={
-                    "ops": {"synthetic_qa": {"config": {"focus_chunk_ids": [], "drift_report_id": DRIFT_TAGS[TAG_REPORT]}}}
-                })
-                yield Audited(settings, config, home, instance, DeltaStore(settings.storage.lake_root), main_run, retraining)
+                retraining = _run(
+                    settings,
+                    instance,
+                    "retraining",
+                    tags=DRIFT_TAGS,
+                    run_config={
+                        "ops": {
+                            "synthetic_qa": {
+                                "config": {"focus_chunk_ids": [], "drift_report_id": DRIFT_TAGS[TAG_REPORT]}
+                            }
+                        }
+                    },
+                )
+                yield Audited(
+                    settings, config, home, instance, DeltaStore(settings.storage.lake_root), main_run, retraining
+                )
         finally:
             stop_all_under(root)  # the Bento keeps serving after a run, by design
 
@@ -110,13 +130,24 @@ def test_the_forward_chain_is_complete_and_agrees_with_the_tables(audited: Audit
     chunk_ids = store.read(TRAINING_SET)["chunk_id"].drop_nulls().implode()
     doc_ids = store.read(DOCUMENT_CHUNKS).filter(pl.col("chunk_id").is_in(chunk_ids))["document_id"].implode()
     raw = store.read(RAW_DOCUMENTS).filter(pl.col("document_id").is_in(doc_ids))
-    assert {(d.document_id, d.content_hash) for d in lineage.documents} == set(raw.select("document_id", "content_hash").iter_rows())
+    assert {(d.document_id, d.content_hash) for d in lineage.documents} == set(
+        raw.select("document_id", "content_hash").iter_rows()
+    )
     assert len(lineage.documents) >= 2
 
     report = json.loads(json.dumps(lineage.to_dict()))
     assert report["hops_missing"] == 0 and report["hops_resolved"] == len(lineage.hops) == 15
-    assert {h["role"] for h in report["hops"]} >= {"champion", "eval_report", "checkpoint", "training_set", "synthetic_qa",
-                                                     "document_chunks", "raw_documents", "base_model", "vector_index"}
+    assert {h["role"] for h in report["hops"]} >= {
+        "champion",
+        "eval_report",
+        "checkpoint",
+        "training_set",
+        "synthetic_qa",
+        "document_chunks",
+        "raw_documents",
+        "base_model",
+        "vector_index",
+    }
     markdown = lineage.to_markdown()
     assert lineage.bento_tag in markdown and "## Raw documents behind the training set" in markdown
 
@@ -126,7 +157,10 @@ def test_each_hop_names_the_run_that_produced_it_and_its_trigger(audited: Audite
     retraining, main_run = audited.retraining_run.run_id, audited.main_run.run_id
     # The drift-triggered run deployed; the data, checkpoint and champion it reused came from the main run.
     deployment = lineage.hop("deployment")
-    assert deployment.run_id == retraining and deployment.triggered_by == "drift episode episode-test-1, drift report drift-report-test-1"
+    assert (
+        deployment.run_id == retraining
+        and deployment.triggered_by == "drift episode episode-test-1, drift report drift-report-test-1"
+    )
     assert {k: deployment.run_tags[k] for k in DRIFT_TAGS} == DRIFT_TAGS
     for role in ("champion", "checkpoint", "training_set", "raw_documents", "base_model"):
         hop = lineage.hop(role)
@@ -139,7 +173,9 @@ def test_a_training_document_reaches_the_current_deployment_and_index(audited: A
     lineage = audit_deployment(audited.instance, audited.store)
     document = next(d for d in lineage.documents if d.path == "library/socket.rst.txt")
     impact = audit_document(audited.instance, audited.store, document.path)
-    assert impact.to_dict() | {"audited_at": ""} == audit_document(audited.instance, audited.store, document.document_id).to_dict() | {"audited_at": ""}
+    assert impact.to_dict() | {"audited_at": ""} == audit_document(
+        audited.instance, audited.store, document.document_id
+    ).to_dict() | {"audited_at": ""}
 
     assert impact.document_id == document.document_id and impact.source == document.source
     assert (document.raw_documents_version, document.content_hash) in impact.raw_versions
@@ -204,14 +240,18 @@ def test_the_lineage_audit_asset_wrote_both_reports_and_lineage_complete_passed(
         assert (meta["hops_missing"].value, meta["hops_resolved"].value) == (0, 15)
         checks = {c.check_name: c for c in run.get_asset_check_evaluations()}
         assert checks["lineage_complete"].passed, checks["lineage_complete"].metadata
-    assert materialization_metadata(audited.retraining_run, "lineage_audit")["training_set_version"].value == audited.store.version(TRAINING_SET.name)
+    assert materialization_metadata(audited.retraining_run, "lineage_audit")[
+        "training_set_version"
+    ].value == audited.store.version(TRAINING_SET.name)
 
 
 def test_lineage_complete_warns_when_hops_are_missing(make_settings, instance, tmp_path):
     """A Bento recorded without the runs behind it: the audit still materializes, the check warns, the run succeeds."""
     settings = make_settings(monitoring={"audit_dir": str(tmp_path / "audits")})
     instance.report_runless_asset_event(dg.AssetMaterialization("bento_deployment", metadata={"bento_tag": "svc:abc"}))
-    instance.report_runless_asset_event(dg.AssetMaterialization("bento_build", metadata={"bento_tag": "svc:abc", "model_version": "m1"}))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("bento_build", metadata={"bento_tag": "svc:abc", "model_version": "m1"})
+    )
     result = materialize_assets(settings, instance, ["lineage_audit"])
     check = result.get_asset_check_evaluations()[0]
     assert (check.check_name, check.passed, check.severity) == ("lineage_complete", False, dg.AssetCheckSeverity.WARN)

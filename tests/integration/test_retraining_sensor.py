@@ -15,8 +15,12 @@ def report(instance: dg.DagsterInstance, report_id: str, verdict: str) -> None:
     instance.report_runless_asset_event(
         dg.AssetMaterialization(
             "drift_report",
-            metadata={"drift_report_id": report_id, "verdict": verdict, "reasons": dg.MetadataValue.json(["label PSI 0.9 >= 0.25"]),
-                      "focus_chunk_ids": dg.MetadataValue.json(["c1"])},
+            metadata={
+                "drift_report_id": report_id,
+                "verdict": verdict,
+                "reasons": dg.MetadataValue.json(["label PSI 0.9 >= 0.25"]),
+                "focus_chunk_ids": dg.MetadataValue.json(["c1"]),
+            },
         )
     )
 
@@ -62,4 +66,8 @@ def test_cooldown_counts_from_the_last_retraining_run(make_settings, instance):
     finished = add_run(instance, dg.DagsterRunStatus.SUCCESS, {TAG_EPISODE: "old"})
     report(instance, "ep", "drift")
     result = tick(defs, instance, None)
-    assert not result.run_requests and "cooldown" in result.skip_reason.skip_message and finished in result.skip_reason.skip_message
+    assert (
+        not result.run_requests
+        and "cooldown" in result.skip_reason.skip_message
+        and finished in result.skip_reason.skip_message
+    )

@@ -38,7 +38,9 @@ class Served:
     first_index: str
 
 
-def served_models(settings: Settings, home: Path, tiny_lm: Path) -> tuple[tuple[ModelSource, ModelSource, ModelSource], Path]:
+def served_models(
+    settings: Settings, home: Path, tiny_lm: Path
+) -> tuple[tuple[ModelSource, ModelSource, ModelSource], Path]:
     encoder_dir = resolve_model_path(settings.models.embedding, "models.embedding")
     classifier_dir = build_untrained_topic_classifier(encoder_dir, home / "classifier", list(TEST_LABELS))
     return (
@@ -127,7 +129,12 @@ def test_api_key_is_enforced_but_probes_and_metrics_stay_open(served: Served):
         wrong = client.post("/search", json={"query": "lists"}, headers={"X-API-Key": "wrong"})
         bearer_wrong = client.post("/search", json={"query": "lists"}, headers={"Authorization": "Bearer nope"})
         right = client.post("/search", json={"query": "lists"}, headers=HEADERS)
-        assert (missing.status_code, wrong.status_code, bearer_wrong.status_code, right.status_code) == (401, 401, 401, 200)
+        assert (missing.status_code, wrong.status_code, bearer_wrong.status_code, right.status_code) == (
+            401,
+            401,
+            401,
+            200,
+        )
         assert missing.json()["error"] == "unauthorized"
         assert client.get("/readyz").status_code == 200 and client.get("/livez").status_code == 200
         metrics = client.get("/metrics")
@@ -195,7 +202,11 @@ def test_index_alias_swap_while_queries_run_gives_no_errors_and_no_empty_results
     assert codes == {200: len(results)}, codes
     assert all(n == 3 for _, n, _ in results)
     versions = [v for _, _, v in results]
-    assert versions[0] == served.first_index and swapped["version"] in versions and swapped["version"] != served.first_index
+    assert (
+        versions[0] == served.first_index
+        and swapped["version"] in versions
+        and swapped["version"] != served.first_index
+    )
 
 
 def test_bounded_load_gives_no_server_errors(served: Served):
@@ -207,7 +218,9 @@ def test_bounded_load_gives_no_server_errors(served: Served):
             requests.append(("/classify", {"text": f"Text about sockets number {i}"}))
         else:
             requests.append(("/search", {"query": f"dictionary methods {i}", "k": 4}))
-    with httpx.Client(base_url=served.url, headers=HEADERS, timeout=120, limits=httpx.Limits(max_connections=16)) as client:
+    with httpx.Client(
+        base_url=served.url, headers=HEADERS, timeout=120, limits=httpx.Limits(max_connections=16)
+    ) as client:
         with ThreadPoolExecutor(16) as pool:
             codes = Counter(pool.map(lambda req: client.post(req[0], json=req[1]).status_code, requests))
     assert codes == {200: 1000}, codes
@@ -222,12 +235,20 @@ def test_a_new_bento_replaces_the_running_one_on_the_same_port(served: Served):
     bento = build_bento(changed, *served.models, changed.qdrant.alias)
     assert bento.tag != served.bento.tag and not bento.reused
     deployment = process.deploy(changed, bento.tag)
-    assert (deployment.action, deployment.previous_tag, deployment.state.port) == ("replaced", served.bento.tag, before.port)
+    assert (deployment.action, deployment.previous_tag, deployment.state.port) == (
+        "replaced",
+        served.bento.tag,
+        before.port,
+    )
     assert not process.is_running(before) and process.running_server(changed).bento_tag == bento.tag
     with httpx.Client(base_url=served.url, headers=HEADERS, timeout=60) as client:
         assert len(client.post("/search", json={"query": "lists"}).json()["hits"]) == 2  # the new Bento's top_k
         with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda _: client.post("/ask", json={"question": "Write a very long essay about loops."}), range(8)))
+            answers = list(
+                pool.map(
+                    lambda _: client.post("/ask", json={"question": "Write a very long essay about loops."}), range(8)
+                )
+            )
     codes = Counter(a.status_code for a in answers)
     assert set(codes) <= {200, 504} and codes[504] >= 1, codes
     assert all("1 seconds" in a.json()["error"] for a in answers if a.status_code == 504)

@@ -13,12 +13,22 @@ from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA, TRAINING_SET
 from tests.conftest import materialization_metadata, materialize_assets
 
 MINI_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "mini_docs"
-UPSTREAM = ["raw_documents", "validated_documents", "quarantine", "document_chunks", "chunk_duplicates", "chunk_embeddings", "golden_qa"]
+UPSTREAM = [
+    "raw_documents",
+    "validated_documents",
+    "quarantine",
+    "document_chunks",
+    "chunk_duplicates",
+    "chunk_embeddings",
+    "golden_qa",
+]
 
 
 def test_template_synthetic_set_and_training_set(tmp_path, make_settings, instance):
     human = tmp_path / "human_pairs.jsonl"
-    human.write_text(json.dumps({"question": "How do I read a file line by line?", "answer": "Iterate over the file object."}) + "\n")
+    human.write_text(
+        json.dumps({"question": "How do I read a file line by line?", "answer": "Iterate over the file object."}) + "\n"
+    )
     settings = make_settings(
         python_docs_dir=str(MINI_DOCS),
         chunking={"max_tokens": 96, "min_tokens": 4},

@@ -36,7 +36,7 @@ def test_topic_classifier_trains_scores_and_is_reused(make_settings, instance):
     assert "| class |" in meta["per_class"].value
     out = Path(meta["model_path"].value)
     assert {"metrics.json", "history.jsonl", "adapter", "training_args.json"} <= {p.name for p in out.iterdir()}
-    (label, probability), = predict_topics(out, ["The socket module provides access to the BSD socket interface."])
+    ((label, probability),) = predict_topics(out, ["The socket module provides access to the BSD socket interface."])
     assert label in json.loads((out / "metrics.json").read_text())["classes"] and 0.0 < probability <= 1.0
 
     store = DeltaStore(settings.storage.lake_root)

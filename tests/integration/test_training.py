@@ -61,8 +61,16 @@ def write_training_set(settings, copies: int = 6) -> int:
 
 
 def tiny_settings(make_settings, tiny_causal_lm: Path, **training):
-    params = {"max_steps": 30, "save_steps": 10, "learning_rate": 5e-3, "max_seq_length": 96, "per_device_batch_size": 4}
-    return make_settings(models={"llm": {"source": "local", "path": str(tiny_causal_lm)}}, training={**params, **training})
+    params = {
+        "max_steps": 30,
+        "save_steps": 10,
+        "learning_rate": 5e-3,
+        "max_seq_length": 96,
+        "per_device_batch_size": 4,
+    }
+    return make_settings(
+        models={"llm": {"source": "local", "path": str(tiny_causal_lm)}}, training={**params, **training}
+    )
 
 
 def test_lora_checkpoint_trains_records_and_is_reused(make_settings, tiny_causal_lm, instance):
@@ -72,13 +80,16 @@ def test_lora_checkpoint_trains_records_and_is_reused(make_settings, tiny_causal
 
     base_meta = materialization_metadata(result, "base_model")
     assert base_meta["parameters"].value == sum(
-        p.numel() for p in __import__("transformers").AutoModelForCausalLM.from_pretrained(str(tiny_causal_lm)).parameters()
+        p.numel()
+        for p in __import__("transformers").AutoModelForCausalLM.from_pretrained(str(tiny_causal_lm)).parameters()
     )
     assert base_meta["converted_now"].value is True
 
     meta = materialization_metadata(result, "lora_checkpoint")
     out = Path(meta["model_path"].value)
-    assert {"adapter", "merged", "training_args.json", "metrics.jsonl", "result.json", "COMPLETE"} <= {p.name for p in out.iterdir()}
+    assert {"adapter", "merged", "training_args.json", "metrics.jsonl", "result.json", "COMPLETE"} <= {
+        p.name for p in out.iterdir()
+    }
     assert meta["input_training_set_version"].value == version
     assert meta["input_base_model_sha256"].value == base_meta["source_sha256"].value
     assert meta["steps"].value == 30 and meta["train_examples"].value == 20 and meta["validation_examples"].value == 4
@@ -87,7 +98,11 @@ def test_lora_checkpoint_trains_records_and_is_reused(make_settings, tiny_causal
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5, "LoRA training should lower the loss"
     assert "data:image/png;base64," in meta["loss_curve"].value
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"base_model_forward_pass": True, "lora_checkpoint_merge_consistent": True, "lora_checkpoint_loss_decreased": True}
+    assert checks == {
+        "base_model_forward_pass": True,
+        "lora_checkpoint_merge_consistent": True,
+        "lora_checkpoint_loss_decreased": True,
+    }
 
     store = DeltaStore(settings.storage.lake_root)
     experiments = store.read(EXPERIMENTS)
@@ -168,7 +183,17 @@ def test_a_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path, make_se
     write_instance_yaml(dagster_home)
     env = {**os.environ, "AIINFRA_CONFIG": str(config), "DAGSTER_HOME": str(dagster_home)}
     child = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "aiinfra_dagster.definitions", "--select", "lora_checkpoint"],
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "aiinfra_dagster.definitions",
+            "--select",
+            "lora_checkpoint",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -177,7 +202,9 @@ def test_a_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path, make_se
     deadline = time.monotonic() + 600
     killed_after = None
     while time.monotonic() < deadline and child.poll() is None:
-        done = sorted(int(p.parent.name.split("-")[1]) for p in runs.glob("*/checkpoints/checkpoint-*/trainer_state.json"))
+        done = sorted(
+            int(p.parent.name.split("-")[1]) for p in runs.glob("*/checkpoints/checkpoint-*/trainer_state.json")
+        )
         if done and done[-1] >= 10:
             os.kill(child.pid, signal.SIGKILL)
             killed_after = done[-1]
@@ -195,7 +222,9 @@ def test_a_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path, make_se
     clean_settings = tiny_settings(make_settings, tiny_causal_lm, **training).model_copy(
         update={"models": settings.models.model_copy(update={"store": str(tmp_path / "clean_store")})}
     )
-    clean = materialization_metadata(materialize_assets(clean_settings, instance, ["lora_checkpoint"]), "lora_checkpoint")
+    clean = materialization_metadata(
+        materialize_assets(clean_settings, instance, ["lora_checkpoint"]), "lora_checkpoint"
+    )
     assert clean["resumed_from_step"].value == 0
     assert clean["model_version"].value == resumed["model_version"].value
 
@@ -210,7 +239,9 @@ def test_a_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path, make_se
     assert experiments.filter(pl.col("asset") == "lora_checkpoint").height == 1
 
 
-EXTENSIONS_DIR = Path(os.environ.get("AIINFRA_TEST_CACHE") or Path.home() / ".cache" / "aiinfra-dagster") / "torch_extensions"
+EXTENSIONS_DIR = (
+    Path(os.environ.get("AIINFRA_TEST_CACHE") or Path.home() / ".cache" / "aiinfra-dagster") / "torch_extensions"
+)
 
 
 @pytest.mark.slow
@@ -222,7 +253,9 @@ def test_the_same_asset_trains_under_deepspeed_zero2(make_settings, tiny_causal_
     meta = materialization_metadata(result, "lora_checkpoint")
     assert meta["deepspeed"].value["zero_optimization"]["stage"] == 2
     assert meta["steps"].value == 6
-    assert all(e.passed for e in result.get_asset_check_evaluations() if e.check_name == "lora_checkpoint_merge_consistent")
+    assert all(
+        e.passed for e in result.get_asset_check_evaluations() if e.check_name == "lora_checkpoint_merge_consistent"
+    )
     assert "RANK" not in os.environ and "ACCELERATE_USE_DEEPSPEED" not in os.environ
 
 
@@ -232,11 +265,21 @@ def test_an_invalid_deepspeed_config_is_rejected_before_training(make_settings, 
     from aiinfra_dagster.definitions import all_assets, build_resources
 
     user_config = tmp_path / "ds.json"
-    user_config.write_text(json.dumps({"train_micro_batch_size_per_gpu": 4, "gradient_accumulation_steps": 1, "zero_optimization": {"stage": 4}}))
-    settings = tiny_settings(make_settings, tiny_causal_lm, deepspeed={"enabled": True, "config_path": str(user_config)})
+    user_config.write_text(
+        json.dumps(
+            {"train_micro_batch_size_per_gpu": 4, "gradient_accumulation_steps": 1, "zero_optimization": {"stage": 4}}
+        )
+    )
+    settings = tiny_settings(
+        make_settings, tiny_causal_lm, deepspeed={"enabled": True, "config_path": str(user_config)}
+    )
     write_training_set(settings)
     result = dg.materialize(
-        all_assets(settings), selection=["lora_checkpoint"], resources=build_resources(settings), instance=instance, raise_on_error=False
+        all_assets(settings),
+        selection=["lora_checkpoint"],
+        resources=build_resources(settings),
+        instance=instance,
+        raise_on_error=False,
     )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]

@@ -245,7 +245,9 @@ def test_ui_shows_every_asset_and_group(tmp_path: Path, browser: Browser) -> Non
 
 @pytest.mark.slow
 @pytest.mark.timeout(400)
-def test_ui_shows_the_loss_curve_of_a_checkpoint(tmp_path: Path, browser: Browser, make_settings, tiny_causal_lm) -> None:
+def test_ui_shows_the_loss_curve_of_a_checkpoint(
+    tmp_path: Path, browser: Browser, make_settings, tiny_causal_lm
+) -> None:
     """The loss curve picture of a real lora_checkpoint materialization renders in the asset's page."""
     import dagster as dg
 

@@ -67,7 +67,9 @@ def test_vector_index_builds_verifies_reuses_and_switches(settings, instance, do
     chunks = lake.read(DOCUMENT_CHUNKS)
     assert meta["points"] == chunks.height > 0 and meta["alias"] == settings.qdrant.alias
     assert meta["built"] is True and meta["switched"] is True and meta["previous_version"] == "None"
-    assert meta["engine"] == "qdrant-edge" and meta["index_version"].startswith(f"aiinfra-{meta['embedding_model_id'][:12]}-")
+    assert meta["engine"] == "qdrant-edge" and meta["index_version"].startswith(
+        f"aiinfra-{meta['embedding_model_id'][:12]}-"
+    )
     assert meta["questions_evaluated"] == 3 and meta["questions_left_out"] == 0  # the three FAQ questions
     for key in ("recall_at_1", "recall_at_5", "recall_at_10", "mrr"):
         assert isinstance(meta[key], float) and 0.0 <= meta[key] <= 1.0
@@ -121,7 +123,9 @@ def test_vector_index_builds_verifies_reuses_and_switches(settings, instance, do
 def test_vector_index_on_the_qdrant_client_collection_path(make_settings, docs, instance):
     """The server code path (collections + aliases via qdrant-client), exercised on qdrant-client local mode."""
     settings = make_settings(
-        python_docs_dir=str(docs), chunking={"max_tokens": 96, "min_tokens": 4}, qdrant={"embedded_engine": "client_local"}
+        python_docs_dir=str(docs),
+        chunking={"max_tokens": 96, "min_tokens": 4},
+        qdrant={"embedded_engine": "client_local"},
     )
     result = materialize_assets(settings, instance, [*UPSTREAM, "vector_index"])
     meta = {k: v.value for k, v in materialization_metadata(result, "vector_index").items()}

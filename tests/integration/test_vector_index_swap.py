@@ -90,4 +90,6 @@ def test_reader_process_sees_no_errors_and_no_empty_results_across_switches(make
     assert stats["errors"] == [] and stats["empty"] == 0 and stats["searches"] > 0
     assert stats["versions"][0] == first and stats["versions"][-1] == versions[-1]
     order = [first, *versions]
-    assert [order.index(v) for v in stats["versions"]] == sorted(order.index(v) for v in stats["versions"])  # never back
+    assert [order.index(v) for v in stats["versions"]] == sorted(
+        order.index(v) for v in stats["versions"]
+    )  # never back

@@ -10,6 +10,7 @@ import queue
 import time
 
 import numpy as np
+
 from aiinfra_dagster.retrieval.build import GoldenQueries, build_and_switch
 from aiinfra_dagster.retrieval.index import open_index
 from aiinfra_dagster.retrieval.rows import IndexRows
@@ -90,7 +91,9 @@ def test_reader_in_another_process_sees_no_errors_or_empty_results_across_switch
     errors, seen = ctx.Queue(), ctx.Queue()
     try:
         versions = [build_and_switch(store, rows_for(0), "test-model", no_golden(), q).version]
-        reader = ctx.Process(target=reader_process, args=(settings.model_dump_json(), stop, searches, empties, errors, seen))
+        reader = ctx.Process(
+            target=reader_process, args=(settings.model_dump_json(), stop, searches, empties, errors, seen)
+        )
         reader.start()
         seen_versions: list[str] = []
         try:

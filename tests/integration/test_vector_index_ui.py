@@ -29,7 +29,9 @@ def test_ui_shows_the_recall_of_the_vector_index(tmp_path: Path, browser: Browse
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(f"{base_url}/assets/vector_index?view=events", wait_until="domcontentloaded")
         for key in ("recall_at_1", "recall_at_5", "recall_at_10", "mrr", "index_version"):
-            expect(page.locator("tr", has=page.get_by_text(key, exact=True)).first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+            expect(page.locator("tr", has=page.get_by_text(key, exact=True)).first).to_be_visible(
+                timeout=RENDER_TIMEOUT_MS
+            )
         row = page.locator("tr", has=page.get_by_text("recall_at_10", exact=True)).first
         expect(row).to_contain_text(f"{recall:g}"[:4])
         row = page.locator("tr", has=page.get_by_text("retrieval_metrics", exact=True)).first

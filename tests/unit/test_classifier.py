@@ -65,8 +65,13 @@ def corpus() -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
         # A neutral heading, so only the text tells the classes apart.
         chunk_rows.append({"chunk_id": chunk_id, "document_id": doc, "section": "Usage > Details", "text": text})
         label_rows.append(
-            {"chunk_id": chunk_id, "label": label, "confidence": confidence, "reference_label": reference,
-             "decided_by": "none" if label is None else "label_model"}
+            {
+                "chunk_id": chunk_id,
+                "label": label,
+                "confidence": confidence,
+                "reference_label": reference,
+                "decided_by": "none" if label is None else "label_model",
+            }
         )
         return chunk_id
 
@@ -190,8 +195,15 @@ def test_training_learns_and_writes_a_loadable_merged_model(trained):
     assert [e["step"] for e in result.history] == sorted(e["step"] for e in result.history)
 
     out = result.output_dir
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "metrics.json", "history.jsonl",
-                 "training_args.json", "adapter/adapter_config.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "metrics.json",
+        "history.jsonl",
+        "training_args.json",
+        "adapter/adapter_config.json",
+    ):
         assert (out / name).is_file(), name
     assert json.loads((out / "tokenizer_config.json").read_text())["model_max_length"] == 32
     config = json.loads((out / "config.json").read_text())

@@ -138,7 +138,17 @@ def test_markdown_handbook_shape(tmp_path: Path) -> None:
     assert any(re.search(r"^# ", texts[rel], re.M) for rel in no_front_matter)
     assert not re.search(r"^#+ ", texts["README.md"], re.M)  # a README without any heading
     everything = "\n".join(texts.values())
-    for feature in (r"^### ", r"^\|---", r"^```shell$", r"^```yaml$", r"^- ", r"^1\. ", r"\]\([^)]+\.md\)", r"\*\*\w", r"\*\w+\*"):
+    for feature in (
+        r"^### ",
+        r"^\|---",
+        r"^```shell$",
+        r"^```yaml$",
+        r"^- ",
+        r"^1\. ",
+        r"\]\([^)]+\.md\)",
+        r"\*\*\w",
+        r"\*\w+\*",
+    ):
         assert re.search(feature, everything, re.M), feature
 
 

@@ -100,7 +100,9 @@ def test_built_config_follows_stage_offload_and_precision() -> None:
 
 
 def test_parameter_offload_without_stage_3_is_refused() -> None:
-    with pytest.raises(DeepSpeedConfigError, match=r"training\.deepspeed\.offload_param needs training\.deepspeed\.stage 3"):
+    with pytest.raises(
+        DeepSpeedConfigError, match=r"training\.deepspeed\.offload_param needs training\.deepspeed\.stage 3"
+    ):
         deepspeed_config(training(stage=2, offload_param=True))
 
 

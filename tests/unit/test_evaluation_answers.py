@@ -9,9 +9,26 @@ from aiinfra_dagster.synthetic.llm import generate_chat, load_causal_lm
 
 SYSTEM = "You answer questions about Python."
 QUESTIONS = [
-    Question("q1", "What is a list?", "A list is a mutable sequence.", "faq/a", (("c1", "Lists are mutable sequences of items."),)),
-    Question("q2", "Are tuples mutable, and what are they used for in practice?", "No; tuples are immutable records.", "faq/a"),
-    Question("q3", "Sets?", "Unordered collections of unique items.", "faq/b", (("c2", "A set holds unique elements."), ("c3", "Sets support union."))),
+    Question(
+        "q1",
+        "What is a list?",
+        "A list is a mutable sequence.",
+        "faq/a",
+        (("c1", "Lists are mutable sequences of items."),),
+    ),
+    Question(
+        "q2",
+        "Are tuples mutable, and what are they used for in practice?",
+        "No; tuples are immutable records.",
+        "faq/a",
+    ),
+    Question(
+        "q3",
+        "Sets?",
+        "Unordered collections of unique items.",
+        "faq/b",
+        (("c2", "A set holds unique elements."), ("c3", "Sets support union.")),
+    ),
 ]
 
 
@@ -36,8 +53,16 @@ def test_batched_score_and_answer_match_unbatched_forward_and_generate(tiny_caus
 
 def test_prompt_fits_the_token_budget_by_dropping_then_cutting_context(tiny_causal_lm):
     model, tokenizer = load_causal_lm(tiny_causal_lm)
-    long = Question("q", "What is a dict?", "A mapping.", "s", (("c1", "Dictionaries map keys to values. " * 40), ("c2", "More text. " * 40)))
+    long = Question(
+        "q",
+        "What is a dict?",
+        "A mapping.",
+        "s",
+        (("c1", "Dictionaries map keys to values. " * 40), ("c2", "More text. " * 40)),
+    )
     full = len(prompt_ids(tokenizer, fit_prompt(tokenizer, long, SYSTEM, 10_000)[0]))
     messages, used = fit_prompt(tokenizer, long, SYSTEM, full // 3)
     assert used == ("c1",) and len(prompt_ids(tokenizer, messages)) <= full // 3
-    assert "Dictionaries map keys" in messages[-1]["content"] and messages[-1]["content"].endswith("Question: What is a dict?")
+    assert "Dictionaries map keys" in messages[-1]["content"] and messages[-1]["content"].endswith(
+        "Question: What is a dict?"
+    )

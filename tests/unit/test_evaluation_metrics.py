@@ -136,7 +136,15 @@ def test_classifier_scores_by_hand():
 
 
 def test_question_sample_is_stable_and_recorded():
-    golden = pl.DataFrame({"qa_id": [f"q{i:02d}" for i in range(20)], "question": ["?"] * 20, "answer": ["!"] * 20, "source": ["s"] * 20, "section": [""] * 20})
+    golden = pl.DataFrame(
+        {
+            "qa_id": [f"q{i:02d}" for i in range(20)],
+            "question": ["?"] * 20,
+            "answer": ["!"] * 20,
+            "source": ["s"] * 20,
+            "section": [""] * 20,
+        }
+    )
     first = sample_questions(golden, 5, seed=0)["qa_id"].to_list()
     assert first == sample_questions(golden.reverse(), 5, seed=0)["qa_id"].to_list() and len(first) == 5
     assert first != sample_questions(golden, 5, seed=1)["qa_id"].to_list()

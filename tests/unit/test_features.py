@@ -45,7 +45,12 @@ def test_changing_a_definition_changes_its_version_and_the_set_version():
 def current(labels: dict[str, str | None], version: str = "v1") -> pl.DataFrame:
     ids = sorted(labels)
     frame = pl.DataFrame(
-        {"chunk_id": ids, "section": [""] * len(ids), "text": [f"text of {i}" for i in ids], "blocks": ["[]"] * len(ids)}
+        {
+            "chunk_id": ids,
+            "section": [""] * len(ids),
+            "text": [f"text of {i}" for i in ids],
+            "blocks": ["[]"] * len(ids),
+        }
     )
     return compute_text_features(frame).with_columns(
         pl.lit(version).alias("feature_set_version"),

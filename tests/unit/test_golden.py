@@ -116,7 +116,9 @@ def test_parse_faq_inline_sample() -> None:
 def test_question_sections_work_on_any_format() -> None:
     faq = "# Handbook FAQ\n\n## Access\n\n### How do I get VPN access?\n\nFile a ticket with **IT**.\n\n### Empty?\n"
     pairs = question_sections(parse_markdown(faq), "faq.md")
-    assert [(p.question, p.answer, p.section) for p in pairs] == [("How do I get VPN access?", "File a ticket with IT.", "Access")]
+    assert [(p.question, p.answer, p.section) for p in pairs] == [
+        ("How do I get VPN access?", "File a ticket with IT.", "Access")
+    ]
 
 
 def test_qa_id_is_sha_of_source_and_question() -> None:

@@ -11,16 +11,29 @@ CHUNKS = {"c1", "c2", "c3"}
 
 
 def test_csv_jsonl_and_label_studio_records_are_accepted_or_quarantined_with_reasons(tmp_path):
-    (tmp_path / "a.csv").write_text("chunk_id,label,annotator\nc1,Networking,ann\nc9,Text,ann\nc2,Poetry,ann\n,Text,ann\n")
+    (tmp_path / "a.csv").write_text(
+        "chunk_id,label,annotator\nc1,Networking,ann\nc9,Text,ann\nc2,Poetry,ann\n,Text,ann\n"
+    )
     (tmp_path / "b.jsonl").write_text(
-        json.dumps({"chunk_id": "c2", "label": "Text"}) + "\n{not json\n" + json.dumps({"chunk_id": "c1", "label": "Text"}) + "\n"
+        json.dumps({"chunk_id": "c2", "label": "Text"})
+        + "\n{not json\n"
+        + json.dumps({"chunk_id": "c1", "label": "Text"})
+        + "\n"
     )
     tasks = [
-        {"id": 7, "data": {"chunk_id": "c3", "text": "..."}, "annotations": [
-            {"completed_by": {"email": "x@y.z"}, "updated_at": "2026-01-01", "result": [{"value": {"choices": ["Text"]}}]},
-            {"completed_by": 2, "updated_at": "2026-02-01", "result": [{"value": {"choices": ["Networking"]}}]},
-            {"was_cancelled": True, "updated_at": "2026-03-01", "result": [{"value": {"choices": ["Text"]}}]},
-        ]},
+        {
+            "id": 7,
+            "data": {"chunk_id": "c3", "text": "..."},
+            "annotations": [
+                {
+                    "completed_by": {"email": "x@y.z"},
+                    "updated_at": "2026-01-01",
+                    "result": [{"value": {"choices": ["Text"]}}],
+                },
+                {"completed_by": 2, "updated_at": "2026-02-01", "result": [{"value": {"choices": ["Networking"]}}]},
+                {"was_cancelled": True, "updated_at": "2026-03-01", "result": [{"value": {"choices": ["Text"]}}]},
+            ],
+        },
         {"id": 8, "data": {"chunk_id": "c2"}, "annotations": []},
     ]
     (tmp_path / "c.json").write_text(json.dumps(tasks))

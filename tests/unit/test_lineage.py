@@ -17,27 +17,45 @@ def mat(timestamp: float, **metadata) -> Materialization:
 
 
 def test_pick_prefers_the_producer_recorded_before_the_consumer():
-    committed, reused, later = mat(1, new_delta_commit=True), mat(2, new_delta_commit=False), mat(9, new_delta_commit=True)
+    committed, reused, later = (
+        mat(1, new_delta_commit=True),
+        mat(2, new_delta_commit=False),
+        mat(9, new_delta_commit=True),
+    )
     produced = lambda m: bool(m.get("new_delta_commit"))
     assert pick([committed, reused, later], before=5, produced=produced) is committed
     assert pick([reused], before=5, produced=produced) is reused  # no producer: the latest reuse
     assert pick([later], before=5, produced=produced) is later  # nothing earlier: whatever recorded it
 
 
-@pytest.mark.parametrize(("tags", "run_id", "expected"), [
-    ({"aiinfra/drift_episode": "ep-3", "aiinfra/drift_report_id": "r9", "dagster/sensor_name": "s"}, "r", "drift episode ep-3, drift report r9"),
-    ({"dagster/sensor_name": "retraining_on_drift"}, "r", "sensor retraining_on_drift"),
-    ({"dagster/schedule_name": "nightly"}, "r", "schedule nightly"),
-    ({"aiinfra/action": "champion-rollback"}, "r", "action champion-rollback"),
-    ({}, "r", "manual run"),
-    ({}, "", "runless event"),
-])
+@pytest.mark.parametrize(
+    ("tags", "run_id", "expected"),
+    [
+        (
+            {"aiinfra/drift_episode": "ep-3", "aiinfra/drift_report_id": "r9", "dagster/sensor_name": "s"},
+            "r",
+            "drift episode ep-3, drift report r9",
+        ),
+        ({"dagster/sensor_name": "retraining_on_drift"}, "r", "sensor retraining_on_drift"),
+        ({"dagster/schedule_name": "nightly"}, "r", "schedule nightly"),
+        ({"aiinfra/action": "champion-rollback"}, "r", "action champion-rollback"),
+        ({}, "r", "manual run"),
+        ({}, "", "runless event"),
+    ],
+)
 def test_triggered_by_reads_the_run_tags(tags, run_id, expected):
     assert triggered_by(tags, run_id) == expected
 
 
 def test_placeholders_assets_write_are_not_identifiers():
-    assert [recorded(v) for v in (None, "", -1, "unknown (vector_index not materialized)", 0, "abc")] == [None, None, None, None, "0", "abc"]
+    assert [recorded(v) for v in (None, "", -1, "unknown (vector_index not materialized)", 0, "abc")] == [
+        None,
+        None,
+        None,
+        None,
+        "0",
+        "abc",
+    ]
 
 
 def test_nothing_built_is_an_error(tmp_path):
@@ -47,14 +65,29 @@ def test_nothing_built_is_an_error(tmp_path):
 
 def test_a_build_never_deployed_is_audited_and_every_gap_says_why(tmp_path):
     with dg.instance_for_test() as instance:
-        instance.report_runless_asset_event(dg.AssetMaterialization("bento_build", metadata={
-            "bento_tag": "svc:abc", "model_version": "m1", "classifier_version": "c1",
-            "index_version_at_build": "unknown (vector_index not materialized)",
-        }))
-        instance.report_runless_asset_event(dg.AssetMaterialization("champion_model", metadata={
-            "model_version": "m1", "changed": True, "eval_report_id": "", "input_training_set_version": 4,
-            "input_base_model_sha256": "",
-        }))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                "bento_build",
+                metadata={
+                    "bento_tag": "svc:abc",
+                    "model_version": "m1",
+                    "classifier_version": "c1",
+                    "index_version_at_build": "unknown (vector_index not materialized)",
+                },
+            )
+        )
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                "champion_model",
+                metadata={
+                    "model_version": "m1",
+                    "changed": True,
+                    "eval_report_id": "",
+                    "input_training_set_version": 4,
+                    "input_base_model_sha256": "",
+                },
+            )
+        )
         lineage = audit_deployment(instance, DeltaStore(str(tmp_path / "lake")))
     assert not lineage.deployed and lineage.bento_tag == "svc:abc" and lineage.model_version == "m1"
     reasons = {h.role: h.missing_reason for h in lineage.missing}

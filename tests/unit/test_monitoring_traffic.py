@@ -30,14 +30,26 @@ from aiinfra_dagster.net import free_port
 from aiinfra_dagster.settings import Settings, TrafficSettings
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
 
-TRAINING_QUESTIONS = ["What does len() do?", "How do I open a file?", "What is the os module for?", "When is KeyError raised?"]
+TRAINING_QUESTIONS = [
+    "What does len() do?",
+    "How do I open a file?",
+    "What is the os module for?",
+    "When is KeyError raised?",
+]
 
 
 def write_training_set(settings: Settings, questions: list[str]) -> None:
     rows = [
         {
-            "example_id": f"ex-{i}", "source": "synthetic", "chunk_id": f"chunk-{i}", "question": q, "answer": "An answer.",
-            "context": "Some context.", "messages": "[]", "split": "train", "synthetic_qa_version": 0,
+            "example_id": f"ex-{i}",
+            "source": "synthetic",
+            "chunk_id": f"chunk-{i}",
+            "question": q,
+            "answer": "An answer.",
+            "context": "Some context.",
+            "messages": "[]",
+            "split": "train",
+            "synthetic_qa_version": 0,
             "document_chunks_version": 0,
         }
         for i, q in enumerate(questions)
@@ -75,7 +87,9 @@ def test_sample_is_stable_per_seed_and_repeats_only_beyond_the_pool() -> None:
 
 
 def test_packaged_shifted_questions_are_readable_off_domain_and_longer() -> None:
-    text = resources.files("aiinfra_dagster.monitoring").joinpath("data/shifted_questions.txt").read_text(encoding="utf-8")
+    text = (
+        resources.files("aiinfra_dagster.monitoring").joinpath("data/shifted_questions.txt").read_text(encoding="utf-8")
+    )
     questions = shifted_questions()
 
     assert len(questions) >= 60 and len(set(questions)) == len(questions)
@@ -193,11 +207,17 @@ def test_requests_are_paced_no_faster_than_the_rate(server) -> None:
     rate, count = 20.0, 16
     seen = []
 
-    summary = send_traffic(url, questions, count=count, rate_per_second=rate, timeout_s=10, on_response=seen.append, api_key="k-1")
+    summary = send_traffic(
+        url, questions, count=count, rate_per_second=rate, timeout_s=10, on_response=seen.append, api_key="k-1"
+    )
 
     assert len(recorder.requests) == count == summary.sent == summary.ok == len(seen)
-    assert sorted(body["question"] for _, body, _ in recorder.requests) == sorted(questions[i % 5] for i in range(count))
-    assert {path for path, _, _ in recorder.requests} == {"/ask"} and {key for _, _, key in recorder.requests} == {"k-1"}
+    assert sorted(body["question"] for _, body, _ in recorder.requests) == sorted(
+        questions[i % 5] for i in range(count)
+    )
+    assert {path for path, _, _ in recorder.requests} == {"/ask"} and {key for _, _, key in recorder.requests} == {
+        "k-1"
+    }
     assert summary.status_counts == {"200": count} and summary.errors == {}
     # Released on the schedule: request i no earlier than i / rate after the first.
     assert all(r.sent_s >= r.index / rate for r in summary.results)
@@ -273,8 +293,23 @@ def test_cli_in_distribution_sends_training_questions(server, tmp_path, capsys, 
     config = write_config(tmp_path)
     write_training_set(make_settings(storage={"home": str(tmp_path / "home")}), TRAINING_QUESTIONS)
 
-    code = main(["traffic", "--kind", "in-distribution", "--count", "6", "--rate", "40", "--url", url,
-                 "--endpoint", "search", "--config", config])
+    code = main(
+        [
+            "traffic",
+            "--kind",
+            "in-distribution",
+            "--count",
+            "6",
+            "--rate",
+            "40",
+            "--url",
+            url,
+            "--endpoint",
+            "search",
+            "--config",
+            config,
+        ]
+    )
 
     assert code == 0, capsys.readouterr().err
     assert {path for path, _, _ in recorder.requests} == {"/search"}
@@ -284,7 +319,21 @@ def test_cli_in_distribution_sends_training_questions(server, tmp_path, capsys, 
 def test_cli_exits_1_when_requests_fail(server, tmp_path, capsys) -> None:
     url, recorder = server
     recorder.fail_on = "?"  # every question
-    code = main(["traffic", "--kind", "shifted", "--count", "2", "--rate", "40", "--url", url, "--config", write_config(tmp_path)])
+    code = main(
+        [
+            "traffic",
+            "--kind",
+            "shifted",
+            "--count",
+            "2",
+            "--rate",
+            "40",
+            "--url",
+            url,
+            "--config",
+            write_config(tmp_path),
+        ]
+    )
     assert code == 1 and "2 x HTTP 500: model exploded" in capsys.readouterr().out
 
 

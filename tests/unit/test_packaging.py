@@ -8,12 +8,27 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-MAPPED = {"assets": "aiinfra_dagster/assets", "resources": "aiinfra_dagster/resources", "sensors": "aiinfra_dagster/sensors"}
+MAPPED = {
+    "assets": "aiinfra_dagster/assets",
+    "resources": "aiinfra_dagster/resources",
+    "sensors": "aiinfra_dagster/sensors",
+}
 
 
 def test_wheel_maps_top_level_folders_under_the_namespace(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

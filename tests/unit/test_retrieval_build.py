@@ -42,14 +42,24 @@ def test_relevance_by_question_section_then_by_answer_text():
                 "General Python FAQ > General Information > How do I match a pattern in a string?",
                 "re > Module contents",
             ],
-            "text": ["Python is an interpreted language.", "It has classes.", "Use the :mod:`re` module.", "Use the re module: compile the pattern with re.compile and call search."],
+            "text": [
+                "Python is an interpreted language.",
+                "It has classes.",
+                "Use the :mod:`re` module.",
+                "Use the re module: compile the pattern with re.compile and call search.",
+            ],
         }
     )
     pairs = pl.DataFrame(
         {
             "qa_id": ["q1", "q2", "q3", "q4"],
             "question": ["What is  Python?", "How do I match a pattern in a string?", "User question", "Unanswerable"],
-            "answer": ["Python is ...", "Use the re module ...", "Use the re module: compile the pattern with re.compile and call", "Nothing like this anywhere in the corpus at all"],
+            "answer": [
+                "Python is ...",
+                "Use the re module ...",
+                "Use the re module: compile the pattern with re.compile and call",
+                "Nothing like this anywhere in the corpus at all",
+            ],
             "source": ["faq/general.rst.txt", "faq/general.rst.txt", "mine.jsonl", "mine.jsonl"],
         }
     )
@@ -59,7 +69,10 @@ def test_relevance_by_question_section_then_by_answer_text():
 
 def _golden(rows: IndexRows, relevant_index: int, relevant_id: str | None = None) -> GoldenQueries:
     return GoldenQueries(
-        qa_ids=["q"], questions=["?"], vectors=rows.vectors[[relevant_index]], relevant=[{relevant_id or rows.chunk_ids[relevant_index]}]
+        qa_ids=["q"],
+        questions=["?"],
+        vectors=rows.vectors[[relevant_index]],
+        relevant=[{relevant_id or rows.chunk_ids[relevant_index]}],
     )
 
 
@@ -93,7 +106,10 @@ def test_old_versions_are_collected_beyond_keep_but_never_the_aliased_one(make_s
             builds.append(build_and_switch(store, rows, "m", _golden(rows, 0), q))
         names = [v.name for v in store.versions()]
         assert names == [builds[2].version, builds[3].version]
-        assert builds[3].deleted_versions == [builds[1].version] and builds[3].kept_versions == [builds[3].version, builds[2].version]
+        assert builds[3].deleted_versions == [builds[1].version] and builds[3].kept_versions == [
+            builds[3].version,
+            builds[2].version,
+        ]
         with pytest.raises(ValueError, match="named by alias"):
             store.delete_version(builds[3].version)
     finally:

@@ -170,7 +170,9 @@ def test_edge_shard_is_readable_from_another_process_while_this_one_has_it_open(
     )
     with open_index(settings) as index:
         assert index.count() == 9
-        out = subprocess.run([sys.executable, "-c", code, q.model_dump_json()], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code, q.model_dump_json()], capture_output=True, text=True, check=True
+        )
         assert json.loads(out.stdout) == {"version": version, "count": 9}
         assert index.count() == 9
 

@@ -126,7 +126,9 @@ def test_unwritable_rows_are_spilled_on_shutdown_and_written_by_the_next_writer(
         writer.log(log_row(i))
     writer.close()
     assert writer.stats.spilled == 7 and not store.exists(INFERENCE_LOG.name)
-    spilled = [json.loads(line) for f in (tmp_path / "spill").glob("spill-*.jsonl") for line in f.read_text().splitlines()]
+    spilled = [
+        json.loads(line) for f in (tmp_path / "spill").glob("spill-*.jsonl") for line in f.read_text().splitlines()
+    ]
     assert sorted(r["request_id"] for r in spilled) == [f"r{i:05d}" for i in range(7)]
 
     sink.down = False
@@ -182,7 +184,8 @@ def test_inference_logs_are_deduplicated_and_partitioned_by_day(tmp_path):
     assert (first.result.inserted, first.duplicates_dropped) == (4, 1)
     assert partition_values(store) == ["2026-03-01", "2026-03-02"]
     assert dict(zip(first.per_day["date"].cast(str), first.per_day["requests"], strict=True)) == {
-        "2026-03-01": 1, "2026-03-02": 3,
+        "2026-03-01": 1,
+        "2026-03-02": 3,
     }
     # The copied rows are drained from the raw log (time travel still has them): the next run reads only new rows.
     assert store.read(INFERENCE_LOG).is_empty() and store.read(INFERENCE_LOG, version=first.raw_version).height == 5
@@ -193,7 +196,8 @@ def test_inference_logs_are_deduplicated_and_partitioned_by_day(tmp_path):
     third = compact_inference_log(store)
     assert (third.raw_rows, third.result.inserted) == (2, 1) and store.read(INFERENCE_LOG).is_empty()
     assert dict(zip(third.per_day["date"].cast(str), third.per_day["requests"], strict=True)) == {
-        "2026-03-01": 2, "2026-03-02": 3,  # whole days, only those this run added to
+        "2026-03-01": 2,
+        "2026-03-02": 3,  # whole days, only those this run added to
     }
     assert store.read(INFERENCE_LOGS)["request_id"].n_unique() == store.read(INFERENCE_LOGS).height == 5
 
@@ -238,12 +242,16 @@ def test_the_served_llm_is_the_champion_and_nothing_else(instance):
     from aiinfra_dagster.serving.sources import MissingInputError, llm_to_serve
 
     instance.report_runless_asset_event(
-        dg.AssetMaterialization("lora_checkpoint", metadata={"model_version": "v9", "merged_model_path": dg.MetadataValue.path("/m")})
+        dg.AssetMaterialization(
+            "lora_checkpoint", metadata={"model_version": "v9", "merged_model_path": dg.MetadataValue.path("/m")}
+        )
     )
     with pytest.raises(MissingInputError, match="materialize champion_model first"):
         llm_to_serve(instance)  # an unvetted fine-tune is never served
     instance.report_runless_asset_event(
-        dg.AssetMaterialization("champion_model", metadata={"model_version": "v8", "model_path": dg.MetadataValue.path("/c")})
+        dg.AssetMaterialization(
+            "champion_model", metadata={"model_version": "v8", "model_path": dg.MetadataValue.path("/c")}
+        )
     )
     served = llm_to_serve(instance)
     assert (served.tag, served.path, served.asset) == ("aiinfra-llm:v8", "/c", "champion_model")

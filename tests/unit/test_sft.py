@@ -30,10 +30,16 @@ def test_only_the_reply_is_learned(tokenizer):
 
 
 def test_long_prompts_lose_their_middle_not_the_reply(tokenizer):
-    long = [dict(MESSAGES[0]), {"role": "user", "content": "filler " * 400 + "Question: are lists mutable?"}, MESSAGES[2]]
+    long = [
+        dict(MESSAGES[0]),
+        {"role": "user", "content": "filler " * 400 + "Question: are lists mutable?"},
+        MESSAGES[2],
+    ]
     ex = tokenize_chat(tokenizer, long, max_length=64)
     assert ex.truncated and len(ex.input_ids) == 64
-    assert "Yes, lists are mutable." in tokenizer.decode([t for t, lab in zip(ex.input_ids, ex.labels, strict=True) if lab != IGNORE_INDEX])
+    assert "Yes, lists are mutable." in tokenizer.decode(
+        [t for t, lab in zip(ex.input_ids, ex.labels, strict=True) if lab != IGNORE_INDEX]
+    )
     assert "mutable?" in tokenizer.decode(ex.input_ids[: 64 - sum(lab != IGNORE_INDEX for lab in ex.labels)])
 
 
@@ -43,7 +49,9 @@ def test_examples_must_end_with_the_assistant(tokenizer):
 
 
 def test_padding_masks_labels_and_attention():
-    batch = PadCollator(pad_token_id=0)([{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [8], "labels": [8]}])
+    batch = PadCollator(pad_token_id=0)(
+        [{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [8], "labels": [8]}]
+    )
     assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
     assert batch["labels"].tolist() == [[-100, 6, 7], [8, -100, -100]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]

@@ -19,7 +19,9 @@ from aiinfra_dagster.synthetic.text import ChunkInput, leading_sentences, looks_
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def chunks_of(doc, chunk_id: str, *, title: str = "", python_docs: bool = False, max_tokens: int = 400) -> list[ChunkInput]:
+def chunks_of(
+    doc, chunk_id: str, *, title: str = "", python_docs: bool = False, max_tokens: int = 400
+) -> list[ChunkInput]:
     """What the synthetic asset hands a generator: real chunks of a real parse."""
     return [
         ChunkInput(f"{chunk_id}-{c.position}", c.section, c.text, c.blocks, title or doc.title, python_docs)
@@ -149,11 +151,16 @@ def test_templates_on_a_markdown_handbook_come_from_tasks_definitions_lists_and_
         )
     ]
     limits = by_section["Database operations > Limits"]
-    assert limits == [("What is the default of max_connections?", "max_connections: default 200; meaning connections per pooler.")]
+    assert limits == [
+        ("What is the default of max_connections?", "max_connections: default 200; meaning connections per pooler.")
+    ]
 
 
 def test_man_page_style_headings_read_naturally_in_questions() -> None:
-    assert heading_question(["RETURN VALUE"], "vault_open(2)") == "What does the vault_open(2) documentation say about return value?"
+    assert (
+        heading_question(["RETURN VALUE"], "vault_open(2)")
+        == "What does the vault_open(2) documentation say about return value?"
+    )
     assert heading_question(["Guide", "Using the cache"]) == "How do I use the cache?"
     assert heading_question(["Guide", "Limits"]) == "What does the Guide documentation say about Limits?"
     assert heading_question([], "x") is None
@@ -172,7 +179,11 @@ def test_question_phrasing_helpers() -> None:
 
 
 def test_text_helpers() -> None:
-    assert sentences("Use e.g. this one. Then i.e. that one. Done!") == ["Use e.g. this one.", "Then i.e. that one.", "Done!"]
+    assert sentences("Use e.g. this one. Then i.e. that one. Done!") == [
+        "Use e.g. this one.",
+        "Then i.e. that one.",
+        "Done!",
+    ]
     assert leading_sentences("One two three. Four five six. Seven eight.", 6) == "One two three. Four five six."
     assert leading_sentences("a " * 50, 5) == "a a a a a ..."
     assert looks_like_prose("The pooler keeps a fixed number of connections open.")

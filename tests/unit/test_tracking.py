@@ -77,7 +77,11 @@ def test_run_id_is_derived_from_params_and_inputs_only():
         asset="lora_checkpoint",
         params={"epochs": 1, "lora_r": 8, "learning_rate": 0.0001},  # other order, same values
         inputs={"base_model_sha256": "f" * 64, "training_set": 7},
-        dagster_run_id="another-run", started_at=T0 + timedelta(days=1), wall_seconds=1.0, metrics={}, history=[],
+        dagster_run_id="another-run",
+        started_at=T0 + timedelta(days=1),
+        wall_seconds=1.0,
+        metrics={},
+        history=[],
     )
     assert same.run_id == a.run_id and a.run_id.startswith("lora_checkpoint:")
     assert make_run(lr=2e-4).run_id != a.run_id
@@ -101,8 +105,14 @@ def test_recording_the_same_run_twice_keeps_one_row_and_updates_it(store):
     again = record_experiment(store, run)
     assert not again.committed and again.version == first.version
 
-    resumed = replace(run, dagster_run_id="dagster-run-2", wall_seconds=120.0, status="resumed",
-                      history=history(steps=12), metrics={"loss": 0.3, "eval_loss": 0.4})
+    resumed = replace(
+        run,
+        dagster_run_id="dagster-run-2",
+        wall_seconds=120.0,
+        status="resumed",
+        history=history(steps=12),
+        metrics={"loss": 0.3, "eval_loss": 0.4},
+    )
     updated = record_experiment(store, resumed)
     assert (updated.inserted, updated.updated, updated.row_count) == (0, 1, 1)
 
@@ -171,7 +181,7 @@ def test_loss_curve_is_a_small_png_embedded_in_markdown():
     md = loss_curve_markdown(long, "lora [r=8] loss")
     prefix = "![lora (r=8) loss](data:image/png;base64,"
     assert md.startswith(prefix) and md.endswith(")")
-    assert base64.b64decode(md[len(prefix):-1]) == png
+    assert base64.b64decode(md[len(prefix) : -1]) == png
 
 
 def test_loss_curve_without_metrics_is_still_an_image():
@@ -182,8 +192,19 @@ def test_loss_curve_without_metrics_is_still_an_image():
 
 def test_environment_reports_versions_device_and_threads():
     env = environment_info()
-    expected = {"python", "platform", "cpu_count", "torch", "transformers", "peft", "deepspeed", "dagster",
-                "accelerate", "device", "torch_threads"}
+    expected = {
+        "python",
+        "platform",
+        "cpu_count",
+        "torch",
+        "transformers",
+        "peft",
+        "deepspeed",
+        "dagster",
+        "accelerate",
+        "device",
+        "torch_threads",
+    }
     assert expected <= set(env)
     assert all(isinstance(v, str) and v for v in env.values())
     assert env["python"] == f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
@@ -284,8 +305,13 @@ def test_re_logging_the_same_run_reuses_the_mlflow_run_without_duplicate_steps(m
 
     run = make_run()
     first = log_to_mlflow(mlflow_tracking, run)
-    resumed = replace(run, history=history(steps=12), dagster_run_id="dagster-run-2", status="resumed",
-                      params={**run.params, "lora_r": 16, "new_knob": "on"})  # e.g. a caller-chosen run_id
+    resumed = replace(
+        run,
+        history=history(steps=12),
+        dagster_run_id="dagster-run-2",
+        status="resumed",
+        params={**run.params, "lora_r": 16, "new_knob": "on"},
+    )  # e.g. a caller-chosen run_id
     second = log_to_mlflow(mlflow_tracking, resumed)
     assert second == first
     params = MlflowClient(tracking_uri=mlflow_tracking.mlflow_tracking_uri).get_run(first).data.params

@@ -68,7 +68,9 @@ def test_suite_on_empty_frame_passes():
 def test_documents_are_parsed_into_the_document_model_with_pii_redacted_before_offsets():
     from aiinfra_dagster.documents.model import Document
 
-    raw = docs(**{"guide.txt": b"# Guide\n\nWrite to ops@example.org for access.\n\n## Next\n\nMore words here today.\n"})
+    raw = docs(
+        **{"guide.txt": b"# Guide\n\nWrite to ops@example.org for access.\n\n## Next\n\nMore words here today.\n"}
+    )
     split = split_documents(raw, 0, ValidationSettings(), PiiSettings(), NOW)
     row = split.valid.row(0, named=True)
     assert row["format"] == "markdown" and row["title"] == "Guide"  # a .txt that is Markdown
