@@ -11,6 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
+from polars.datatypes import DataType, DataTypeClass
+
+PolarsDataType = DataType | DataTypeClass
+"""A column type as the schemas spell it: `pl.String` (a class) or `pl.List(pl.String)` (an instance)."""
 
 UTC_TS = pl.Datetime("us", "UTC")
 """The timestamp type of every table: microseconds, UTC."""
@@ -23,7 +27,7 @@ class SchemaMismatchError(ValueError):
 @dataclass(frozen=True)
 class TableSchema:
     name: str
-    columns: Mapping[str, pl.DataType]
+    columns: Mapping[str, PolarsDataType]
     key: tuple[str, ...] = ()
     nullable: frozenset[str] = field(default_factory=frozenset)
     descriptions: Mapping[str, str] = field(default_factory=dict)
