@@ -12,6 +12,12 @@ export AIINFRA_TEST_ARTIFACTS="${AIINFRA_TEST_ARTIFACTS:-$ROOT/test-artifacts}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GX_ANALYTICS_ENABLED=false DAGSTER_DISABLE_TELEMETRY=1
 mkdir -p "$AIINFRA_TEST_ARTIFACTS"
 
+# Static checks first: they take seconds and fail fast (configuration in pyproject.toml).
+echo "[test] ruff format --check, ruff check, mypy" >&2
+ruff format --check --quiet .
+ruff check --quiet .
+mypy
+
 set +e
 python -m pytest "$@"
 rc=$?
