@@ -166,7 +166,7 @@ def _context() -> Any:
     """One ephemeral GE context per process (each one creates a temporary docs site)."""
     context = gx.get_context(mode="ephemeral")
     try:
-        context.variables.progress_bars = {"globally": False}
+        context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]  # a TypedDict in GE
     except Exception:  # progress-bar config moved between GE releases; purely cosmetic
         pass
     return context

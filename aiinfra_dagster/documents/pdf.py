@@ -38,8 +38,10 @@ import io
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
 
 from pypdf import PasswordType, PdfReader
 from pypdf.generic import Destination
@@ -164,7 +166,7 @@ def _split_columns(lines: list[str]) -> list[str]:
     counts = {col: sum(1 for line in filled if _splits_at(line, col)) for col in range(width // 4, 3 * width // 4)}
     best_count = max(counts.values(), default=0)
     band = [col for col, count in counts.items() if count == best_count]
-    run_end = next((a for a, b in zip(band, band[1:]) if b != a + 1), band[-1]) if band else 0
+    run_end = next((a for a, b in pairwise(band) if b != a + 1), band[-1]) if band else 0
     best = (band[0] + run_end) // 2 if band else 0  # the middle of the widest-agreeing gap
     crossing = sum(1 for line in filled if _crosses(line, best))
     if best_count < 3 or crossing > max(2, 0.25 * len(filled)):
@@ -321,7 +323,7 @@ def _title_key(line: str) -> str:
 def _metadata(reader: PdfReader, redact: Callable[[str], str]) -> dict[str, str]:
     """The info dictionary's text entries ("/Author" -> "author"), redacted; {} when unreadable."""
     try:
-        info = reader.metadata or {}
+        info: Mapping[Any, Any] = reader.metadata or {}
         items = [(str(key).lstrip("/").lower(), value.get_object()) for key, value in info.items()]
     except Exception:
         return {}

@@ -94,7 +94,7 @@ class _Roles:
 
 def _inliner() -> states.Inliner:
     inliner = states.Inliner()
-    inliner.interpreted = _Roles(inliner)  # type: ignore[method-assign]
+    inliner.interpreted = _Roles(inliner)
     return inliner
 
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -36,7 +36,7 @@ def current(history: pl.DataFrame) -> dict[str, Any] | None:
 
 def _row(history: pl.DataFrame, action: str, model_version: str, model_path: str, **extra: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
-    sequence = int(history["sequence"].max()) + 1 if history.height else 1
+    sequence = cast(int, history["sequence"].max()) + 1 if history.height else 1
     previous = current(history)
     event_id = hashlib.sha256(f"{sequence}:{action}:{model_version}:{now.isoformat()}".encode()).hexdigest()[:24]
     return {

@@ -91,7 +91,7 @@ class Interval:
 
 
 def bootstrap_ci(
-    values: Sequence[float], *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+    values: Sequence[float] | np.ndarray, *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0
 ) -> Interval:
     """Mean and percentile bootstrap interval of the mean; NaN values are an error (they hide failures)."""
     data = np.asarray(values, dtype=np.float64)

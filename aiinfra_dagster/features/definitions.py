@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from aiinfra_dagster.lakehouse.schema import PolarsDataType
+
 
 @dataclass(frozen=True)
 class FeatureDefinition:
     name: str
-    dtype: pl.DataType
+    dtype: PolarsDataType
     description: str
     expression: Callable[[], pl.Expr]
     helpers: tuple[Callable[..., object], ...] = ()

@@ -50,7 +50,7 @@ def function_version(
         try:
             source = inspect.getsource(fn)
         except (OSError, TypeError):  # defined in a REPL or compiled: fall back to the code object
-            code = fn.__code__  # type: ignore[attr-defined]
+            code = fn.__code__
             source = repr((code.co_code, code.co_consts, code.co_names))
         digest.update(source.encode())
     digest.update(json.dumps(params or {}, sort_keys=True, default=repr).encode())

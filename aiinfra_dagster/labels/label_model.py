@@ -90,7 +90,7 @@ class LabelModel:
         smoothing: float = 1.0,
         seed: int = 0,
         dependencies: Sequence[Sequence[int]] = (),
-        class_balance: Sequence[float] | None = None,
+        class_balance: Sequence[float] | np.ndarray | None = None,
     ) -> None:
         if n_classes < 2:
             raise ValueError("a label model needs at least two classes")
@@ -237,33 +237,33 @@ def find_dependencies(
     kappa = np.full((m, m), np.nan)
     fired = votes >= 0
     for j in range(m):
-        for l in range(j + 1, m):
-            both = fired[:, j] & fired[:, l]
+        for other in range(j + 1, m):
+            both = fired[:, j] & fired[:, other]
             if both.sum() < min_overlap:
                 continue
-            a, b = votes[both, j], votes[both, l]
+            a, b = votes[both, j], votes[both, other]
             observed = float((a == b).mean())
             qa = np.bincount(a, minlength=n_classes) / len(a)
             qb = np.bincount(b, minlength=n_classes) / len(b)
             chance = float(qa @ qb)
             if chance < 1 - 1e-9:
-                kappa[j, l] = kappa[l, j] = (observed - chance) / (1 - chance)
+                kappa[j, other] = kappa[other, j] = (observed - chance) / (1 - chance)
     skill = np.full(m, np.nan)
     for j in range(m):
         estimates = []
         for k in range(m):
-            for l in range(k + 1, m):
-                if j in (k, l):
+            for other in range(k + 1, m):
+                if j in (k, other):
                     continue
-                kjk, kjl, kkl = kappa[j, k], kappa[j, l], kappa[k, l]
+                kjk, kjl, kkl = kappa[j, k], kappa[j, other], kappa[k, other]
                 if np.isfinite([kjk, kjl, kkl]).all() and kkl > 0.05 and kjk * kjl > 0:
                     estimates.append(np.sqrt(kjk * kjl / kkl))
         if estimates:
             skill[j] = float(np.median(estimates))
     pairs = []
     for j in range(m):
-        for l in range(j + 1, m):
-            expected = skill[j] * skill[l]
-            if np.isfinite(kappa[j, l]) and np.isfinite(expected) and kappa[j, l] - expected > threshold:
-                pairs.append((j, l))
+        for other in range(j + 1, m):
+            expected = skill[j] * skill[other]
+            if np.isfinite(kappa[j, other]) and np.isfinite(expected) and kappa[j, other] - expected > threshold:
+                pairs.append((j, other))
     return pairs

@@ -39,7 +39,7 @@ class LabelingOutcome:
     version: str
     coverage: float
     conflict_rate: float
-    per_source: list[dict[str, object]]
+    per_source: list[dict[str, str | float | None]]
     comparison: list[dict[str, object]]
     class_balance: dict[str, int]
     evaluated_on: int

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
@@ -101,7 +101,8 @@ class DeltaStore:
         arrow = self._table(schema.name, version).to_pyarrow_table(
             partitions=filters or None, columns=list(schema.columns)
         )
-        return schema.validate(_normalise(pl.from_arrow(arrow), schema))
+        frame = cast(pl.DataFrame, pl.from_arrow(arrow))  # a pyarrow Table always converts to a DataFrame
+        return schema.validate(_normalise(frame, schema))
 
     def write(self, schema: TableSchema, df: pl.DataFrame, mode: WriteMode = "append") -> WriteResult:
         """Append or overwrite after validating `df` against `schema`."""
@@ -275,7 +276,7 @@ def _literal(value: object) -> str:
 
 def _normalise(df: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
     """Undo representation-only differences Delta introduces (string views, tz spelling)."""
-    casts = {}
+    casts: dict[str, Any] = {}
     for col, dtype in schema.columns.items():
         if col in df.columns and df.schema[col] != dtype:
             casts[col] = dtype

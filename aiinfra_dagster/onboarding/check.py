@@ -61,7 +61,7 @@ class CheckReport:
     problems: list[Readiness] = field(default_factory=list)
 
     def render(self) -> str:
-        table = [COLUMNS]
+        table: list[tuple[str, ...]] = [COLUMNS]
         total = FormatRow()
         for fmt, r in sorted(self.rows.items()):
             table.append(_cells(fmt, r))
@@ -147,9 +147,9 @@ def run_check(settings: Settings, *, embed: bool = False, encoder: object | None
     )
     dropped = _filter(candidates, chunks, [(p.question, p.answer) for p in pairs], settings, embed, encoder, report)
     for c in candidates:
-        row = report.rows[chunk_fmt[c.chunk_id]]
-        row.candidates += 1
-        row.kept += c.candidate_id not in dropped
+        counts = report.rows[chunk_fmt[c.chunk_id]]
+        counts.candidates += 1
+        counts.kept += c.candidate_id not in dropped
     report.dropped.update(dropped.values())
 
     if chunks.is_empty():

@@ -49,7 +49,8 @@ def make_candidate(generator: str, chunk_id: str, question: str, answer: str) ->
 
 
 class Generator(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def generate(self, chunks: Sequence[ChunkInput]) -> list[QACandidate]: ...
 

@@ -28,9 +28,10 @@ class MetricsHistory(TrainerCallback):
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not logs or not state.is_world_process_zero:
             return
-        entry = {"step": int(state.global_step), "epoch": float(state.epoch or 0.0)}
+        step = int(state.global_step)
+        entry: dict[str, Any] = {"step": step, "epoch": float(state.epoch or 0.0)}
         entry.update({k: float(v) for k, v in logs.items() if isinstance(v, (int, float))})
-        self.entries[(entry["step"], _kind(entry))] = entry
+        self.entries[(step, _kind(entry))] = entry
         if self.path is not None:
             with self.path.open("a") as fh:
                 fh.write(json.dumps(entry) + "\n")
