@@ -125,14 +125,14 @@ def _audit(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from aiinfra_dagster.lakehouse import DeltaStore
-    from aiinfra_dagster.monitoring.lineage import (
+    from aiinfra_dagster.lineage.audit import (
         DeploymentLineage,
         NothingDeployedError,
         UnknownDocumentError,
         audit_deployment,
         audit_document,
     )
-    from aiinfra_dagster.monitoring.lineage_render import report_name, write_report
+    from aiinfra_dagster.lineage.render import report_name, write_report
 
     try:
         settings = load_settings(args.config)

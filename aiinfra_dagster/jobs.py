@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import dagster as dg
 
+from aiinfra_dagster.assets.data import GOLDEN_QA_KEY, RAW_DOCUMENTS_KEY
+from aiinfra_dagster.assets.deployment import INFERENCE_LOGS_KEY
+from aiinfra_dagster.assets.labels import REFERENCE_LABELS_KEY
+from aiinfra_dagster.assets.synthetic import SYNTHETIC_QA_KEY
+
 main_job = dg.define_asset_job(
     "main",
     selection=dg.AssetSelection.all(),
     description="Every asset, end to end: what `scripts/demo.sh` runs on the embedded default.",
 )
 
-MONITORING = dg.AssetSelection.assets("inference_logs").downstream()
+MONITORING = dg.AssetSelection.assets(INFERENCE_LOGS_KEY).downstream()
 """inference_logs and drift_report: what the drift job refreshes."""
 
 retraining_job = dg.define_asset_job(
     "retraining",
-    selection=dg.AssetSelection.assets("synthetic_qa").downstream() - MONITORING,
+    selection=dg.AssetSelection.assets(SYNTHETIC_QA_KEY).downstream() - MONITORING,
     description=(
         "What a drift episode starts (sensor retraining_on_drift): synthetic set (plus the chunks the drifted traffic "
-        "retrieved) -> training set -> LoRA checkpoint -> evaluation gate -> champion -> Bento -> deployment -> lineage "
-        "audit. A blocked gate fails the run after recording the report; the served model stays."
+        "retrieved) -> training set -> LoRA checkpoint -> evaluation gate -> champion -> Bento -> deployment -> "
+        "lineage audit. A blocked gate fails the run after recording the report; the served model stays."
     ),
 )
 
@@ -31,7 +36,7 @@ drift_job = dg.define_asset_job(
 
 ingestion_job = dg.define_asset_job(
     "ingestion",
-    selection=dg.AssetSelection.assets("raw_documents", "golden_qa", "reference_labels"),
+    selection=dg.AssetSelection.assets(RAW_DOCUMENTS_KEY, GOLDEN_QA_KEY, REFERENCE_LABELS_KEY),
     description="Read the sources again (raw documents, golden set, reference labels); the data stage follows eagerly.",
 )
 

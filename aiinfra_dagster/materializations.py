@@ -39,6 +39,18 @@ def latest_metadata(instance: dg.DagsterInstance, asset: str | dg.AssetKey) -> d
     return plain_metadata(event.asset_materialization)
 
 
+def require_latest_metadata(
+    instance: dg.DagsterInstance, asset: str | dg.AssetKey, *, needed_by: str = ""
+) -> dict[str, Any]:
+    """Like `latest_metadata`, for a step that cannot run without it: a `dg.Failure` naming the asset to materialize."""
+    meta = latest_metadata(instance, asset)
+    if meta is None:
+        name = _key(asset).to_user_string()
+        who = f"{needed_by} needs" if needed_by else "this step needs"
+        raise dg.Failure(f"{who} a materialization of {name}: materialize {name} first")
+    return meta
+
+
 def materializations(
     instance: dg.DagsterInstance, asset: str | dg.AssetKey, after_storage_id: int = 0
 ) -> list[Materialization]:

@@ -3,12 +3,11 @@
 from datetime import UTC, datetime
 
 import dagster as dg
-import polars as pl
 
-from aiinfra_dagster.assets.common import OWNERS, markdown_table
-from aiinfra_dagster.data import ingest
+from aiinfra_dagster.assets.common import DELTA, GREAT_EXPECTATIONS, OWNERS, POLARS, markdown_table
 from aiinfra_dagster.data.chunk_set import build_chunk_set, embedding_token_counter
 from aiinfra_dagster.data.golden_source import load_golden_set
+from aiinfra_dagster.data.run import ingest_raw_documents
 from aiinfra_dagster.data.tables import (
     CHUNK_DUPLICATES,
     DOCUMENT_CHUNKS,
@@ -22,11 +21,18 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
 
 GROUP = "data"
+RAW_DOCUMENTS_KEY = dg.AssetKey("raw_documents")
+VALIDATED_DOCUMENTS_KEY = dg.AssetKey("validated_documents")
+QUARANTINE_KEY = dg.AssetKey("quarantine")
+DOCUMENT_CHUNKS_KEY = dg.AssetKey("document_chunks")
+CHUNK_DUPLICATES_KEY = dg.AssetKey("chunk_duplicates")
+GOLDEN_QA_KEY = dg.AssetKey("golden_qa")
 
 
 @dg.asset(
+    key=RAW_DOCUMENTS_KEY,
     group_name=GROUP,
-    kinds={"delta", "polars"},
+    kinds={DELTA, POLARS},
     owners=OWNERS,
     description=(
         "Every document of every configured source, one row each with its original bytes. "
@@ -37,36 +43,19 @@ def raw_documents(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource
 ) -> dg.MaterializeResult:
     settings = aiinfra.value
-    per_source: dict[str, int] = {}
-    resolved = {}
-    documents = []
-    for source in settings.sources:
-        resolved[source.name] = ingest.resolve_source(source, settings.python_docs_dir)
-        docs = list(ingest.iter_source_documents(source, settings.python_docs_dir))
-        per_source[source.name] = len(docs)
-        documents.extend(docs)
-        if resolved[source.name].kind == "pydoc_topics" and source.kind == "python_docs":
-            context.log.warning(
-                f"source '{source.name}': {settings.python_docs_dir} not found; using pydoc_data.topics "
-                "(install python3.11-doc or set python_docs_dir)"
-            )
-    rows = ingest.raw_rows(documents, datetime.now(UTC))
-    result = lakehouse.store.sync(
-        RAW_DOCUMENTS,
-        rows,
-        compare=["source", "path", "format", "content_hash"],
-        scope=pl.col("source").is_in(list(per_source)),
+    raw = ingest_raw_documents(
+        lakehouse.store, settings.sources, settings.python_docs_dir, datetime.now(UTC), warn=context.log.warning
     )
     return dg.MaterializeResult(
         metadata=lakehouse.table_metadata(
             RAW_DOCUMENTS,
-            result,
-            documents_seen=len(documents),
-            megabytes_seen=round(sum(len(d.content) for d in documents) / 1e6, 3),
+            raw.write,
+            documents_seen=raw.documents_seen,
+            megabytes_seen=round(raw.bytes_seen / 1e6, 3),
             sources=dg.MetadataValue.md(
                 markdown_table(
                     ["source", "kind", "location", "documents"],
-                    [[n, resolved[n].kind, resolved[n].location, c] for n, c in per_source.items()],
+                    [[c.name, c.kind, c.location, c.documents] for c in raw.sources],
                 )
             ),
         )
@@ -76,10 +65,10 @@ def raw_documents(
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            "validated_documents",
+            VALIDATED_DOCUMENTS_KEY,
             deps=[raw_documents],
             group_name=GROUP,
-            kinds={"delta", "great_expectations"},
+            kinds={DELTA, GREAT_EXPECTATIONS},
             owners=OWNERS,
             description=(
                 "Raw documents that pass the Great Expectations suite, with PII (emails, phone numbers, "
@@ -87,10 +76,10 @@ def raw_documents(
             ),
         ),
         dg.AssetSpec(
-            "quarantine",
+            QUARANTINE_KEY,
             deps=[raw_documents],
             group_name=GROUP,
-            kinds={"delta", "great_expectations"},
+            kinds={DELTA, GREAT_EXPECTATIONS},
             owners=OWNERS,
             description="Raw documents that failed the suite, each with the checks that caught it and why.",
         ),
@@ -106,7 +95,7 @@ def validated_documents(context: dg.AssetExecutionContext, lakehouse: LakehouseR
     quarantine_result = store.sync(QUARANTINE, split.quarantined, compare=["content_hash", "checks", "reason"])
     lineage = {"input_raw_documents_version": raw_version}
     yield dg.MaterializeResult(
-        asset_key="validated_documents",
+        asset_key=VALIDATED_DOCUMENTS_KEY,
         metadata=lakehouse.table_metadata(
             VALIDATED_DOCUMENTS,
             valid_result,
@@ -124,7 +113,7 @@ def validated_documents(context: dg.AssetExecutionContext, lakehouse: LakehouseR
         ),
     )
     yield dg.MaterializeResult(
-        asset_key="quarantine",
+        asset_key=QUARANTINE_KEY,
         metadata=lakehouse.table_metadata(
             QUARANTINE,
             quarantine_result,
@@ -143,10 +132,10 @@ def validated_documents(context: dg.AssetExecutionContext, lakehouse: LakehouseR
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            "document_chunks",
+            DOCUMENT_CHUNKS_KEY,
             deps=["validated_documents"],
             group_name=GROUP,
-            kinds={"delta", "polars"},
+            kinds={DELTA, POLARS},
             owners=OWNERS,
             description=(
                 "Structure-aware chunks (headings first, then token bounds measured with the embedding "
@@ -154,10 +143,10 @@ def validated_documents(context: dg.AssetExecutionContext, lakehouse: LakehouseR
             ),
         ),
         dg.AssetSpec(
-            "chunk_duplicates",
+            CHUNK_DUPLICATES_KEY,
             deps=["validated_documents"],
             group_name=GROUP,
-            kinds={"delta"},
+            kinds={DELTA},
             owners=OWNERS,
             description="Every chunk occurrence removed as an exact or near duplicate, and the chunk it duplicates.",
         ),
@@ -174,7 +163,7 @@ def document_chunks(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
     tokens = chunk_set.chunks["n_tokens"]
     lineage = {"input_validated_documents_version": validated_version}
     yield dg.MaterializeResult(
-        asset_key="document_chunks",
+        asset_key=DOCUMENT_CHUNKS_KEY,
         metadata=lakehouse.table_metadata(
             DOCUMENT_CHUNKS,
             chunks_result,
@@ -199,14 +188,15 @@ def document_chunks(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
         ),
     )
     yield dg.MaterializeResult(
-        asset_key="chunk_duplicates",
+        asset_key=CHUNK_DUPLICATES_KEY,
         metadata=lakehouse.table_metadata(CHUNK_DUPLICATES, duplicates_result, **lineage),
     )
 
 
 @dg.asset(
+    key=GOLDEN_QA_KEY,
     group_name=GROUP,
-    kinds={"delta", "polars"},
+    kinds={DELTA, POLARS},
     owners=OWNERS,
     tags={"aiinfra/usage": "evaluation-only"},
     description=(

@@ -4,6 +4,14 @@ import dagster as dg
 import polars as pl
 
 from aiinfra_dagster.assets.common import markdown_table
+from aiinfra_dagster.assets.data import (
+    CHUNK_DUPLICATES_KEY,
+    DOCUMENT_CHUNKS_KEY,
+    GOLDEN_QA_KEY,
+    QUARANTINE_KEY,
+    RAW_DOCUMENTS_KEY,
+    VALIDATED_DOCUMENTS_KEY,
+)
 from aiinfra_dagster.data.chunking import chunk_id_for
 from aiinfra_dagster.data.parsing import nonspace_chars, parse_errors, parse_raw_documents, parsed_text_chars
 from aiinfra_dagster.data.pii import count_pii
@@ -23,7 +31,7 @@ from aiinfra_dagster.resources.settings import SettingsResource
 
 
 @dg.asset_check(
-    asset="raw_documents",
+    asset=RAW_DOCUMENTS_KEY,
     description=(
         "The Great Expectations document suite over raw data. Failing rows are expected here: they are "
         "quarantined by validated_documents, so this check warns rather than blocks."
@@ -48,7 +56,7 @@ def raw_documents_expectations(lakehouse: LakehouseResource, aiinfra: SettingsRe
 
 
 @dg.asset_check(
-    asset="validated_documents",
+    asset=VALIDATED_DOCUMENTS_KEY,
     blocking=True,
     description="The same Great Expectations suite must pass on every validated row; protects all downstream assets.",
 )
@@ -65,9 +73,9 @@ def validated_documents_expectations(lakehouse: LakehouseResource, aiinfra: Sett
 
 
 @dg.asset_check(
-    asset="validated_documents",
+    asset=VALIDATED_DOCUMENTS_KEY,
     blocking=True,
-    additional_deps=["raw_documents", "quarantine"],
+    additional_deps=[RAW_DOCUMENTS_KEY, QUARANTINE_KEY],
     description="Every raw row is either valid or quarantined, never both, never neither.",
 )
 def raw_rows_accounted_for(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
@@ -93,7 +101,7 @@ def raw_rows_accounted_for(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset="validated_documents",
+    asset=VALIDATED_DOCUMENTS_KEY,
     blocking=True,
     description="No email, phone number, IP address or credential survives redaction.",
 )
@@ -117,7 +125,7 @@ def no_pii_in_validated_documents(lakehouse: LakehouseResource, aiinfra: Setting
 
 
 @dg.asset_check(
-    asset="document_chunks",
+    asset=DOCUMENT_CHUNKS_KEY,
     blocking=True,
     description="Every chunk respects chunking.max_tokens and its id is the hash of its text.",
 )
@@ -134,8 +142,8 @@ def chunks_well_formed(lakehouse: LakehouseResource, aiinfra: SettingsResource) 
 
 
 @dg.asset_check(
-    asset="document_chunks",
-    additional_deps=["validated_documents", "chunk_duplicates"],
+    asset=DOCUMENT_CHUNKS_KEY,
+    additional_deps=[VALIDATED_DOCUMENTS_KEY, CHUNK_DUPLICATES_KEY],
     description="Every validated document is represented by at least one chunk or a recorded duplicate.",
 )
 def chunks_cover_documents(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
@@ -156,7 +164,7 @@ def chunks_cover_documents(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset="golden_qa",
+    asset=GOLDEN_QA_KEY,
     description="The golden set is non-empty, no answer is empty and no page asks the same question twice.",
 )
 def golden_qa_usable(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
@@ -177,7 +185,7 @@ def golden_qa_usable(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset="golden_qa",
+    asset=GOLDEN_QA_KEY,
     blocking=True,
     description=(
         "A golden set exists: without one nothing can be evaluated or gated, so the run stops here naming the "
@@ -186,7 +194,7 @@ def golden_qa_usable(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
 )
 def golden_qa_present(context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     pairs = lakehouse.store.read(GOLDEN_QA).height
-    origin = (latest_metadata(context.instance, dg.AssetKey("golden_qa")) or {}).get("origin", "")
+    origin = (latest_metadata(context.instance, GOLDEN_QA_KEY) or {}).get("origin", "")
     verdict = golden_readiness(pairs, pairs, str(origin))
     return dg.AssetCheckResult(
         passed=verdict.usable, description=verdict.message(), metadata={"pairs": pairs, "reason": verdict.message()}

@@ -9,9 +9,9 @@ manifests in k8s mode); `inference_logs` compacts what the service logged.
 import dagster as dg
 import yaml
 
-from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.assets.common import BENTOML, DELTA, OWNERS, markdown_table
 from aiinfra_dagster.lakehouse.delta import is_local_uri
-from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.materializations import require_latest_metadata
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
@@ -28,14 +28,19 @@ from aiinfra_dagster.serving.sources import (
     llm_to_serve,
 )
 from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
+from aiinfra_dagster.settings import Settings
 
 GROUP = "deployment"
+BENTO_BUILD_KEY = dg.AssetKey("bento_build")
+BENTO_DEPLOYMENT_KEY = dg.AssetKey("bento_deployment")
+INFERENCE_LOGS_KEY = dg.AssetKey("inference_logs")
 
 
 @dg.asset(
+    key=BENTO_BUILD_KEY,
     group_name=GROUP,
     deps=["champion_model", "topic_classifier", "vector_index"],
-    kinds={"bentoml"},
+    kinds={BENTOML},
     owners=OWNERS,
     description=(
         "A Bento of the documentation assistant: /ask (top-k chunks from the index alias, answered by the champion "
@@ -83,9 +88,10 @@ def bento_build(
 
 
 @dg.asset(
+    key=BENTO_DEPLOYMENT_KEY,
     group_name=GROUP,
     deps=[bento_build],
-    kinds={"bentoml"},
+    kinds={BENTOML},
     owners=OWNERS,
     description=(
         "The served Bento. Embedded: `bentoml serve` on serving.host:serving.port as a background process (pid file "
@@ -96,43 +102,49 @@ def bento_build(
 )
 def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResource) -> dg.MaterializeResult:
     settings = aiinfra.value
-    built = latest_metadata(context.instance, "bento_build")
-    if not built:
-        raise dg.Failure("bento_build has no materialization: materialize it first")
+    built = require_latest_metadata(context.instance, BENTO_BUILD_KEY, needed_by="bento_deployment")
     tag = str(built["bento_tag"])
     if settings.k8s.enabled:
-        manifests = serving_manifests(settings, tag)
-        for manifest in manifests:
-            validate_serving_manifest(manifest)
-        path = serving_dir(settings) / "k8s" / f"{tag.replace(':', '-')}.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = yaml.safe_dump_all(manifests, sort_keys=False)
-        path.write_text(text)
-        context.log.info(
-            f"k8s manifests for {tag} written to {path}; build the image with `bentoml containerize {tag}`"
+        return _render_k8s_manifests(context, settings, tag)
+    return _serve_locally(context, settings, tag)
+
+
+def _render_k8s_manifests(context: dg.AssetExecutionContext, settings: Settings, tag: str) -> dg.MaterializeResult:
+    """k8s mode: validated Deployment and Service manifests written next to the serving state."""
+    manifests = serving_manifests(settings, tag)
+    for manifest in manifests:
+        validate_serving_manifest(manifest)
+    path = serving_dir(settings) / "k8s" / f"{tag.replace(':', '-')}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump_all(manifests, sort_keys=False)
+    path.write_text(text)
+    context.log.info(f"k8s manifests for {tag} written to {path}; build the image with `bentoml containerize {tag}`")
+    local = [
+        name
+        for name, is_local in (
+            ("storage.root (the inference log)", is_local_uri(settings.storage.lake_root)),
+            ("qdrant.url (the index)", settings.qdrant.url is None),
         )
-        local = [
-            name
-            for name, is_local in (
-                ("storage.root (the inference log)", is_local_uri(settings.storage.lake_root)),
-                ("qdrant.url (the index)", settings.qdrant.url is None),
-            )
-            if is_local
-        ]
-        if local:
-            context.log.warning(f"pods cannot reach this machine's files: set {' and '.join(local)} for k8s serving")
-        return dg.MaterializeResult(
-            metadata={
-                "mode": "k8s",
-                "bento_tag": tag,
-                "manifests_path": dg.MetadataValue.path(str(path)),
-                "image": f"{tag}",
-                "namespace": settings.k8s.namespace,
-                "replicas": settings.serving.replicas,
-                "settings_local_to_this_machine": dg.MetadataValue.json(local),
-                "manifests": dg.MetadataValue.md(f"```yaml\n{text}```"),
-            }
-        )
+        if is_local
+    ]
+    if local:
+        context.log.warning(f"pods cannot reach this machine's files: set {' and '.join(local)} for k8s serving")
+    return dg.MaterializeResult(
+        metadata={
+            "mode": "k8s",
+            "bento_tag": tag,
+            "manifests_path": dg.MetadataValue.path(str(path)),
+            "image": f"{tag}",
+            "namespace": settings.k8s.namespace,
+            "replicas": settings.serving.replicas,
+            "settings_local_to_this_machine": dg.MetadataValue.json(local),
+            "manifests": dg.MetadataValue.md(f"```yaml\n{text}```"),
+        }
+    )
+
+
+def _serve_locally(context: dg.AssetExecutionContext, settings: Settings, tag: str) -> dg.MaterializeResult:
+    """Embedded mode: `bentoml serve` in the background, replacing the running Bento."""
     deployment = deploy(settings, tag)  # returns once /readyz answers; the blocking check asks a sample question
     state = deployment.state
     print(f"Serving {tag} at {state.url} (POST {state.url}/ask)")
@@ -163,9 +175,10 @@ def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResourc
 
 
 @dg.asset(
+    key=INFERENCE_LOGS_KEY,
     group_name=GROUP,
     deps=[bento_deployment],
-    kinds={"deltalake"},
+    kinds={DELTA},
     owners=OWNERS,
     description=(
         "Every request the service answered or rejected (query, answer, retrieved ids and scores, latency, status, "

@@ -7,7 +7,8 @@ import dagster as dg
 import polars as pl
 import yaml
 
-from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.assets.deployment import BENTO_BUILD_KEY, BENTO_DEPLOYMENT_KEY, INFERENCE_LOGS_KEY
+from aiinfra_dagster.materializations import require_latest_metadata
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.serving.bento import bento_dir, model_dir
@@ -18,21 +19,16 @@ from aiinfra_dagster.serving.smoke import smoke_check
 from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
 
 
-def _latest(context: dg.AssetCheckExecutionContext, asset: str) -> dict:
-    meta = latest_metadata(context.instance, asset)
-    if not meta:
-        raise dg.Failure(f"{asset} has no materialization to check")
-    return meta
-
-
 @dg.asset_check(
-    asset="bento_build",
+    asset=BENTO_BUILD_KEY,
     blocking=True,
-    description="The Bento exists, carries its serving config without secrets, and every model it names is in the model store.",
+    description=(
+        "The Bento exists, carries its serving config without secrets, and every model it names is in the model store."
+    ),
 )
 def bento_complete(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
     settings = aiinfra.value
-    tag = str(_latest(context, "bento_build")["bento_tag"])
+    tag = str(require_latest_metadata(context.instance, BENTO_BUILD_KEY)["bento_tag"])
     path = bento_dir(settings, tag)
     config_path = path / "src" / CONFIG_FILE
     problems: list[str] = []
@@ -56,15 +52,15 @@ def bento_complete(context: dg.AssetCheckExecutionContext, aiinfra: SettingsReso
 
 
 @dg.asset_check(
-    asset="bento_deployment",
+    asset=BENTO_DEPLOYMENT_KEY,
     blocking=True,
-    description="Local: the server runs the latest Bento, /readyz is 200 and the sample question (serving.sample_question) "
-    "is answered over /ask. "
+    description="Local: the server runs the latest Bento, /readyz is 200 and the sample question "
+    "(serving.sample_question) is answered over /ask. "
     "k8s: the rendered manifests validate against the Kubernetes schemas.",
 )
 def deployment_answers(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
     settings = aiinfra.value
-    meta = _latest(context, "bento_deployment")
+    meta = require_latest_metadata(context.instance, BENTO_DEPLOYMENT_KEY)
     if meta.get("mode") == "k8s":
         manifests = list(yaml.safe_load_all(Path(str(meta["manifests_path"])).read_text()))
         for manifest in manifests:
@@ -93,7 +89,7 @@ def deployment_answers(context: dg.AssetCheckExecutionContext, aiinfra: Settings
 
 
 @dg.asset_check(
-    asset="inference_logs",
+    asset=INFERENCE_LOGS_KEY,
     description="Every request id of the raw log (as of the version compacted) is in inference_logs exactly once, on "
     "the date of its timestamp (checked on the days that version's requests fall on).",
 )
@@ -102,7 +98,7 @@ def inference_logs_complete(
 ) -> dg.AssetCheckResult:
     store = lakehouse.store
     # The service keeps appending: compare with the raw version the materialization read.
-    raw_version = _latest(context, "inference_logs").get("input_inference_log_version", -1)
+    raw_version = require_latest_metadata(context.instance, INFERENCE_LOGS_KEY).get("input_inference_log_version", -1)
     columns = ["request_id", "ts"]
     compacted = raw_version is not None and int(raw_version) >= 0
     raw = (

@@ -5,12 +5,14 @@ GPU-heavy step (k8s tag and pool from the settings), like training.
 """
 
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.assets.common import DELTA, HTML, OWNERS, PYTORCH, markdown_table
+from aiinfra_dagster.assets.training import BASE_MODEL_KEY, LORA_CHECKPOINT_KEY, TOPIC_CLASSIFIER_KEY
 from aiinfra_dagster.data.tables import GOLDEN_QA
 from aiinfra_dagster.evaluation.champion import (
     PromotionRefused,
@@ -20,26 +22,26 @@ from aiinfra_dagster.evaluation.champion import (
     rollback,
 )
 from aiinfra_dagster.evaluation.pipeline import EvalModel
-from aiinfra_dagster.evaluation.run import produce_report, read_report
-from aiinfra_dagster.evaluation.summary import headline_delta
+from aiinfra_dagster.evaluation.run import EvalOutcome, produce_report, read_report
+from aiinfra_dagster.evaluation.summary import EvalVerdict
 from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY
 from aiinfra_dagster.k8s.placement import gpu_step
 from aiinfra_dagster.lakehouse import DeltaStore
-from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.materializations import latest_metadata, require_latest_metadata
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import PromotionSettings, Settings
 
 GROUP = "evaluation"
+EVAL_REPORT_KEY = dg.AssetKey("eval_report")
+CHAMPION_MODEL_KEY = dg.AssetKey("champion_model")
 GATE_CHECK = "candidate_beats_incumbent"
 SLICE_CHECK = "no_slice_regression"
 
 
 def _candidate(instance: dg.DagsterInstance) -> tuple[EvalModel, dict]:
-    meta = latest_metadata(instance, "lora_checkpoint")
-    if meta is None:
-        raise dg.Failure("eval_report needs a materialized lora_checkpoint")
+    meta = require_latest_metadata(instance, LORA_CHECKPOINT_KEY, needed_by="eval_report")
     merged = str(meta.get("merged_model_path") or "")
     if not merged or not Path(merged).is_dir():
         raise dg.Failure(
@@ -53,11 +55,104 @@ def _champion(store: DeltaStore) -> EvalModel | None:
     return EvalModel("champion", row["model_version"], Path(row["model_path"])) if row else None
 
 
+def _models_to_evaluate(
+    instance: dg.DagsterInstance, store: DeltaStore
+) -> tuple[list[EvalModel], dict[str, Any], Path | None]:
+    """Base, candidate and (when there is one) champion, the input versions the report records, the classifier."""
+    candidate, lora_meta = _candidate(instance)
+    base = require_latest_metadata(instance, BASE_MODEL_KEY, needed_by="eval_report")
+    # The materialized store entry: re-resolving the base here would hash ~600 MB of weights again.
+    models = [EvalModel("base", f"base-{base['source_sha256'][:12]}", Path(base["model_path"])), candidate]
+    champion = _champion(store)
+    if champion is not None:
+        models.append(champion)
+    classifier_meta = latest_metadata(instance, TOPIC_CLASSIFIER_KEY)
+    inputs = {
+        "golden_qa_version": store.version(GOLDEN_QA.name),
+        "training_set_version": lora_meta.get("input_training_set_version"),
+        "base_model_sha256": base["source_sha256"],
+        "topic_classifier_version": classifier_meta.get("model_version") if classifier_meta else None,
+    }
+    return models, inputs, Path(classifier_meta["model_path"]) if classifier_meta else None
+
+
+def _report_metadata(outcome: EvalOutcome, models: list[EvalModel]) -> dict[str, Any]:
+    verdict = outcome.verdict
+    by_role = {m.role: m for m in models}
+    champion = by_role.get("champion")
+    classifier = verdict.classifier
+    return {
+        "report_id": verdict.report_id,
+        "report": dg.MetadataValue.md(outcome.markdown),
+        "html_report": dg.MetadataValue.path(str(outcome.html_path)),
+        "candidate_version": by_role["candidate"].version,
+        "incumbent": verdict.incumbent,
+        "champion_version": champion.version if champion else "none yet",
+        "headline": verdict.headline,
+        "headline_improvement": verdict.headline_delta.mean,
+        "headline_improvement_ci_low": verdict.headline_delta.low,
+        "headline_improvement_ci_high": verdict.headline_delta.high,
+        "gate_passed": verdict.passed,
+        "questions": verdict.questions,
+        "grounded": outcome.grounded,
+        "answers_computed": outcome.computed_rows,
+        "answers_reused": outcome.reused_rows,
+        "eval_history_version": outcome.history_write.version,
+        "eval_reports_version": outcome.report_write.version,
+        **(
+            {
+                "classifier_accuracy": classifier.accuracy,
+                "classifier_macro_f1": classifier.macro_f1,
+                "label_model_accuracy": classifier.label_model_accuracy,
+            }
+            if classifier
+            else {}
+        ),
+        **{f"input_{k}": v for k, v in verdict.inputs.items() if v is not None},
+    }
+
+
+def _gate_results(verdict: EvalVerdict, promotion: PromotionSettings) -> list[dg.AssetCheckResult]:
+    """The two blocking checks eval_report yields itself: the promotion gate decided while the report was made."""
+    delta = verdict.headline_delta
+    return [
+        dg.AssetCheckResult(
+            check_name=GATE_CHECK,
+            passed=verdict.gate.passed,
+            description=verdict.gate.reason,
+            metadata={
+                "reason": verdict.gate.reason,
+                "improvement": delta.mean,
+                "ci_low": delta.low,
+                "ci_high": delta.high,
+                "margin": promotion.min_improvement,
+                "criterion": promotion.criterion,
+                "incumbent": verdict.incumbent,
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name=SLICE_CHECK,
+            passed=verdict.slices_gate.passed,
+            description=verdict.slices_gate.reason,
+            metadata={
+                "reason": verdict.slices_gate.reason,
+                "tolerance": promotion.slice_tolerance,
+                "slices": dg.MetadataValue.md(
+                    markdown_table(
+                        ["slice", "questions", "improvement", "gated"],
+                        [[s.slice, s.questions, f"{s.delta:+.3f}", s.gated] for s in verdict.slices],
+                    )
+                ),
+            },
+        ),
+    ]
+
+
 def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     """eval_report, placed by the settings (LLM inference: k8s tag, gpu pool)."""
 
     @dg.asset(
-        name="eval_report",
+        key=EVAL_REPORT_KEY,
         group_name=GROUP,
         deps=[
             "lora_checkpoint",
@@ -68,25 +163,28 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             "document_chunks",
             "vector_index",
         ],
-        kinds={"pytorch", "deltalake", "html"},
+        kinds={PYTORCH, DELTA, HTML},
         owners=OWNERS,
         description=(
             "The candidate checkpoint, the base model and the current champion answer the human-written golden_qa "
-            "questions (never trained on), closed-book and grounded in chunks from the vector index: ROUGE-L, token F1, "
-            "embedding similarity and reference perplexity with bootstrap confidence intervals, per-question rows in "
-            "eval_history, the topic classifier against the reference labels, and an HTML report. Its blocking checks "
-            "are the promotion gate champion_model passes through."
+            "questions (never trained on), closed-book and grounded in chunks from the vector index: ROUGE-L, token "
+            "F1, embedding similarity and reference perplexity with bootstrap confidence intervals, per-question rows "
+            "in eval_history, the topic classifier against the reference labels, and an HTML report. Its blocking "
+            "checks are the promotion gate champion_model passes through."
         ),
         check_specs=[
             dg.AssetCheckSpec(
                 GATE_CHECK,
-                asset="eval_report",
+                asset=EVAL_REPORT_KEY,
                 blocking=True,
-                description="The candidate beats the incumbent (champion, else base) on the headline metric by promotion.min_improvement, CI-aware.",
+                description=(
+                    "The candidate beats the incumbent (champion, else base) on the headline metric by "
+                    "promotion.min_improvement, CI-aware."
+                ),
             ),
             dg.AssetCheckSpec(
                 SLICE_CHECK,
-                asset="eval_report",
+                asset=EVAL_REPORT_KEY,
                 blocking=True,
                 description="No golden-set slice (source page) regresses beyond promotion.slice_tolerance.",
             ),
@@ -101,103 +199,25 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     ) -> dg.MaterializeResult:
         settings = aiinfra.value
         store = lakehouse.store
-        candidate, lora_meta = _candidate(context.instance)
-        base = latest_metadata(context.instance, "base_model")
-        if base is None:
-            raise dg.Failure("eval_report needs a materialized base_model")
-        # The materialized store entry: re-resolving the base here would hash ~600 MB of weights again.
-        models = [EvalModel("base", f"base-{base['source_sha256'][:12]}", Path(base["model_path"])), candidate]
-        champion = _champion(store)
-        if champion is not None:
-            models.append(champion)
-        classifier_meta = latest_metadata(context.instance, "topic_classifier")
-        inputs = {
-            "golden_qa_version": store.version(GOLDEN_QA.name),
-            "training_set_version": lora_meta.get("input_training_set_version"),
-            "base_model_sha256": base["source_sha256"],
-            "topic_classifier_version": classifier_meta.get("model_version") if classifier_meta else None,
-        }
+        models, inputs, classifier_dir = _models_to_evaluate(context.instance, store)
         outcome = produce_report(
             settings,
             store,
             models,
             embedding_model.encoder(),
-            classifier_dir=Path(classifier_meta["model_path"]) if classifier_meta else None,
+            classifier_dir=classifier_dir,
             inputs=inputs,
             dagster_run_id=context.run_id,
             log=context.log.info,
         )
-        summary = outcome.summary
-        delta = headline_delta(summary)
-        classifier = summary.get("classifier")
+        verdict = outcome.verdict
         context.log.info(
-            f"eval report {summary['report_id']}: gate {summary['gate']['reason']}; slices {summary['slices_gate']['reason']}"
+            f"eval report {verdict.report_id}: gate {verdict.gate.reason}; slices {verdict.slices_gate.reason}"
         )
         return dg.MaterializeResult(
-            data_version=dg.DataVersion(summary["report_id"]),
-            metadata={
-                "report_id": summary["report_id"],
-                "report": dg.MetadataValue.md(outcome.markdown),
-                "html_report": dg.MetadataValue.path(str(outcome.html_path)),
-                "candidate_version": candidate.version,
-                "incumbent": f"{summary['incumbent_role']} {summary['incumbent_version']}",
-                "champion_version": champion.version if champion else "none yet",
-                "headline": f"{summary['headline_metric']} ({summary['headline_mode']})",
-                "headline_improvement": float(delta["mean"]),
-                "headline_improvement_ci_low": float(delta["low"]),
-                "headline_improvement_ci_high": float(delta["high"]),
-                "gate_passed": bool(summary["gate"]["passed"] and summary["slices_gate"]["passed"]),
-                "questions": summary["questions"],
-                "grounded": outcome.grounded,
-                "answers_computed": outcome.computed_rows,
-                "answers_reused": outcome.reused_rows,
-                "eval_history_version": outcome.history_write.version,
-                "eval_reports_version": outcome.report_write.version,
-                **(
-                    {
-                        "classifier_accuracy": float(classifier["accuracy"]["mean"]),
-                        "classifier_macro_f1": float(classifier["macro_f1"]),
-                        "label_model_accuracy": float(classifier["label_model_accuracy"]),
-                    }
-                    if classifier
-                    else {}
-                ),
-                **{f"input_{k}": v for k, v in summary["inputs"].items() if v is not None},
-            },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=GATE_CHECK,
-                    passed=bool(summary["gate"]["passed"]),
-                    description=summary["gate"]["reason"],
-                    metadata={
-                        "reason": summary["gate"]["reason"],
-                        "improvement": float(delta["mean"]),
-                        "ci_low": float(delta["low"]),
-                        "ci_high": float(delta["high"]),
-                        "margin": settings.promotion.min_improvement,
-                        "criterion": settings.promotion.criterion,
-                        "incumbent": f"{summary['incumbent_role']} {summary['incumbent_version']}",
-                    },
-                ),
-                dg.AssetCheckResult(
-                    check_name=SLICE_CHECK,
-                    passed=bool(summary["slices_gate"]["passed"]),
-                    description=summary["slices_gate"]["reason"],
-                    metadata={
-                        "reason": summary["slices_gate"]["reason"],
-                        "tolerance": settings.promotion.slice_tolerance,
-                        "slices": dg.MetadataValue.md(
-                            markdown_table(
-                                ["slice", "questions", "improvement", "gated"],
-                                [
-                                    [s["slice"], s["questions"], f"{s['delta']:+.3f}", s["gated"]]
-                                    for s in summary["slices"]
-                                ],
-                            )
-                        ),
-                    },
-                ),
-            ],
+            data_version=dg.DataVersion(verdict.report_id),
+            metadata=_report_metadata(outcome, models),
+            check_results=_gate_results(verdict, settings.promotion),
         )
 
     return [eval_report]
@@ -206,14 +226,18 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 class ChampionConfig(dg.Config):
     rollback_to: str = Field(
         default="",
-        description="Empty: promote the latest eval report's candidate through the gate. 'previous' or a model version: roll back.",
+        description=(
+            "Empty: promote the latest eval report's candidate through the gate. "
+            "'previous' or a model version: roll back."
+        ),
     )
 
 
 @dg.asset(
+    key=CHAMPION_MODEL_KEY,
     group_name=GROUP,
     deps=["eval_report"],
-    kinds={"deltalake"},
+    kinds={DELTA},
     owners=OWNERS,
     description=(
         "The champion pointer (champion_history): the model the deployment serves. Changes only when the latest "
@@ -230,7 +254,7 @@ def champion_model(
         if config.rollback_to:
             change = rollback(history, config.rollback_to, dagster_run_id=context.run_id)
         else:
-            meta = latest_metadata(context.instance, "eval_report")
+            meta = latest_metadata(context.instance, EVAL_REPORT_KEY)
             if meta is None:
                 raise PromotionRefused("no eval_report has been materialized: nothing has passed the gate")
             change = promote(history, read_report(store, str(meta["report_id"])), dagster_run_id=context.run_id)

@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from aiinfra_dagster.assets.evaluation import CHAMPION_MODEL_KEY, EVAL_REPORT_KEY
 from aiinfra_dagster.evaluation.tables import (
     CHAMPION_HISTORY,
     EVAL_HISTORY,
@@ -16,13 +17,13 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 
 
 @dg.asset_check(
-    asset="eval_report",
+    asset=EVAL_REPORT_KEY,
     description="Every evaluated model answered every sampled question in every mode, with finite scores.",
 )
 def eval_report_rows_complete(
     context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
 ) -> dg.AssetCheckResult:
-    meta = latest_metadata(context.instance, "eval_report")
+    meta = latest_metadata(context.instance, EVAL_REPORT_KEY)
     if meta is None:
         return dg.AssetCheckResult(passed=False, metadata={"reason": "eval_report has no materialization"})
     store = lakehouse.store
@@ -46,7 +47,7 @@ def eval_report_rows_complete(
 
 
 @dg.asset_check(
-    asset="champion_model",
+    asset=CHAMPION_MODEL_KEY,
     blocking=True,
     description="The champion's model directory exists with weights, config and tokenizer (what the deployment loads).",
 )
@@ -68,7 +69,7 @@ def champion_model_files_present(
 
 
 @dg.asset_check(
-    asset="champion_model",
+    asset=CHAMPION_MODEL_KEY,
     description="champion_history is a gapless sequence and every promotion names an eval report whose gate passed.",
 )
 def champion_history_consistent(lakehouse: LakehouseResource) -> dg.AssetCheckResult:

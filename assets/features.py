@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.assets.common import DELTA, OWNERS, POLARS, PYTORCH, markdown_table
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.features.definitions import FEATURES, compute_text_features, feature_set_version
 from aiinfra_dagster.features.embeddings import plan_embeddings
@@ -16,12 +16,15 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 
 GROUP = "features"
+CHUNK_EMBEDDINGS_KEY = dg.AssetKey("chunk_embeddings")
+CHUNK_FEATURES_KEY = dg.AssetKey("chunk_features")
 
 
 @dg.asset(
+    key=CHUNK_EMBEDDINGS_KEY,
     group_name=GROUP,
     deps=["document_chunks"],
-    kinds={"delta", "pytorch"},
+    kinds={DELTA, PYTORCH},
     owners=OWNERS,
     description=(
         "One L2-normalised embedding per chunk from the configured encoder (all-MiniLM-L6-v2 by default). "
@@ -56,9 +59,10 @@ def chunk_embeddings(
 
 
 @dg.asset(
+    key=CHUNK_FEATURES_KEY,
     group_name=GROUP,
     deps=["document_chunks", chunk_embeddings, "chunk_labels"],
-    kinds={"delta", "polars"},
+    kinds={DELTA, POLARS},
     owners=OWNERS,
     description=(
         "Feature table keyed by chunk id and event timestamp: text statistics, code-block ratio, heading depth, "

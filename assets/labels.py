@@ -4,26 +4,28 @@ from pathlib import Path
 
 import dagster as dg
 
-from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.assets.common import DELTA, OWNERS, POLARS, markdown_table
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
-from aiinfra_dagster.features.embeddings import embedding_matrix
-from aiinfra_dagster.features.tables import CHUNK_EMBEDDINGS
 from aiinfra_dagster.labels.human import read_human_label_file, validate_human_labels
-from aiinfra_dagster.labels.pipeline import ZeroShotInputs, label_chunks
-from aiinfra_dagster.labels.setup import label_classes, labeling_functions
+from aiinfra_dagster.labels.run import label_all_chunks
+from aiinfra_dagster.labels.setup import label_classes
 from aiinfra_dagster.labels.setup import reference_labels as configured_reference_labels
 from aiinfra_dagster.labels.tables import CHUNK_LABELS, HUMAN_LABEL_QUARANTINE, HUMAN_LABELS, REFERENCE_LABELS
-from aiinfra_dagster.labels.zero_shot import label_descriptions
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
 
 GROUP = "labels"
+REFERENCE_LABELS_KEY = dg.AssetKey("reference_labels")
+HUMAN_LABELS_KEY = dg.AssetKey("human_labels")
+HUMAN_LABEL_QUARANTINE_KEY = dg.AssetKey("human_label_quarantine")
+CHUNK_LABELS_KEY = dg.AssetKey("chunk_labels")
 
 
 @dg.asset(
+    key=REFERENCE_LABELS_KEY,
     group_name=GROUP,
-    kinds={"delta", "polars"},
+    kinds={DELTA, POLARS},
     owners=OWNERS,
     tags={"aiinfra/usage": "evaluation-only"},
     description=(
@@ -53,20 +55,24 @@ def reference_labels(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            "human_labels",
+            HUMAN_LABELS_KEY,
             deps=["document_chunks", reference_labels],
             group_name=GROUP,
-            kinds={"delta"},
+            kinds={DELTA},
             owners=OWNERS,
-            description="Annotators' labels imported from CSV, JSONL or Label Studio exports; they win over machine labels.",
+            description=(
+                "Annotators' labels imported from CSV, JSONL or Label Studio exports; they win over machine labels."
+            ),
         ),
         dg.AssetSpec(
-            "human_label_quarantine",
+            HUMAN_LABEL_QUARANTINE_KEY,
             deps=["document_chunks", reference_labels],
             group_name=GROUP,
-            kinds={"delta"},
+            kinds={DELTA},
             owners=OWNERS,
-            description="Human label records that were not accepted, each with the reason (unknown chunk, unknown label, ...).",
+            description=(
+                "Human label records that were not accepted, each with the reason (unknown chunk, unknown label, ...)."
+            ),
         ),
     ]
 )
@@ -81,13 +87,13 @@ def human_labels(lakehouse: LakehouseResource, aiinfra: SettingsResource):
     quarantined = store.sync(HUMAN_LABEL_QUARANTINE, HUMAN_LABEL_QUARANTINE.conform(imported.quarantined))
     files = [Path(p).name for p in settings.labels.human_labels_paths]
     yield dg.MaterializeResult(
-        asset_key="human_labels",
+        asset_key=HUMAN_LABELS_KEY,
         metadata=lakehouse.table_metadata(
             HUMAN_LABELS, accepted, files=dg.MetadataValue.json(files), records_read=len(records)
         ),
     )
     yield dg.MaterializeResult(
-        asset_key="human_label_quarantine",
+        asset_key=HUMAN_LABEL_QUARANTINE_KEY,
         metadata=lakehouse.table_metadata(
             HUMAN_LABEL_QUARANTINE,
             quarantined,
@@ -102,9 +108,10 @@ def human_labels(lakehouse: LakehouseResource, aiinfra: SettingsResource):
 
 
 @dg.asset(
+    key=CHUNK_LABELS_KEY,
     group_name=GROUP,
     deps=["document_chunks", "chunk_embeddings", reference_labels, "human_labels"],
-    kinds={"delta", "polars"},
+    kinds={DELTA, POLARS},
     owners=OWNERS,
     description=(
         "A label per chunk: labeling functions (keyword, regex, module-name and heading heuristics, each "
@@ -118,46 +125,8 @@ def chunk_labels(
     aiinfra: SettingsResource,
     embedding_model: EmbeddingModelResource,
 ) -> dg.MaterializeResult:
-    settings = aiinfra.value
-    store = lakehouse.store
-    inputs = {
-        t.name: store.version(t.name) for t in (DOCUMENT_CHUNKS, CHUNK_EMBEDDINGS, REFERENCE_LABELS, HUMAN_LABELS)
-    }
-    reference = store.read(REFERENCE_LABELS)
-    classes = label_classes(settings, reference)
-    chunks = store.read(DOCUMENT_CHUNKS).select("chunk_id", "path", "section", "text").sort("chunk_id")
-    if not classes:
-        context.log.warning("no label classes (set labels.classes or reference labels): chunks stay unlabeled")
-    lfs = labeling_functions(settings, classes)
-
-    zero_shot = None
-    if settings.labels.zero_shot and classes:
-        encoder = embedding_model.encoder()
-        aligned = chunks.select("chunk_id").join(store.read(CHUNK_EMBEDDINGS), on="chunk_id", how="left")
-        if aligned["embedding"].null_count():
-            raise RuntimeError("chunk_embeddings is missing chunks: materialize chunk_embeddings first")
-        descriptions = [
-            settings.labels.descriptions.get(c, d) for c, d in zip(classes, label_descriptions(classes), strict=True)
-        ]
-        zero_shot = ZeroShotInputs(
-            chunk_embeddings=embedding_matrix(aligned),
-            label_embeddings=encoder.encode(descriptions),
-            model_id=encoder.model_id,
-            min_similarity=settings.labels.zero_shot_min_similarity,
-            min_margin=settings.labels.zero_shot_min_margin,
-        )
-    human = dict(store.read(HUMAN_LABELS).select("chunk_id", "label").iter_rows())
-    outcome = label_chunks(
-        chunks,
-        classes,
-        lfs,
-        zero_shot=zero_shot,
-        human=human,
-        reference=dict(reference.select("path", "label").iter_rows()),
-        max_iter=settings.labels.label_model_max_iter,
-    )
-    result = store.sync(CHUNK_LABELS, outcome.table)
-    versions = {lf.name: lf.version for lf in lfs}
+    labeled = label_all_chunks(aiinfra.value, lakehouse.store, embedding_model.encoder, warn=context.log.warning)
+    outcome, versions = labeled.outcome, labeled.function_versions
 
     def pct(value: object) -> str:
         return "n/a" if value is None else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
@@ -165,11 +134,11 @@ def chunk_labels(
     return dg.MaterializeResult(
         metadata=lakehouse.table_metadata(
             CHUNK_LABELS,
-            result,
-            **{f"input_{name}_version": v for name, v in inputs.items()},
+            labeled.write,
+            **{f"input_{name}_version": v for name, v in labeled.inputs.items()},
             labeling_version=outcome.version,
             labeling_function_versions=dg.MetadataValue.json(versions),  # the lineage audit reads these
-            classes=len(classes),
+            classes=len(labeled.classes),
             coverage=round(outcome.coverage, 4),
             conflict_rate=round(outcome.conflict_rate, 4),
             evaluated_on_reference_chunks=outcome.evaluated_on,

@@ -4,6 +4,9 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
+from aiinfra_dagster.assets.data import DOCUMENT_CHUNKS_KEY
+from aiinfra_dagster.assets.features import CHUNK_EMBEDDINGS_KEY, CHUNK_FEATURES_KEY
+from aiinfra_dagster.assets.labels import CHUNK_LABELS_KEY, HUMAN_LABELS_KEY, REFERENCE_LABELS_KEY
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.features.embeddings import embedding_matrix
 from aiinfra_dagster.features.history import latest_rows
@@ -15,7 +18,7 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
 
 
-@dg.asset_check(asset="reference_labels", description="Reference labels exist, so labelers can be measured.")
+@dg.asset_check(asset=REFERENCE_LABELS_KEY, description="Reference labels exist, so labelers can be measured.")
 def reference_labels_present(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     reference = lakehouse.store.read(REFERENCE_LABELS)
     return dg.AssetCheckResult(
@@ -26,9 +29,9 @@ def reference_labels_present(lakehouse: LakehouseResource) -> dg.AssetCheckResul
 
 
 @dg.asset_check(
-    asset="chunk_embeddings",
+    asset=CHUNK_EMBEDDINGS_KEY,
     blocking=True,
-    additional_deps=["document_chunks"],
+    additional_deps=[DOCUMENT_CHUNKS_KEY],
     description="One unit-length embedding per chunk, all from the same model.",
 )
 def embeddings_complete(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
@@ -46,9 +49,9 @@ def embeddings_complete(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset="chunk_labels",
+    asset=CHUNK_LABELS_KEY,
     blocking=True,
-    additional_deps=["document_chunks", "human_labels"],
+    additional_deps=[DOCUMENT_CHUNKS_KEY, HUMAN_LABELS_KEY],
     description="Every chunk has a label row, confidences are in [0, 1], and every human label is honoured.",
 )
 def chunk_labels_consistent(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
@@ -72,9 +75,9 @@ def chunk_labels_consistent(lakehouse: LakehouseResource) -> dg.AssetCheckResult
 
 
 @dg.asset_check(
-    asset="chunk_features",
+    asset=CHUNK_FEATURES_KEY,
     blocking=True,
-    additional_deps=["document_chunks"],
+    additional_deps=[DOCUMENT_CHUNKS_KEY],
     description="The latest feature row of every current chunk is active, and no other chunk is active.",
 )
 def features_current(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
@@ -96,9 +99,9 @@ def features_current(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset="chunk_labels",
+    asset=CHUNK_LABELS_KEY,
     blocking=True,
-    additional_deps=["reference_labels"],
+    additional_deps=[REFERENCE_LABELS_KEY],
     description=(
         "Every class in labels.classes has at least one labeled chunk (the topic classifier cannot learn a class it "
         "never sees), and there are classes at all; if not, the run stops here naming the classes and the settings."

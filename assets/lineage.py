@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from aiinfra_dagster.assets.common import OWNERS, markdown_table
-from aiinfra_dagster.monitoring.lineage import audit_deployment
-from aiinfra_dagster.monitoring.lineage_render import (
+from aiinfra_dagster.assets.common import DAGSTER, JSON, OWNERS, markdown_table
+from aiinfra_dagster.lineage.audit import audit_deployment
+from aiinfra_dagster.lineage.render import (
     audit_dir,
     report_name,
     write_report,
@@ -13,12 +13,14 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
 
 GROUP = "monitoring"
+LINEAGE_AUDIT_KEY = dg.AssetKey("lineage_audit")
 
 
 @dg.asset(
+    key=LINEAGE_AUDIT_KEY,
     group_name=GROUP,
     deps=["bento_deployment"],
-    kinds={"dagster", "json"},
+    kinds={DAGSTER, JSON},
     owners=OWNERS,
     description=(
         "What produced the deployed Bento, read from this instance's materializations and the Delta tables at the "

@@ -6,20 +6,19 @@ from pathlib import Path
 import dagster as dg
 
 from aiinfra_dagster.assets.common import markdown_table
-from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.assets.lineage import LINEAGE_AUDIT_KEY
+from aiinfra_dagster.materializations import require_latest_metadata
 
 
 @dg.asset_check(
-    asset="lineage_audit",
+    asset=LINEAGE_AUDIT_KEY,
     description=(
         "Every hop from the deployed Bento back to raw documents, base model, index and labeling functions resolved. "
         "Warns: a missing link is an audit gap, not a reason to stop serving."
     ),
 )
 def lineage_complete(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    meta = latest_metadata(context.instance, "lineage_audit")
-    if meta is None:
-        raise dg.Failure("lineage_audit has no materialization to check")
+    meta = require_latest_metadata(context.instance, LINEAGE_AUDIT_KEY)
     report = json.loads(Path(meta["json_path"]).read_text())
     missing = [h for h in report["hops"] if not h["resolved"]]
     return dg.AssetCheckResult(

@@ -10,7 +10,8 @@ from functools import cache
 
 import dagster as dg
 
-from aiinfra_dagster.assets.common import OWNERS
+from aiinfra_dagster.assets.common import DELTA, OWNERS, POLARS, SCIPY
+from aiinfra_dagster.assets.training import TOPIC_CLASSIFIER_KEY
 from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.monitoring.render import report_markdown, topic_shift_markdown
 from aiinfra_dagster.monitoring.report import (
@@ -33,6 +34,7 @@ from aiinfra_dagster.serving.tables import INFERENCE_LOGS
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
 
 GROUP = "monitoring"
+DRIFT_REPORT_KEY = dg.AssetKey("drift_report")
 DRIFT_CHECK = "drift_within_threshold"
 
 
@@ -42,9 +44,10 @@ class DriftReportConfig(dg.Config):
 
 
 @dg.asset(
+    key=DRIFT_REPORT_KEY,
     group_name=GROUP,
     deps=["inference_logs", "training_set", "topic_classifier", "vector_index"],
-    kinds={"delta", "polars", "scipy"},
+    kinds={DELTA, POLARS, SCIPY},
     owners=OWNERS,
     description=(
         "Live traffic of the last monitoring.window_hours (successful requests of monitoring.endpoints in "
@@ -56,7 +59,7 @@ class DriftReportConfig(dg.Config):
     check_specs=[
         dg.AssetCheckSpec(
             DRIFT_CHECK,
-            asset="drift_report",
+            asset=DRIFT_REPORT_KEY,
             description="Traffic within every drift threshold (warns; retraining is the sensor's decision)",
         )
     ],
@@ -75,7 +78,7 @@ def drift_report(
     start = end - timedelta(hours=params.window_hours)
     logs = store.read(INFERENCE_LOGS, columns=WINDOW_COLUMNS, partitions={"date": window_days(start, end)})
     window = window_requests(logs, endpoints=params.endpoints, start=start, end=end)
-    classifier = latest_metadata(context.instance, "topic_classifier") or {}
+    classifier = latest_metadata(context.instance, TOPIC_CLASSIFIER_KEY) or {}
     inputs = {
         "training_set_version": store.version(TRAINING_SET.name),
         "inference_logs_version": store.version(INFERENCE_LOGS.name),

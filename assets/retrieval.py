@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.assets.common import OWNERS, QDRANT, markdown_table
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA
 from aiinfra_dagster.features.tables import CHUNK_EMBEDDINGS
 from aiinfra_dagster.labels.tables import CHUNK_LABELS
@@ -11,16 +11,19 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.retrieval.build import build_and_switch, index_rows
+from aiinfra_dagster.retrieval.index import open_store
 from aiinfra_dagster.retrieval.relevance import golden_queries
-from aiinfra_dagster.retrieval.store import open_store, resolve_qdrant
+from aiinfra_dagster.retrieval.store import resolve_qdrant
 
 GROUP = "retrieval"
+VECTOR_INDEX_KEY = dg.AssetKey("vector_index")
 
 
 @dg.asset(
+    key=VECTOR_INDEX_KEY,
     group_name=GROUP,
     deps=["document_chunks", "chunk_embeddings", "chunk_labels", "golden_qa"],
-    kinds={"qdrant"},
+    kinds={QDRANT},
     owners=OWNERS,
     description=(
         "Chunks (text, document path, topic label) with their all-MiniLM-L6-v2 embeddings in Qdrant: one version per "

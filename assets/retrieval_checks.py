@@ -2,21 +2,21 @@
 
 import dagster as dg
 
+from aiinfra_dagster.assets.data import GOLDEN_QA_KEY
+from aiinfra_dagster.assets.retrieval import VECTOR_INDEX_KEY
 from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.readiness import golden_readiness
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.retrieval.hits import IndexNotFoundError
 from aiinfra_dagster.retrieval.index import open_index
 
-INDEX = dg.AssetKey("vector_index")
-
 
 def _latest_metadata(context: dg.AssetCheckExecutionContext) -> dict:
-    return latest_metadata(context.instance, INDEX) or {}
+    return latest_metadata(context.instance, VECTOR_INDEX_KEY) or {}
 
 
 @dg.asset_check(
-    asset=INDEX,
+    asset=VECTOR_INDEX_KEY,
     blocking=True,
     description="The serving alias names the version the last run verified, and it holds the expected points.",
 )
@@ -42,7 +42,7 @@ def vector_index_alias_current(
 
 
 @dg.asset_check(
-    asset=INDEX,
+    asset=VECTOR_INDEX_KEY,
     description="Golden-set recall@10 of the served index is at least qdrant.warn_recall_at_10 (warns).",
 )
 def vector_index_recall(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
@@ -65,9 +65,9 @@ def vector_index_recall(context: dg.AssetCheckExecutionContext, aiinfra: Setting
 
 
 @dg.asset_check(
-    asset=INDEX,
+    asset=VECTOR_INDEX_KEY,
     blocking=True,
-    additional_deps=["golden_qa"],
+    additional_deps=[GOLDEN_QA_KEY],
     description=(
         "At least one golden answer occurs in the indexed chunks, so retrieval and the evaluation gate measure this "
         "corpus (blocks: a golden set about other documents would gate models on nothing)."

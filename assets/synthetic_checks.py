@@ -3,6 +3,8 @@
 import dagster as dg
 import polars as pl
 
+from aiinfra_dagster.assets.data import GOLDEN_QA_KEY
+from aiinfra_dagster.assets.synthetic import SYNTHETIC_QA_KEY, TRAINING_SET_KEY
 from aiinfra_dagster.data.tables import GOLDEN_QA
 from aiinfra_dagster.readiness import training_set_readiness
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
@@ -14,7 +16,7 @@ from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA, TRAINING_SET
 
 
 @dg.asset_check(
-    asset="synthetic_qa",
+    asset=SYNTHETIC_QA_KEY,
     description="Every candidate is kept or dropped with a reason; kept pairs have a question and an answer.",
 )
 def synthetic_qa_accounted_for(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
@@ -37,9 +39,9 @@ def synthetic_qa_accounted_for(lakehouse: LakehouseResource) -> dg.AssetCheckRes
 
 
 @dg.asset_check(
-    asset="training_set",
+    asset=TRAINING_SET_KEY,
     blocking=True,
-    additional_deps=["golden_qa"],
+    additional_deps=[GOLDEN_QA_KEY],
     description="No training example is a copy, an 8-gram overlap or a close paraphrase of a golden evaluation pair.",
 )
 def training_set_decontaminated(
@@ -72,9 +74,9 @@ def training_set_decontaminated(
 
 
 @dg.asset_check(
-    asset="training_set",
+    asset=TRAINING_SET_KEY,
     blocking=True,
-    additional_deps=["synthetic_qa"],
+    additional_deps=[SYNTHETIC_QA_KEY],
     description=(
         "The training set has at least one train example; if not, the run stops here with what the synthetic "
         "filters dropped and the settings to change (the served champion stays)."

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from aiinfra_dagster.assets.common import OWNERS, markdown_table
+from aiinfra_dagster.assets.common import HUGGINGFACE, OWNERS, PEFT, PYTORCH, markdown_table
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.k8s.placement import gpu_step
 from aiinfra_dagster.labels.tables import CHUNK_LABELS
@@ -21,15 +21,21 @@ from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
 from aiinfra_dagster.training.base_model import configured_base_model, manifest_dict
 from aiinfra_dagster.training.checkpoints import fine_tune, fit_topic_classifier
-from aiinfra_dagster.training.classifier import classifier_examples
-from aiinfra_dagster.training.tracking import ExperimentRun, environment_info, experiment_metadata
+from aiinfra_dagster.training.classifier_data import classifier_examples
+from aiinfra_dagster.training.tracking import ExperimentRun, compared_runs, environment_info, record_experiment
+from aiinfra_dagster.training.tracking_mlflow import log_to_mlflow
+from aiinfra_dagster.training.tracking_render import experiment_metadata
 
 GROUP = "training"
+BASE_MODEL_KEY = dg.AssetKey("base_model")
+LORA_CHECKPOINT_KEY = dg.AssetKey("lora_checkpoint")
+TOPIC_CLASSIFIER_KEY = dg.AssetKey("topic_classifier")
 
 
 @dg.asset(
+    key=BASE_MODEL_KEY,
     group_name=GROUP,
-    kinds={"huggingface", "pytorch"},
+    kinds={HUGGINGFACE, PYTORCH},
     owners=OWNERS,
     description=(
         "The base LLM from the model hub (models.llm): a GGUF file shipped in a package by default, a local "
@@ -66,10 +72,10 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     placement = gpu_step(settings)
 
     @dg.asset(
-        name="lora_checkpoint",
+        key=LORA_CHECKPOINT_KEY,
         group_name=GROUP,
         deps=["training_set", base_model],
-        kinds={"pytorch", "peft"},
+        kinds={PYTORCH, PEFT},
         owners=OWNERS,
         description=(
             "LoRA supervised fine-tune of the base model on training_set's train split with the transformers Trainer "
@@ -117,6 +123,9 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             model_bytes=directory_bytes(tuned.output_dir),
             status="resumed" if result.get("resumed_from_step") else "completed",
         )
+        written = record_experiment(store, run)
+        mlflow_run = log_to_mlflow(settings.tracking, run)
+        compared = compared_runs(store, run.asset, run.run_id, settings.tracking.compare_last)
         return dg.MaterializeResult(
             data_version=dg.DataVersion(tuned.fingerprint),
             metadata={
@@ -133,15 +142,15 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 "input_training_set_version": training_set_version,
                 "input_base_model_sha256": base.manifest.source_sha256,
                 "deepspeed": dg.MetadataValue.json(tuned.deepspeed_config or {}),
-                **experiment_metadata(run, store, settings.tracking),
+                **experiment_metadata(run, written, compared, mlflow_run),
             },
         )
 
     @dg.asset(
-        name="topic_classifier",
+        key=TOPIC_CLASSIFIER_KEY,
         group_name=GROUP,
         deps=["chunk_labels", "document_chunks"],
-        kinds={"pytorch", "peft"},
+        kinds={PYTORCH, PEFT},
         owners=OWNERS,
         description=(
             "A topic classifier for chunks: LoRA sequence classification on the embedding model (all-MiniLM-L6-v2), "
@@ -186,6 +195,9 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             model_path=str(result.output_dir),
             model_bytes=result.size_bytes,
         )
+        written = record_experiment(store, run)
+        mlflow_run = log_to_mlflow(settings.tracking, run)
+        compared = compared_runs(store, run.asset, run.run_id, settings.tracking.compare_last)
         return dg.MaterializeResult(
             data_version=dg.DataVersion(trained.fingerprint),
             metadata={
@@ -220,7 +232,7 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                     )
                 ),
                 **{f"input_{name}_version": v for name, v in inputs.items()},
-                **experiment_metadata(run, store, settings.tracking),
+                **experiment_metadata(run, written, compared, mlflow_run),
             },
         )
 

@@ -5,26 +5,24 @@ from pathlib import Path
 
 import dagster as dg
 
-from aiinfra_dagster.materializations import latest_metadata
+from aiinfra_dagster.assets.training import BASE_MODEL_KEY, LORA_CHECKPOINT_KEY, TOPIC_CLASSIFIER_KEY
+from aiinfra_dagster.materializations import require_latest_metadata
 from aiinfra_dagster.training.history import MetricsHistory
 from aiinfra_dagster.training.verify import adapter_matches_merged, loss_trend
 
 
-def _latest_model_path(context: dg.AssetCheckExecutionContext, asset: str) -> Path:
-    meta = latest_metadata(context.instance, asset)
-    if meta is None:
-        raise dg.Failure(f"{asset} has no materialization to check")
-    return Path(meta["model_path"])
+def _latest_model_path(context: dg.AssetCheckExecutionContext, asset: dg.AssetKey) -> Path:
+    return Path(require_latest_metadata(context.instance, asset)["model_path"])
 
 
 @dg.asset_check(
-    asset="base_model", description="The stored base model loads and predicts finite logits for a short prompt."
+    asset=BASE_MODEL_KEY, description="The stored base model loads and predicts finite logits for a short prompt."
 )
 def base_model_forward_pass(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = _latest_model_path(context, "base_model")
+    path = _latest_model_path(context, BASE_MODEL_KEY)
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     model = AutoModelForCausalLM.from_pretrained(str(path))
     with torch.inference_mode():
@@ -37,12 +35,12 @@ def base_model_forward_pass(context: dg.AssetCheckExecutionContext) -> dg.AssetC
 
 
 @dg.asset_check(
-    asset="lora_checkpoint",
+    asset=LORA_CHECKPOINT_KEY,
     blocking=True,
     description="The adapter loaded on the base model and the merged model give the same logits on probe prompts.",
 )
 def lora_checkpoint_merge_consistent(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    out = _latest_model_path(context, "lora_checkpoint")
+    out = _latest_model_path(context, LORA_CHECKPOINT_KEY)
     base_dir = Path(json.loads((out / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"])
     report = adapter_matches_merged(base_dir, out / "adapter", out / "merged")
     return dg.AssetCheckResult(
@@ -56,11 +54,13 @@ def lora_checkpoint_merge_consistent(context: dg.AssetCheckExecutionContext) -> 
 
 
 @dg.asset_check(
-    asset="lora_checkpoint",
-    description="The training loss went down: the mean of the last quarter of logged steps is below the first quarter's.",
+    asset=LORA_CHECKPOINT_KEY,
+    description=(
+        "The training loss went down: the mean of the last quarter of logged steps is below the first quarter's."
+    ),
 )
 def lora_checkpoint_loss_decreased(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    out = _latest_model_path(context, "lora_checkpoint")
+    out = _latest_model_path(context, LORA_CHECKPOINT_KEY)
     first, last = loss_trend(MetricsHistory(out / "metrics.jsonl").steps)
     return dg.AssetCheckResult(
         passed=last < first,
@@ -70,11 +70,11 @@ def lora_checkpoint_loss_decreased(context: dg.AssetCheckExecutionContext) -> dg
 
 
 @dg.asset_check(
-    asset="topic_classifier",
+    asset=TOPIC_CLASSIFIER_KEY,
     description="On held-out documents the classifier beats always predicting the most common reference class.",
 )
 def topic_classifier_beats_majority_class(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    metrics = json.loads((_latest_model_path(context, "topic_classifier") / "metrics.json").read_text())
+    metrics = json.loads((_latest_model_path(context, TOPIC_CLASSIFIER_KEY) / "metrics.json").read_text())
     support = [row["support"] for row in metrics["per_class"]]
     majority = max(support) / sum(support) if sum(support) else 1.0
     return dg.AssetCheckResult(

@@ -68,7 +68,10 @@ def bare_copy(settings: Settings, lake: Path) -> None:
 
 
 def ratio_line(name: str, ours: float, base: float, unit_note: str = "") -> str:
-    return f"{name:<44} ours {ours * 1000:9.1f} ms | baseline {base * 1000:9.1f} ms | ratio {ours / base:6.2f}x {unit_note}"
+    return (
+        f"{name:<44} ours {ours * 1000:9.1f} ms | baseline {base * 1000:9.1f} ms | "
+        f"ratio {ours / base:6.2f}x {unit_note}"
+    )
 
 
 def main() -> None:

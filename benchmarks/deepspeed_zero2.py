@@ -23,7 +23,8 @@ from pathlib import Path
 
 from aiinfra_dagster.settings import TrainingSettings
 from aiinfra_dagster.testing.tiny_models import build_tiny_causal_lm, sample_texts
-from aiinfra_dagster.training.distributed import checked_deepspeed_config, single_process_env
+from aiinfra_dagster.training.deepspeed_checks import checked_deepspeed_config
+from aiinfra_dagster.training.launch import single_process_env
 from aiinfra_dagster.training.sft import train_lora
 
 EXTENSIONS_DIR = Path(

@@ -64,7 +64,8 @@ def main() -> None:
         np.min(np.sum(ours.encode(texts[:64]) * bare.encode(texts[:64], normalize_embeddings=True), axis=1))
     )
     print(
-        f"{len(texts)} texts, max_length {settings.features.embedding_max_length}, batch {settings.features.embedding_batch_size}"
+        f"{len(texts)} texts, max_length {settings.features.embedding_max_length}, "
+        f"batch {settings.features.embedding_batch_size}"
     )
     print(
         f"ours (TextEncoder)              {len(texts) / ours_time:8.1f} texts/s\n"

@@ -52,7 +52,7 @@ def bare(model_dir: Path, qs: list[Question], max_new_tokens: int, batch_size: i
     for start in range(0, len(qs), batch_size):
         rows = [
             prompt_ids(tokenizer, m) + reference_ids(tokenizer, m, q.reference)
-            for m, q in zip(prompts[start : start + batch_size], qs[start : start + batch_size])
+            for m, q in zip(prompts[start : start + batch_size], qs[start : start + batch_size], strict=True)
         ]
         width = max(map(len, rows))
         ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in rows])
@@ -99,7 +99,8 @@ def main() -> None:
             timings[name] = (time.perf_counter() - start) / len(qs)
         base = timings["bare generate + forward"]
         print(
-            f"model={args.model} questions={args.questions} context~{args.context_tokens} tokens, {args.max_new_tokens} new tokens, batch {args.batch_size}"
+            f"model={args.model} questions={args.questions} context~{args.context_tokens} tokens, "
+            f"{args.max_new_tokens} new tokens, batch {args.batch_size}"
         )
         for name, seconds in timings.items():
             print(f"  {name:<26} {seconds:7.3f} s/question   {seconds / base:5.2f}x bare")

@@ -98,7 +98,8 @@ def main() -> None:
 
     per_run = {name: sorted(values)[len(values) // 2] for name, values in timings.items()}
     print(
-        f"history: {history.height} requests ({args.days} days x {args.per_hour}/hour); {args.hours} hourly runs of {args.per_hour} new requests"
+        f"history: {history.height} requests ({args.days} days x {args.per_hour}/hour); "
+        f"{args.hours} hourly runs of {args.per_hour} new requests"
     )
     print(f"baseline (read the whole raw log, dedupe, sync): {per_run['baseline']:.3f} s per run")
     print(f"ours (copy the new rows, drain them):            {per_run['ours']:.3f} s per run")

@@ -304,7 +304,8 @@ def bench_generated(pages: list[tuple[str, Page]]) -> None:
     megabytes = sum(len(p.html.encode()) for _, p in pages) / 1e6
     print(f"\nHTML, generated: {len(pages)} pages ({megabytes:.2f} MB), layouts {sorted({lay for lay, _ in pages})}")
     print(
-        f"{'extractor':12} {'docs/s':>8} {'MB/s':>6} {'speed':>7} {'boilerplate':>12} {'sentences':>10} {'headings':>9} {'code':>6} {'tables':>7} {'empty':>6}"
+        f"{'extractor':12} {'docs/s':>8} {'MB/s':>6} {'speed':>7} {'boilerplate':>12} "
+        f"{'sentences':>10} {'headings':>9} {'code':>6} {'tables':>7} {'empty':>6}"
     )
     base = None
     per_layout: dict[str, dict[str, list[float]]] = {}
@@ -329,7 +330,8 @@ def bench_generated(pages: list[tuple[str, Page]]) -> None:
             tables_total += len(page.tables)
         print(
             f"{name:12} {len(pages) / secs:8.0f} {megabytes / secs:6.2f} {base / secs:6.1f}x {left / len(pages):12.2f} "
-            f"{kept / total:10.1%} {heads / heads_total:9.1%} {code / max(code_total, 1):6.1%} {tables / max(tables_total, 1):7.1%} {empty:6d}"
+            f"{kept / total:10.1%} {heads / heads_total:9.1%} {code / max(code_total, 1):6.1%} "
+            f"{tables / max(tables_total, 1):7.1%} {empty:6d}"
         )
     print(
         "boilerplate phrases left per page, by layout: "
@@ -369,7 +371,8 @@ def bench_pydoc(limit: int) -> None:
         f"{totals[0]} headings, {totals[1]} code blocks, {totals[2]} tables in their role=main)"
     )
     print(
-        f"{'extractor':12} {'docs/s':>8} {'MB/s':>6} {'speed':>7} {'boilerplate':>12} {'headings':>9} {'code':>6} {'tables':>7} {'empty':>6}"
+        f"{'extractor':12} {'docs/s':>8} {'MB/s':>6} {'speed':>7} {'boilerplate':>12} "
+        f"{'headings':>9} {'code':>6} {'tables':>7} {'empty':>6}"
     )
     base = None
     for name, extract in EXTRACTORS.items():
@@ -391,7 +394,8 @@ def bench_pydoc(limit: int) -> None:
             + f" {sum(not out.text for out in results):6d}"
         )
     print(
-        f"(boilerplate: {', '.join(PYDOC_BOILERPLATE)}; a table is kept when its first row's cells are in an extracted table)"
+        f"(boilerplate: {', '.join(PYDOC_BOILERPLATE)}; "
+        "a table is kept when its first row's cells are in an extracted table)"
     )
 
 

@@ -124,8 +124,8 @@ def main() -> None:
     )
     for fmt, files in sorted(corpora.items()):
         megabytes = sum(len(c) for _, c in files) / 1e6
-        bare_s = timed(lambda: bare(files, fmt), args.repeat)
-        ours_s = timed(lambda: ours(files, fmt), args.repeat)
+        bare_s = timed(lambda files=files, fmt=fmt: bare(files, fmt), args.repeat)
+        ours_s = timed(lambda files=files, fmt=fmt: ours(files, fmt), args.repeat)
         print(
             f"{fmt:<9} {len(files):>5} {megabytes:>6.2f} | {len(files) / bare_s:>11.1f} {megabytes / bare_s:>9.2f} | "
             f"{len(files) / ours_s:>11.1f} {megabytes / ours_s:>9.2f} | {ours_s / bare_s:>6.2f}x"

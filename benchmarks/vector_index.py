@@ -1,6 +1,7 @@
 """Vector index throughput: our index path vs the bare engine calls, same vectors, same run.
 
-    python benchmarks/vector_index.py [--points 20000] [--dim 384] [--queries 500] [--client-local-points 1000] [--hnsw] [--repeat 3]
+    python benchmarks/vector_index.py [--points 20000] [--dim 384] [--queries 500]
+        [--client-local-points 1000] [--hnsw] [--repeat 3]
 
 Random unit vectors stand in for embeddings (indexing is measured without embedding time).
 Indexing: `EdgeStore.build` (staging shard, payload index, upserts, flush, manifest, atomic rename) vs
@@ -25,9 +26,8 @@ from pathlib import Path
 import numpy as np
 import qdrant_edge as qe
 
-from aiinfra_dagster.retrieval.index import open_index
+from aiinfra_dagster.retrieval.index import open_index, open_store
 from aiinfra_dagster.retrieval.rows import IndexRows, index_version
-from aiinfra_dagster.retrieval.store import open_store
 from aiinfra_dagster.settings import Settings, load_settings
 
 LABELS = [f"topic-{i}" for i in range(8)]
@@ -153,7 +153,8 @@ def main() -> None:
         n = len(rows)
         search = "HNSW graph" if args.hnsw else "exact search (no HNSW graph)"
         print(
-            f"{n} points x {args.dim} dims, {len(LABELS)} labels, upsert batch {args.batch}, {len(queries)} queries, k={args.k}, {search}"
+            f"{n} points x {args.dim} dims, {len(LABELS)} labels, upsert batch {args.batch}, "
+            f"{len(queries)} queries, k={args.k}, {search}"
         )
         print(f"indexing   ours (EdgeStore.build + alias)   {n / ours_s:10.0f} points/s   (target >= 5,000)")
         print(f"indexing   bare EdgeShard upserts           {n / bare_s:10.0f} points/s")

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from aiinfra_dagster.assets.monitoring import DRIFT_REPORT_KEY
 from aiinfra_dagster.materializations import materializations
 from aiinfra_dagster.monitoring.episodes import (
     TAG_EPISODE,
@@ -30,7 +31,6 @@ from aiinfra_dagster.monitoring.report import NO_VERDICT
 from aiinfra_dagster.settings import Settings
 
 SENSOR_NAME = "retraining_on_drift"
-DRIFT_ASSET = dg.AssetKey("drift_report")
 IN_FLIGHT = (
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -51,7 +51,7 @@ def new_observations(instance: dg.DagsterInstance, after_storage_id: int) -> lis
             reasons=tuple(m.metadata.get("reasons") or ()),
             focus_chunk_ids=tuple(m.metadata.get("focus_chunk_ids") or ()),
         )
-        for m in materializations(instance, DRIFT_ASSET, after_storage_id)
+        for m in materializations(instance, DRIFT_REPORT_KEY, after_storage_id)
     ]
 
 
@@ -88,7 +88,8 @@ def build_retraining_sensor(settings: Settings, job: dg.UnresolvedAssetJobDefini
             "Watches drift_report. The first drifted report of an episode (drifted reports until one is within every "
             "threshold) requests one retraining run with run key drift-episode-<report id>, unless a retraining run is "
             "in flight or the last one started less than monitoring.retraining.cooldown_minutes ago; every skip says "
-            "why. The run's tags name the drift report; its config passes the chunks the traffic retrieved to synthetic_qa."
+            "why. The run's tags name the drift report; its config passes the chunks the traffic retrieved to "
+            "synthetic_qa."
         ),
     )
     def retraining_on_drift(context: dg.SensorEvaluationContext) -> dg.SensorResult:

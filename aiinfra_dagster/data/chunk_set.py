@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from aiinfra_dagster.data.chunking import HFTokenCounter, TokenCounter, blocks_json, chunk_documents
+from aiinfra_dagster.data.chunking import blocks_json, chunk_documents
 from aiinfra_dagster.data.dedup import near_duplicates
 from aiinfra_dagster.data.tables import CHUNK_DUPLICATES, DOCUMENT_CHUNKS
+from aiinfra_dagster.data.token_counters import HFTokenCounter, TokenCounter
 from aiinfra_dagster.documents.model import Document
 from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.settings import ChunkingSettings, ModelSettings

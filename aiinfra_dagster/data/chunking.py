@@ -3,9 +3,9 @@
 Chunks that respect headings and blocks retrieve better than fixed-size windows,
 and every chunk must fit the embedding model's context or its tail is silently
 truncated. So a document's sections (from the document model, whatever its format)
-are packed block by block up to ``max_tokens`` as counted by the real tokenizer, a
-block too long alone is split by sentences, lines, words, then characters, and every
-chunk's final count is verified.
+are packed block by block up to ``max_tokens`` as counted by the real tokenizer
+(`token_counters`), a block too long alone is split by sentences, lines, words, then
+characters, and every chunk's final count is verified.
 
 Chunk texts are exact slices of ``Document.text`` from a chunk's first block to its
 last (the source a person wrote for text formats, the extracted text for HTML/PDF);
@@ -21,69 +21,11 @@ import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
+from aiinfra_dagster.data.token_counters import TokenCounter, count_all
 from aiinfra_dagster.documents.model import Block, Document
 
 SECTION_SEPARATOR = " > "
-
-
-# ----------------------------------------------------------------------------- token counting
-
-
-class TokenCounter(Protocol):
-    def count(self, text: str) -> int: ...
-
-
-class HFTokenCounter:
-    """Counts with the embedding model's own tokenizer, so limits are exact."""
-
-    def __init__(self, tokenizer: object, batch_size: int = 4096) -> None:
-        from tokenizers import Tokenizer
-
-        if not isinstance(tokenizer, Tokenizer):
-            raise TypeError("HFTokenCounter needs a tokenizers.Tokenizer")
-        tokenizer.no_truncation()  # a truncating tokenizer would under-count long texts
-        tokenizer.no_padding()
-        self._tok = tokenizer
-        self.batch_size = batch_size
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> HFTokenCounter:
-        from tokenizers import Tokenizer
-
-        return cls(Tokenizer.from_file(str(path)))
-
-    def count(self, text: str) -> int:
-        return len(self._tok.encode(text, add_special_tokens=False).ids)
-
-    def count_batch(self, texts: Sequence[str]) -> list[int]:
-        counts: list[int] = []
-        for i in range(0, len(texts), self.batch_size):  # bounded batches bound memory
-            encodings = self._tok.encode_batch_fast(list(texts[i : i + self.batch_size]), add_special_tokens=False)
-            counts.extend(len(e.ids) for e in encodings)
-        return counts
-
-
-class WhitespaceTokenCounter:
-    """Whitespace word count: a dependency-free stand-in for tests and fallbacks."""
-
-    def count(self, text: str) -> int:
-        return len(text.split())
-
-    def count_batch(self, texts: Sequence[str]) -> list[int]:
-        return [len(t.split()) for t in texts]
-
-
-def _count_all(counter: TokenCounter, texts: list[str]) -> list[int]:
-    batch = getattr(counter, "count_batch", None)
-    if callable(batch):
-        return list(batch(texts))
-    return [counter.count(t) for t in texts]
-
-
-# ----------------------------------------------------------------------------- chunking
 
 
 @dataclass(frozen=True)
@@ -127,7 +69,7 @@ def blocks_json(blocks: Sequence[ChunkBlock]) -> str:
 def parse_blocks(data: str | None) -> list[ChunkBlock]:
     if not data:
         return []
-    return [ChunkBlock(k, s, e, p, tuple(a) if a else None) for k, s, e, p, a in json.loads(data)]  # type: ignore[arg-type]
+    return [ChunkBlock(k, s, e, p, tuple(a) if a else None) for k, s, e, p, a in json.loads(data)]
 
 
 def plain_text(blocks: Sequence[ChunkBlock]) -> str:
@@ -192,12 +134,12 @@ def _sub_spans(text: str, start: int, end: int, level: int) -> list[tuple[int, i
 def _atomize(
     texts: list[str], spans: list[tuple[int, int, int, int, bool]], counter: TokenCounter, max_tokens: int
 ) -> list[_Piece]:
-    """Block pieces ``(sec, block, start, end, lines_first)``, split further only where one block alone exceeds max_tokens.
+    """Block pieces ``(sec, block, start, end, lines_first)``; split further only where one block exceeds max_tokens.
 
     Prose splits by sentences first; code, lists and tables by lines first.
     """
     pieces = [_Piece(sec, start, end, 0, para, lines_first=lines) for sec, para, start, end, lines in spans]
-    for p, n in zip(pieces, _count_all(counter, [texts[p.sec][p.start : p.end] for p in pieces]), strict=True):
+    for p, n in zip(pieces, count_all(counter, [texts[p.sec][p.start : p.end] for p in pieces]), strict=True):
         p.n = n
     while any(p.n > max_tokens for p in pieces):
         refined: list[_Piece] = []
@@ -219,7 +161,7 @@ def _atomize(
                 q = _Piece(p.sec, s, e, level, p.para)
                 refined.append(q)
                 fresh.append(q)
-        for q, n in zip(fresh, _count_all(counter, [texts[q.sec][q.start : q.end] for q in fresh]), strict=True):
+        for q, n in zip(fresh, count_all(counter, [texts[q.sec][q.start : q.end] for q in fresh]), strict=True):
             q.n = n
         pieces = refined
     return pieces
@@ -250,7 +192,7 @@ def _enforce_max(
     done: dict[int, tuple[list[_Piece], int]] = {}
     order: list[list[_Piece]] = []
     while pending:
-        counts = _count_all(counter, [texts[g[0].sec][g[0].start : g[-1].end] for g in pending])
+        counts = count_all(counter, [texts[g[0].sec][g[0].start : g[-1].end] for g in pending])
         nxt: list[list[_Piece]] = []
         for g, n in zip(pending, counts, strict=True):
             if n <= max_tokens or len(g) == 1:  # a single piece was already counted <= max

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from pydoc_data.topics import topics
 
 import polars as pl
 
@@ -87,8 +88,6 @@ def _directory(source: SourceSettings, root_dir: str) -> Iterator[SourceDocument
 
 
 def _pydoc_topics(source_name: str) -> Iterator[SourceDocument]:
-    from pydoc_data.topics import topics
-
     for key in sorted(topics):
         yield SourceDocument(source_name, f"{PYDOC_TOPICS}/{key}.txt", topics[key].encode())
 

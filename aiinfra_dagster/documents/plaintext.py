@@ -35,6 +35,10 @@ Rules (``text`` is never modified; blocks are slices of it):
   are lines with wide gaps that stand alone or touch a page break: no heading, no block.
 - ``title``: a man page's ``NAME`` line ("open, openat - open and possibly create a file"), else the first
   line of a centred paragraph before the first heading (an RFC's title), else the first heading, else "".
+
+Longer than 350 lines: the rules above are one ordered pass over the same lines (a heading rule looks
+at the code and list rules of the next paragraph, the block rules at the heading decisions), so they
+stay in one module where their order can be read top to bottom.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import polars as pl
 
 from aiinfra_dagster.evaluation.metrics import Interval, bootstrap_ci
 from aiinfra_dagster.labels import metrics as label_metrics
-from aiinfra_dagster.training.classifier import predict_topics
+from aiinfra_dagster.training.classifier_predict import predict_topics
 
 
 @dataclass(frozen=True)

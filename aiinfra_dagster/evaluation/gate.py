@@ -50,5 +50,6 @@ def slice_decision(metric: str, slices: Sequence[SliceDelta], params: PromotionS
     worst = min(gated, key=lambda s: s.delta)
     return Decision(
         True,
-        f"passed: worst of {len(gated)} gated slices is {worst.slice} ({worst.delta:+.3f}), tolerance {params.slice_tolerance:g}",
+        f"passed: worst of {len(gated)} gated slices is {worst.slice} ({worst.delta:+.3f}), "
+        f"tolerance {params.slice_tolerance:g}",
     )

@@ -117,7 +117,8 @@ def evaluate(
                 log(f"{model.role} {model.version} {mode}: all {len(questions)} answers reused")
                 continue
             log(
-                f"{model.role} {model.version} {mode}: answering {len(todo)} questions ({len(questions) - len(todo)} reused)"
+                f"{model.role} {model.version} {mode}: answering {len(todo)} questions "
+                f"({len(questions) - len(todo)} reused)"
             )
             scored = answer_and_score(
                 model.path,

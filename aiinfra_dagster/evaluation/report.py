@@ -56,7 +56,8 @@ def to_markdown(summary: Mapping[str, Any], chart_png: bytes | None = None) -> s
     headers, rows = headline_rows(summary)
     gate, slices = summary["gate"], summary["slices_gate"]
     parts = [
-        f"**Gate: {'PASSED' if gate['passed'] and slices['passed'] else 'BLOCKED'}** — {gate['reason']}; slices {slices['reason']}",
+        f"**Gate: {'PASSED' if gate['passed'] and slices['passed'] else 'BLOCKED'}** — {gate['reason']}; "
+        f"slices {slices['reason']}",
         "",
         f"{summary['questions']} golden questions, mean [{int(summary['confidence'] * 100)}% bootstrap CI]; "
         "improvement > 0 means the candidate is better (perplexity: lower is better, the improvement is in NLL).",
@@ -88,7 +89,8 @@ def to_markdown(summary: Mapping[str, Any], chart_png: bytes | None = None) -> s
     if classifier:
         parts += [
             "",
-            f"**Topic classifier** on {classifier['rows']} held-out chunks: accuracy {interval_text(classifier['accuracy'])}, "
+            f"**Topic classifier** on {classifier['rows']} held-out chunks: "
+            f"accuracy {interval_text(classifier['accuracy'])}, "
             f"macro-F1 {_fmt(classifier['macro_f1'])}; the label model it learned from, on the same rows: accuracy "
             f"{_fmt(classifier['label_model_accuracy'])}, macro-F1 {_fmt(classifier['label_model_macro_f1'])}.",
         ]
@@ -173,7 +175,8 @@ def to_html(summary: Mapping[str, Any], chart_png: bytes, confusion: bytes | Non
     verdict = "PASSED" if gate["passed"] and slices["passed"] else "BLOCKED"
     sections = [
         f"<h1>Evaluation report {html.escape(summary['report_id'])}</h1>",
-        f"<p class='{verdict.lower()}'><b>Gate: {verdict}</b> — {html.escape(gate['reason'])}<br>Slices: {html.escape(slices['reason'])}</p>",
+        f"<p class='{verdict.lower()}'><b>Gate: {verdict}</b> — {html.escape(gate['reason'])}"
+        f"<br>Slices: {html.escape(slices['reason'])}</p>",
         f"<p>{summary['questions']} golden questions; mean [{int(summary['confidence'] * 100)}% bootstrap CI].</p>",
         _html_table(headers, [[c.replace("**", "") for c in r] for r in rows]),
         _img(chart_png, "metrics with confidence intervals"),
@@ -198,8 +201,10 @@ def to_html(summary: Mapping[str, Any], chart_png: bytes, confusion: bytes | Non
     if classifier:
         sections += [
             "<h2>Topic classifier</h2>",
-            f"<p>{classifier['rows']} held-out chunks: accuracy {interval_text(classifier['accuracy'])}, macro-F1 {_fmt(classifier['macro_f1'])}; "
-            f"label model on the same rows: accuracy {_fmt(classifier['label_model_accuracy'])}, macro-F1 {_fmt(classifier['label_model_macro_f1'])}.</p>",
+            f"<p>{classifier['rows']} held-out chunks: accuracy {interval_text(classifier['accuracy'])}, "
+            f"macro-F1 {_fmt(classifier['macro_f1'])}; "
+            f"label model on the same rows: accuracy {_fmt(classifier['label_model_accuracy'])}, "
+            f"macro-F1 {_fmt(classifier['label_model_macro_f1'])}.</p>",
         ]
         if confusion:
             sections.append(_img(confusion, "confusion matrix"))
@@ -207,5 +212,13 @@ def to_html(summary: Mapping[str, Any], chart_png: bytes, confusion: bytes | Non
         "<h2>Inputs</h2>",
         _html_table(["input", "version"], sorted((k, str(v)) for k, v in summary["inputs"].items())),
     ]
-    style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;vertical-align:top}.passed{color:#176e2c}.blocked{color:#a11}"
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>eval report {html.escape(summary['report_id'])}</title><style>{style}</style></head><body>{''.join(sections)}</body></html>"
+    style = (
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;vertical-align:top}"
+        ".passed{color:#176e2c}.blocked{color:#a11}"
+    )
+    title = f"eval report {html.escape(summary['report_id'])}"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head>"
+        f"<body>{''.join(sections)}</body></html>"
+    )

@@ -26,18 +26,21 @@ from aiinfra_dagster.evaluation.report import (
     to_html,
     to_markdown,
 )
-from aiinfra_dagster.evaluation.summary import build_summary, headline_delta, report_id
+from aiinfra_dagster.evaluation.summary import EvalVerdict, build_summary, report_id
 from aiinfra_dagster.evaluation.tables import EVAL_HISTORY, EVAL_REPORTS
 from aiinfra_dagster.labels.tables import CHUNK_LABELS
 from aiinfra_dagster.lakehouse import DeltaStore, WriteResult
 from aiinfra_dagster.models.embedding import TextEncoder
 from aiinfra_dagster.settings import Settings
-from aiinfra_dagster.training.classifier import classifier_examples
+from aiinfra_dagster.training.classifier_data import classifier_examples
 
 
 @dataclass(frozen=True)
 class EvalOutcome:
+    """One produced report: its JSON summary (persisted and rendered), the typed verdict, and what was written."""
+
     summary: dict[str, Any]
+    verdict: EvalVerdict
     markdown: str
     html_path: Path
     history_write: WriteResult
@@ -122,18 +125,20 @@ def produce_report(
             }
             confusion = confusion_png(scored.classes, scored.confusion.tolist())
 
+    verdict = EvalVerdict.from_summary(summary)
     chart = metrics_chart_png(summary)
     html_path = reports_dir(settings) / "eval_report" / f"{rid}.html"
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(to_html(summary, chart, confusion), encoding="utf-8")
     report_write = store.sync(
         EVAL_REPORTS,
-        _report_row(summary, models, golden, html_path, dagster_run_id),
+        _report_row(summary, verdict, models, golden, html_path, dagster_run_id),
         delete_missing=False,
         compare=[c for c in EVAL_REPORTS.columns if c not in {"report_id", "created_at", "dagster_run_id"}],
     )
     return EvalOutcome(
         summary,
+        verdict,
         to_markdown(summary, chart),
         html_path,
         history_write,
@@ -145,29 +150,34 @@ def produce_report(
 
 
 def _report_row(
-    summary: Mapping[str, Any], models: Sequence[EvalModel], golden: pl.DataFrame, html_path: Path, run_id: str
+    summary: Mapping[str, Any],
+    verdict: EvalVerdict,
+    models: Sequence[EvalModel],
+    golden: pl.DataFrame,
+    html_path: Path,
+    run_id: str,
 ) -> pl.DataFrame:
     by_role = {m.role: m for m in models}
-    delta = headline_delta(summary)
+    delta = verdict.headline_delta
     row = {
-        "report_id": summary["report_id"],
+        "report_id": verdict.report_id,
         "created_at": datetime.now(UTC),
         "dagster_run_id": run_id,
         "candidate_version": by_role["candidate"].version,
         "candidate_path": str(by_role["candidate"].path),
-        "incumbent_role": summary["incumbent_role"],
-        "incumbent_version": summary["incumbent_version"],
+        "incumbent_role": verdict.incumbent_role,
+        "incumbent_version": verdict.incumbent_version,
         "base_version": by_role["base"].version,
         "champion_version": by_role["champion"].version if "champion" in by_role else None,
-        "headline_metric": summary["headline_metric"],
-        "headline_mode": summary["headline_mode"],
-        "headline_delta": delta["mean"],
-        "headline_delta_low": delta["low"],
-        "headline_delta_high": delta["high"],
-        "gate_passed": summary["gate"]["passed"],
-        "gate_reason": summary["gate"]["reason"],
-        "slices_passed": summary["slices_gate"]["passed"],
-        "slices_reason": summary["slices_gate"]["reason"],
+        "headline_metric": verdict.headline_metric,
+        "headline_mode": verdict.headline_mode,
+        "headline_delta": delta.mean,
+        "headline_delta_low": delta.low,
+        "headline_delta_high": delta.high,
+        "gate_passed": verdict.gate.passed,
+        "gate_reason": verdict.gate.reason,
+        "slices_passed": verdict.slices_gate.passed,
+        "slices_reason": verdict.slices_gate.reason,
         "questions": golden.height,
         "qa_ids": golden["qa_id"].to_list(),
         "inputs": json.dumps(summary["inputs"], sort_keys=True, default=str),

@@ -1,16 +1,21 @@
-"""From scored rows to the report's summary: intervals, improvements, slices, the gate."""
+"""From scored rows to the report's summary: intervals, improvements, slices, the gate.
+
+The summary is a JSON-ready dict because it is persisted (eval_reports.summary) and rendered; `EvalVerdict` is the
+typed view of it that the Dagster layer reads (headline improvement, both gate decisions, slices, classifier scores).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import polars as pl
 
 from aiinfra_dagster.evaluation.compare import (
+    SliceDelta,
     improvement,
     metric_names,
     paired,
@@ -49,7 +54,7 @@ def build_summary(
     """Everything the report, the gate checks and the eval_reports row say, JSON-ready."""
     by_role = {m.role: m for m in models}
     candidate, incumbent = by_role["candidate"], incumbent_of(models)
-    bootstrap = {"resamples": params.bootstrap_resamples, "confidence": params.confidence}
+    bootstrap: dict[str, Any] = {"resamples": params.bootstrap_resamples, "confidence": params.confidence}
     headline_mode = params.headline_mode if params.headline_mode in modes else modes[0]
 
     def model_rows(model: EvalModel, mode: str) -> pl.DataFrame:
@@ -96,3 +101,71 @@ def build_summary(
 
 def headline_delta(summary: Mapping[str, Any]) -> dict[str, float]:
     return summary["deltas"][summary["headline_mode"]][summary["headline_metric"]]
+
+
+@dataclass(frozen=True)
+class ClassifierScores:
+    """The topic classifier on held-out chunks, next to the label model it learned from."""
+
+    accuracy: float
+    macro_f1: float
+    label_model_accuracy: float
+
+
+@dataclass(frozen=True)
+class EvalVerdict:
+    """What an eval report decided, typed: the headline improvement, the two gate decisions and their inputs."""
+
+    report_id: str
+    incumbent_role: str
+    incumbent_version: str
+    headline_metric: str
+    headline_mode: str
+    headline_delta: Interval
+    gate: Decision
+    slices_gate: Decision
+    slices: tuple[SliceDelta, ...]
+    questions: int
+    classifier: ClassifierScores | None
+    inputs: Mapping[str, Any]
+
+    @property
+    def passed(self) -> bool:
+        """Both decisions passed: the candidate may be promoted."""
+        return self.gate.passed and self.slices_gate.passed
+
+    @property
+    def incumbent(self) -> str:
+        return f"{self.incumbent_role} {self.incumbent_version}"
+
+    @property
+    def headline(self) -> str:
+        return f"{self.headline_metric} ({self.headline_mode})"
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any]) -> EvalVerdict:
+        """The typed view of a summary built by `build_summary` (with report_id and inputs added)."""
+        delta = headline_delta(summary)
+        classifier = summary.get("classifier")
+        return cls(
+            report_id=str(summary["report_id"]),
+            incumbent_role=str(summary["incumbent_role"]),
+            incumbent_version=str(summary["incumbent_version"]),
+            headline_metric=str(summary["headline_metric"]),
+            headline_mode=str(summary["headline_mode"]),
+            headline_delta=Interval(
+                float(delta["mean"]), float(delta["low"]), float(delta["high"]), int(delta.get("n", 0))
+            ),
+            gate=Decision(bool(summary["gate"]["passed"]), str(summary["gate"]["reason"])),
+            slices_gate=Decision(bool(summary["slices_gate"]["passed"]), str(summary["slices_gate"]["reason"])),
+            slices=tuple(SliceDelta(**s) for s in summary["slices"]),
+            questions=int(summary["questions"]),
+            classifier=ClassifierScores(
+                float(classifier["accuracy"]["mean"]),
+                float(classifier["macro_f1"]),
+                float(classifier["label_model_accuracy"]),
+            )
+            if classifier
+            else None,
+            inputs=dict(summary.get("inputs") or {}),
+        )

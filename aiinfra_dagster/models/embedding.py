@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from transformers import AutoModel, AutoTokenizer
 
 from aiinfra_dagster.models.files import file_sha256
 
@@ -24,8 +25,6 @@ class TextEncoder:
     batch_size: int = 64
 
     def __post_init__(self) -> None:
-        from transformers import AutoModel, AutoTokenizer
-
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
         self.model = AutoModel.from_pretrained(str(self.model_dir))
         self.model.eval()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from importlib.util import find_spec
 from pathlib import Path
 
+from huggingface_hub import snapshot_download
+
 from aiinfra_dagster.settings import ModelRef
 
 
@@ -36,8 +38,6 @@ def resolve_model_path(ref: ModelRef, setting: str, *, allow_hub_downloads: bool
             raise ModelNotFoundError(
                 f"{setting}: hub model '{ref.hub_id}' needs models.allow_hub_downloads=true (offline by default)"
             )
-        from huggingface_hub import snapshot_download
-
         assert ref.hub_id is not None
         path = Path(snapshot_download(ref.hub_id, revision=ref.revision)) / (ref.file or "")
     if not path.exists():

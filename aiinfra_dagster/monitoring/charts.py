@@ -9,7 +9,7 @@ import polars as pl
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
 from aiinfra_dagster.charts import figure_png, new_figure
-from aiinfra_dagster.monitoring.drift import DriftThresholds
+from aiinfra_dagster.monitoring.drift_verdict import DriftThresholds
 from aiinfra_dagster.monitoring.report import DriftComparison, TrafficSample
 
 _REFERENCE = {"color": "#4C72B0", "alpha": 0.55, "label": "reference (training set)"}

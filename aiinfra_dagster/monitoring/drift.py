@@ -8,20 +8,18 @@ Each signal answers one question a person deciding on retraining would ask:
 - retrieval scores (mean drop): does the index still find close chunks?
 - answer confidence (low-confidence share): are most answers grounded in weak evidence?
 
-``assess`` turns them into one verdict with readable reasons. Everything here is plain
+`drift_verdict.assess` turns them into one verdict with readable reasons. Everything here is plain
 numpy/scipy so it is tested without Dagster, models or tables.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-
-from aiinfra_dagster.settings import DriftThresholdSettings
 
 UNLABELED = "(unlabeled)"
 """The class a request without a label (None) is counted in, so unlabeled traffic can drift too."""
@@ -316,94 +314,3 @@ def low_confidence_share(confidences: Sequence[float], threshold: float) -> floa
     """
     values = _as_values("confidences", confidences)
     return float(np.count_nonzero(values < threshold) / values.size)
-
-
-# --------------------------------------------------------------------------- verdict
-
-
-DriftThresholds = DriftThresholdSettings
-"""When a signal counts as drift (the `monitoring.thresholds` settings model, defaults included): p-values
-cross when below, the others when at or above; below min_requests there is no verdict."""
-
-
-@dataclass(frozen=True)
-class DriftSignal:
-    """One signal's value against its threshold and whether it crossed it."""
-
-    name: str
-    value: float
-    threshold: float
-    crossed: bool
-    description: str
-    """readable comparison, e.g. 'query-embedding MMD p=0.001 < 0.01'"""
-
-
-@dataclass(frozen=True)
-class DriftVerdict:
-    """Whether traffic drifted, why (one reason per crossed signal), and every signal that was computed."""
-
-    drifted: bool
-    reasons: list[str]
-    signals: dict[str, DriftSignal] = field(default_factory=dict)
-
-
-def _number(value: float) -> str:
-    return f"{value:.3g}"
-
-
-def _below(name: str, label: str, value: float, threshold: float) -> DriftSignal:
-    crossed = value < threshold
-    relation = "<" if crossed else ">="
-    return DriftSignal(name, value, threshold, crossed, f"{label} p={_number(value)} {relation} {_number(threshold)}")
-
-
-def _at_or_above(name: str, label: str, value: float, threshold: float) -> DriftSignal:
-    crossed = value >= threshold
-    relation = ">=" if crossed else "<"
-    return DriftSignal(name, value, threshold, crossed, f"{label} {_number(value)} {relation} {_number(threshold)}")
-
-
-def assess(
-    *,
-    n_requests: int,
-    mmd: MMDResult | None = None,
-    label_psi: PSIResult | None = None,
-    length_ks: KSResult | None = None,
-    retrieval_score_drop: float | None = None,
-    low_confidence: float | None = None,
-    thresholds: DriftThresholds | None = None,
-) -> DriftVerdict:
-    """One verdict from whichever signals were computed (None = not available in this window).
-
-    Traffic drifted when at least one signal crossed its threshold and the current window has at
-    least min_requests requests; below that the signals are still reported, but the verdict is
-    no drift with the reason 'only N requests (< min_requests M)', so a quiet hour does not
-    trigger retraining.
-    """
-    limits = thresholds or DriftThresholds()
-    computed: list[DriftSignal] = []
-    if mmd is not None:
-        computed.append(_below("mmd", "query-embedding MMD", mmd.p_value, limits.mmd_p_value))
-    if label_psi is not None:
-        label = (
-            f"label PSI {_number(label_psi.value)} - noise floor {_number(label_psi.noise_floor)} ="
-            if label_psi.noise_floor
-            else "label PSI"
-        )
-        computed.append(_at_or_above("psi", label, label_psi.excess, limits.psi))
-    if length_ks is not None:
-        computed.append(_below("ks", "query-length KS", length_ks.p_value, limits.ks_p_value))
-    if retrieval_score_drop is not None:
-        computed.append(_at_or_above("score_drop", "retrieval score drop", retrieval_score_drop, limits.score_drop))
-    if low_confidence is not None:
-        computed.append(
-            _at_or_above("low_confidence_share", "low-confidence share", low_confidence, limits.low_confidence_share)
-        )
-    signals: Mapping[str, DriftSignal] = {signal.name: signal for signal in computed}
-
-    if n_requests < limits.min_requests:
-        return DriftVerdict(
-            False, [f"only {n_requests} requests (< min_requests {limits.min_requests})"], dict(signals)
-        )
-    reasons = [signal.description for signal in computed if signal.crossed]
-    return DriftVerdict(bool(reasons), reasons, dict(signals))

@@ -8,7 +8,7 @@ import polars as pl
 
 from aiinfra_dagster.markdown import markdown_image, markdown_table
 from aiinfra_dagster.monitoring.charts import comparison_png, history_png
-from aiinfra_dagster.monitoring.drift import DriftThresholds
+from aiinfra_dagster.monitoring.drift_verdict import DriftThresholds
 from aiinfra_dagster.monitoring.report import DriftComparison, TrafficSample
 
 

@@ -18,12 +18,9 @@ import numpy as np
 import polars as pl
 
 from aiinfra_dagster.monitoring.drift import (
-    DriftThresholds,
-    DriftVerdict,
     KSResult,
     MMDResult,
     PSIResult,
-    assess,
     ks_test,
     low_confidence_share,
     mmd_permutation_test,
@@ -31,6 +28,7 @@ from aiinfra_dagster.monitoring.drift import (
     psi_noise_floor,
     score_drop,
 )
+from aiinfra_dagster.monitoring.drift_verdict import DriftThresholds, DriftVerdict, assess
 
 DRIFT, NO_DRIFT, NO_VERDICT = "drift", "no drift", "no verdict"
 """The verdict labels a report records (the retraining sensor reads them back)."""

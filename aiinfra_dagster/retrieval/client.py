@@ -36,7 +36,10 @@ class ClientReader:
     def __init__(self, client: QdrantClient, version: str) -> None:
         self.client = client
         self.version = version
-        self.dimension = int(client.get_collection(version).config.params.vectors.size)
+        vectors = client.get_collection(version).config.params.vectors
+        if not isinstance(vectors, models.VectorParams):  # we create every collection with one unnamed vector
+            raise TypeError(f"collection {version} does not have one unnamed vector: {vectors!r}")
+        self.dimension = int(vectors.size)
 
     def search(self, vectors: np.ndarray, k: int, label: str | None = None) -> list[list[SearchHit]]:
         if len(vectors) == 0:

@@ -5,7 +5,8 @@
     index.refresh()                         # cheap: re-reads the alias, opens the new version if it moved
 
 A search in flight while `refresh()` swaps versions finishes on the version it started on; that version is
-closed when its last search returns.
+closed when its last search returns. `open_store` (the builder's and rollback's entry) picks the engine: qdrant-edge
+shards by default, qdrant-client collections for `qdrant.url` or `embedded_engine: client_local`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from aiinfra_dagster.retrieval.edge import EdgeStore
 from aiinfra_dagster.retrieval.hits import IndexNotFoundError, SearchHit
-from aiinfra_dagster.retrieval.store import IndexStore, VersionReader, open_store, resolve_qdrant
+from aiinfra_dagster.retrieval.store import IndexStore, VersionReader, resolve_qdrant
 from aiinfra_dagster.settings import QdrantSettings, Settings
 
-__all__ = ["IndexNotFoundError", "SearchHit", "VectorIndex", "open_index"]
+__all__ = ["IndexNotFoundError", "SearchHit", "VectorIndex", "open_index", "open_store"]
 
 
 @dataclass
@@ -127,6 +129,19 @@ class VectorIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_store(settings: Settings | QdrantSettings) -> IndexStore:
+    """Server/cluster when `qdrant.url` is set; else the embedded engine the settings choose.
+
+    qdrant-client is imported only on its path: it costs ~1 s, and the Dagster definitions import this module at load.
+    """
+    q = resolve_qdrant(settings)
+    if q.url is not None or q.embedded_engine == "client_local":
+        from aiinfra_dagster.retrieval.client import ClientStore  # local import: qdrant-client costs ~1 s to import
+
+        return ClientStore.for_server(q) if q.url is not None else ClientStore.for_local_path(q)
+    return EdgeStore(q)
 
 
 def open_index(settings: Settings | QdrantSettings, alias: str | None = None) -> VectorIndex:

@@ -11,15 +11,12 @@ reader sees of its blocks, so Markdown emphasis or reST roles never hide a match
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from aiinfra_dagster.data.chunking import parse_blocks, plain_text
-
-if TYPE_CHECKING:
-    from aiinfra_dagster.retrieval.build import GoldenQueries
+from aiinfra_dagster.retrieval.build import GoldenQueries
 
 
 def normalise(text: str) -> str:
@@ -36,7 +33,7 @@ def _heading(section: str) -> str:
 
 
 def relevant_chunks(pairs: pl.DataFrame, chunks: pl.DataFrame, lead_chars: int = 60) -> dict[str, set[str]]:
-    """qa_id -> relevant chunk ids. `pairs`: qa_id, question, answer, source; `chunks`: chunk_id, path, section, text."""
+    """qa_id -> relevant chunk ids; `pairs`: qa_id, question, answer, source; `chunks`: chunk_id, path, section, text"""
     by_page: dict[tuple[str, str], set[str]] = {}
     for row in chunks.select("chunk_id", "path", "section").iter_rows(named=True):
         by_page.setdefault((row["path"], _heading(row["section"] or "")), set()).add(row["chunk_id"])
@@ -59,9 +56,7 @@ def relevant_chunks(pairs: pl.DataFrame, chunks: pl.DataFrame, lead_chars: int =
 
 
 def golden_queries(pairs: pl.DataFrame, chunks: pl.DataFrame, indexed: set[str], encoder) -> GoldenQueries:
-    """Golden questions whose answer is in the index, embedded with the index's encoder; the rest counted as left out."""
-    from aiinfra_dagster.retrieval.build import GoldenQueries
-
+    """Golden questions whose answer is in the index, embedded with the index's encoder; the rest counted left out."""
     judged = relevant_chunks(pairs, chunks)
     keep = [(r["qa_id"], r["question"], judged[r["qa_id"]] & indexed) for r in pairs.iter_rows(named=True)]
     keep = sorted((k for k in keep if k[2]), key=lambda k: k[0])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from aiinfra_dagster.retrieval.hits import IndexNotFoundError
-from aiinfra_dagster.retrieval.store import open_store, resolve_qdrant
+from aiinfra_dagster.retrieval.index import open_store
+from aiinfra_dagster.retrieval.store import resolve_qdrant
 from aiinfra_dagster.settings import QdrantSettings, Settings
 
 

@@ -1,4 +1,7 @@
-"""What the builder and readers need from a vector store, whichever engine is behind it."""
+"""What the builder and readers need from a vector store, whichever engine is behind it.
+
+The engines (`edge`, `client`) implement these protocols; `index.open_store` picks one from the settings.
+"""
 
 from __future__ import annotations
 
@@ -65,19 +68,3 @@ def resolve_qdrant(settings: Settings | QdrantSettings) -> QdrantSettings:
     if q.url is None and q.path is None:
         q = q.model_copy(update={"path": str(Path(settings.storage.home) / "qdrant")})
     return q
-
-
-def open_store(settings: Settings | QdrantSettings) -> IndexStore:
-    """Server/cluster when `qdrant.url` is set; else the embedded engine the settings choose."""
-    q = resolve_qdrant(settings)
-    if q.url is not None:
-        from aiinfra_dagster.retrieval.client import ClientStore
-
-        return ClientStore.for_server(q)
-    if q.embedded_engine == "client_local":
-        from aiinfra_dagster.retrieval.client import ClientStore
-
-        return ClientStore.for_local_path(q)
-    from aiinfra_dagster.retrieval.edge import EdgeStore
-
-    return EdgeStore(q)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from aiinfra_dagster.retrieval.index import open_store
 from aiinfra_dagster.retrieval.rows import IndexRows, index_version
-from aiinfra_dagster.retrieval.store import open_store, resolve_qdrant
+from aiinfra_dagster.retrieval.store import resolve_qdrant
 from aiinfra_dagster.settings import QdrantSettings, Settings
 
 

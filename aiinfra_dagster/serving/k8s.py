@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aiinfra_dagster.k8s.manifests import (
+from aiinfra_dagster.k8s.validation import (
     DEFAULT_KUBERNETES_VERSION,
     ManifestError,
     _label_errors,

@@ -20,7 +20,8 @@ import torch
 from aiinfra_dagster.rag import answer_messages
 from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.synthetic.llm import generate_chat, load_causal_lm
-from aiinfra_dagster.training.classifier import _predict_proba, classifier_text
+from aiinfra_dagster.training.classifier_data import classifier_text
+from aiinfra_dagster.training.classifier_predict import predict_proba as _predict_proba
 
 
 @dataclass(frozen=True)

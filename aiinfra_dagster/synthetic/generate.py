@@ -253,7 +253,8 @@ class LLMGenerator:
         ]
 
     def generate(self, chunks: Sequence[ChunkInput]) -> list[QACandidate]:
-        from aiinfra_dagster.synthetic.llm import generate_chat, load_causal_lm  # torch + transformers: only when used
+        # torch + transformers take ~2.3 s to import; `aiinfra check` imports this module and never generates with them
+        from aiinfra_dagster.synthetic.llm import generate_chat, load_causal_lm  # local import: torch, see above
 
         if not chunks:
             return []

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import StoppingCriteria
+from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria
 
 
 def load_causal_lm(path: Path, gguf_file: str | None = None) -> tuple[Any, Any]:
@@ -36,8 +36,6 @@ def load_causal_lm(path: Path, gguf_file: str | None = None) -> tuple[Any, Any]:
 
 @lru_cache(maxsize=2)
 def _load(directory: str, gguf_file: str | None) -> tuple[Any, Any]:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     kwargs = {"gguf_file": gguf_file} if gguf_file else {}
     tokenizer = AutoTokenizer.from_pretrained(directory, **kwargs)
     if tokenizer.pad_token_id is None:

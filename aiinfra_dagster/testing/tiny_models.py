@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from pydoc_data.topics import topics
+
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 CHAT_TEMPLATE = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -29,10 +35,6 @@ def build_tiny_causal_lm(
     seed: int = 0,
 ) -> Path:
     """Train a tokenizer on `texts`, initialise a small Llama model and save both to `directory`."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     core = Tokenizer(models.BPE())
@@ -76,6 +78,4 @@ def build_tiny_causal_lm(
 
 def sample_texts() -> list[str]:
     """Offline text to train the tiny tokenizer on: the pydoc topics shipped with Python."""
-    from pydoc_data.topics import topics
-
     return [topics[k] for k in sorted(topics)][:60]

@@ -18,6 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
 from aiinfra_dagster.models.files import directory_bytes, file_sha256
 from aiinfra_dagster.models.locate import ModelNotFoundError, resolve_model_path
 from aiinfra_dagster.settings import ModelRef, Settings
@@ -111,9 +114,6 @@ def _weights_intact(target: Path, manifest: BaseModelManifest) -> bool:
 
 
 def _convert(ref: ModelRef, located: Path, target: Path, source_sha: str, name: str) -> BaseModelManifest:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     directory, kwargs = (located.parent, {"gguf_file": located.name}) if located.is_file() else (located, {})
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(directory), **kwargs)

@@ -9,23 +9,33 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import torch
 from transformers import TrainerCallback
 
+from aiinfra_dagster.models.embedding import model_fingerprint
+from aiinfra_dagster.net import free_port
 from aiinfra_dagster.settings import ClassifierSettings, Settings, TrainingSettings
 from aiinfra_dagster.training.base_model import StoredBaseModel
-from aiinfra_dagster.training.classifier import (
-    ClassifierData,
-    ClassifierResult,
-    load_classifier_result,
-    train_topic_classifier,
+from aiinfra_dagster.training.classifier import ClassifierResult, load_classifier_result, train_topic_classifier
+from aiinfra_dagster.training.classifier_data import ClassifierData
+from aiinfra_dagster.training.deepspeed_checks import checked_deepspeed_config
+from aiinfra_dagster.training.launch import (
+    LAUNCHER_ENV,
+    launch_mode,
+    single_process_env,
+    torch_extensions_dir,
+    torchrun_command,
 )
 from aiinfra_dagster.training.sft import Messages, effective_precision, is_complete, read_result, train_lora
+from aiinfra_dagster.training.worker import WorkerSpec
 
 STORE_DIR = "lora_checkpoint"
 # Settings that change how fast or where a run goes but not the weights it ends with.
@@ -75,8 +85,6 @@ def checkpoint_dir(settings: Settings, fingerprint: str) -> Path:
 
 def device_count(settings: Settings) -> int:
     """Accelerators this step may use: the pod's GPUs in the k8s mode, else what torch sees here."""
-    import torch
-
     return settings.k8s.gpu_count if settings.k8s.enabled else torch.cuda.device_count()
 
 
@@ -84,8 +92,6 @@ def resolved_deepspeed_config(params: TrainingSettings, world_size: int) -> dict
     """The user's (or a built) DeepSpeed config, validated by DeepSpeed before any training starts."""
     if not params.deepspeed.enabled:
         return None
-    from aiinfra_dagster.training.distributed import checked_deepspeed_config
-
     # The config must agree with the precision the Trainer really gets.
     return checked_deepspeed_config(params, world_size=world_size, precision=effective_precision(params.precision))
 
@@ -102,8 +108,6 @@ def fine_tune(
     In-process on CPU or one GPU (DeepSpeed over a one-rank gloo/nccl group); with several
     GPUs, `torchrun` starts one worker per GPU inside this step's pod.
     """
-    from aiinfra_dagster.training.distributed import launch_mode
-
     params = settings.training
     gpus = device_count(settings)
     mode = launch_mode(params, gpus)
@@ -120,8 +124,6 @@ def fine_tune(
     if ds_config is None:
         result = train_lora(base.path, train, evaluation, params, output_dir, callbacks=callbacks)
     else:
-        from aiinfra_dagster.training.distributed import single_process_env, torch_extensions_dir
-
         with single_process_env(torch_extensions_dir(settings), params.deepspeed.master_port):
             result = train_lora(
                 base.path, train, evaluation, params, output_dir, deepspeed_config=ds_config, callbacks=callbacks
@@ -139,12 +141,6 @@ def run_torchrun(
     nproc: int,
 ) -> None:
     """One training process per device via torchrun; rank 0 writes the finished checkpoint."""
-    import os
-    import subprocess
-
-    from aiinfra_dagster.training.distributed import LAUNCHER_ENV, free_port, torch_extensions_dir, torchrun_command
-    from aiinfra_dagster.training.worker import WorkerSpec
-
     spec = WorkerSpec.build(
         base.path,
         train,
@@ -183,8 +179,6 @@ def classifier_fingerprint(encoder_sha: str, data: ClassifierData, params: Class
 
 def fit_topic_classifier(settings: Settings, model_dir: Path, data: ClassifierData) -> FittedClassifier:
     """Train the topic classifier for this data, or reuse the finished model trained on exactly it."""
-    from aiinfra_dagster.models.embedding import model_fingerprint
-
     fingerprint = classifier_fingerprint(model_fingerprint(model_dir), data, settings.classifier)
     output_dir = settings.model_store / "topic_classifier" / fingerprint
     if (output_dir / "metrics.json").is_file():

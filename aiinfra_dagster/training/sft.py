@@ -18,11 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import TrainerCallback
+from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    set_seed,
+)
 from transformers.trainer_callback import PrinterCallback
 
 from aiinfra_dagster.settings import TrainingSettings
 from aiinfra_dagster.training.history import MetricsHistory
+from aiinfra_dagster.training.launch import release_deepspeed_state
 
 IGNORE_INDEX = -100
 COMPLETE = "COMPLETE"
@@ -147,8 +156,6 @@ def torch_dtype(precision: str) -> torch.dtype:
 
 
 def lora_config(params: TrainingSettings) -> Any:
-    from peft import LoraConfig, TaskType
-
     return LoraConfig(
         task_type=TaskType.CAUSAL_LM,
         r=params.lora.r,
@@ -161,8 +168,6 @@ def lora_config(params: TrainingSettings) -> Any:
 def training_arguments(
     params: TrainingSettings, checkpoints: Path, *, has_eval: bool, deepspeed_config: dict[str, Any] | None
 ) -> Any:
-    from transformers import TrainingArguments
-
     on_gpu = torch.cuda.is_available()
     precision = effective_precision(params.precision)
     return TrainingArguments(
@@ -234,9 +239,6 @@ def train_lora(
     callbacks: Sequence[TrainerCallback] = (),
 ) -> SftResult:
     """Fine-tune `base_dir` with LoRA; resumes from ``output_dir/checkpoints`` when a run was interrupted."""
-    from peft import get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, set_seed
-
     if not train_messages:
         raise ValueError("the training set has no train examples")
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -278,8 +280,6 @@ def train_lora(
     merged_dir = None
     if params.merge:
         if deepspeed_config is not None:
-            from aiinfra_dagster.training.distributed import release_deepspeed_state
-
             release_deepspeed_state()  # else from_pretrained below would load ZeRO-3-partitioned (empty) weights
         merged_dir = merge_adapter(base_dir, adapter_dir, output_dir / "merged", dtype)
     (output_dir / "training_args.json").write_text(args.to_json_string())
@@ -295,9 +295,6 @@ def merge_adapter(base_dir: Path, adapter_dir: Path, merged_dir: Path, dtype: to
     Merging a reloaded base (not the trained model object) works the same after plain,
     DeepSpeed ZeRO-2/3 and multi-process training.
     """
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=dtype)
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     shutil.rmtree(merged_dir, ignore_errors=True)

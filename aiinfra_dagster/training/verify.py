@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+from peft import PeftModel
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
 PROBES = ("What is a list comprehension?", "How do I open a file for reading?")
 
 
@@ -25,10 +29,6 @@ def adapter_matches_merged(
     base_dir: Path, adapter_dir: Path, merged_dir: Path, prompts: Sequence[str] = PROBES, tolerance: float = 1e-3
 ) -> MergeReport:
     """Largest logit difference between base+adapter and the merged weights on `prompts`."""
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     tokenizer = AutoTokenizer.from_pretrained(str(adapter_dir))
     adapted = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(base_dir)), str(adapter_dir)).eval()
     merged = AutoModelForCausalLM.from_pretrained(str(merged_dir)).eval()

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from aiinfra_dagster.settings import TrainingSettings
+from aiinfra_dagster.training.launch import single_process_env
+from aiinfra_dagster.training.sft import train_lora
 
 Messages = list[dict[str, str]]
 
@@ -63,9 +65,6 @@ class WorkerSpec:
 
 def run(spec: WorkerSpec) -> None:
     """Train this rank; every rank must call `train_lora` (ZeRO gathers are collective)."""
-    from aiinfra_dagster.training.distributed import single_process_env
-    from aiinfra_dagster.training.sft import train_lora
-
     output_dir = Path(spec.output_dir)
     extensions = Path(spec.extensions_dir) if spec.extensions_dir else output_dir / "torch_extensions"
     with single_process_env(extensions):

@@ -11,9 +11,9 @@ import polars as pl
 
 from aiinfra_dagster.definitions import build_definitions
 from aiinfra_dagster.lakehouse import DeltaStore
+from aiinfra_dagster.lineage.audit import audit_deployment
 from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.monitoring.episodes import TAG_EPISODE, TAG_REPORT
-from aiinfra_dagster.monitoring.lineage import audit_deployment
 from aiinfra_dagster.monitoring.traffic import (
     deployed_url,
     question_pool,

@@ -20,13 +20,8 @@ from safetensors.torch import load_file
 
 from aiinfra_dagster.settings import TrainingSettings
 from aiinfra_dagster.testing.tiny_models import build_tiny_causal_lm, sample_texts
-from aiinfra_dagster.training.distributed import (
-    LAUNCHER_ENV,
-    checked_deepspeed_config,
-    free_port,
-    single_process_env,
-    torchrun_command,
-)
+from aiinfra_dagster.training.deepspeed_checks import checked_deepspeed_config
+from aiinfra_dagster.training.launch import LAUNCHER_ENV, free_port, single_process_env, torchrun_command
 from aiinfra_dagster.training.sft import is_complete, read_result, train_lora
 from aiinfra_dagster.training.worker import WorkerSpec
 

@@ -89,8 +89,10 @@ def write_tables(store: DeltaStore) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_ui_shows_the_drift_report_and_the_sensor_requests_its_retraining(
-    tmp_path: Path, browser: Browser, make_settings
-) -> None:  # noqa: F811
+    tmp_path: Path,
+    browser: Browser,  # noqa: F811
+    make_settings,
+) -> None:
     dagster_home = tmp_path / "dagster_home"
     write_instance_yaml(dagster_home)
     settings = make_settings()

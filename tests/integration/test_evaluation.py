@@ -144,7 +144,8 @@ def test_gate_promotes_better_blocks_worse_and_rollback_is_a_materialization(
     assert not bypass.success
     assert champions(worse) == [weak_version, strong_version]
 
-    # 4. Rollback to the previous champion with the documented command: a materialization of champion_model, with lineage.
+    # 4. Rollback to the previous champion with the documented command: a materialization of champion_model,
+    # with lineage.
     config = tmp_path / "aiinfra.yaml"
     config.write_text(yaml.safe_dump(worse.model_dump(mode="json")))
     assert main(["champion", "rollback", "--config", str(config)]) == 0

@@ -26,12 +26,12 @@ from aiinfra_dagster.evaluation.champion import current
 from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY
 from aiinfra_dagster.instance import write_instance_yaml
 from aiinfra_dagster.lakehouse import DeltaStore
-from aiinfra_dagster.monitoring.episodes import TAG_EPISODE, TAG_REPORT
-from aiinfra_dagster.monitoring.lineage import (
+from aiinfra_dagster.lineage.audit import (
     UnknownDocumentError,
     audit_deployment,
     audit_document,
 )
+from aiinfra_dagster.monitoring.episodes import TAG_EPISODE, TAG_REPORT
 from aiinfra_dagster.sensors.retraining import SENSOR_NAME
 from aiinfra_dagster.serving.process import stop_all_under
 from aiinfra_dagster.settings import Settings, load_settings

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from aiinfra_dagster.lakehouse import DeltaStore
-from aiinfra_dagster.training.classifier import predict_topics
+from aiinfra_dagster.training.classifier_predict import predict_topics
 from aiinfra_dagster.training.tables import EXPERIMENTS
 from tests.conftest import materialization_metadata, materialize_assets
 from tests.integration.test_labels_features import STAGE

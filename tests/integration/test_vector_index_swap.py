@@ -13,7 +13,7 @@ import pytest
 
 from aiinfra_dagster.retrieval.build import GoldenQueries, build_and_switch
 from aiinfra_dagster.retrieval.rows import IndexRows
-from aiinfra_dagster.retrieval.store import open_store, resolve_qdrant
+from aiinfra_dagster.retrieval.store import resolve_qdrant
 from aiinfra_dagster.retrieval.testing import build_test_index
 from tests.unit.test_retrieval_index import make_rows
 
@@ -21,7 +21,7 @@ READER = """
 import json, sys, time
 from pathlib import Path
 import numpy as np
-from aiinfra_dagster.retrieval.index import open_index
+from aiinfra_dagster.retrieval.index import open_index, open_store
 from aiinfra_dagster.settings import QdrantSettings
 
 settings = QdrantSettings.model_validate_json(sys.argv[1])

@@ -12,9 +12,9 @@ import time
 import numpy as np
 
 from aiinfra_dagster.retrieval.build import GoldenQueries, build_and_switch
-from aiinfra_dagster.retrieval.index import open_index
+from aiinfra_dagster.retrieval.index import open_index, open_store
 from aiinfra_dagster.retrieval.rows import IndexRows
-from aiinfra_dagster.retrieval.store import open_store, resolve_qdrant
+from aiinfra_dagster.retrieval.store import resolve_qdrant
 from aiinfra_dagster.settings import Settings
 
 DIM = 16
@@ -99,7 +99,7 @@ def test_reader_in_another_process_sees_no_errors_or_empty_results_across_switch
         try:
             for round_ in range(1, 5):
                 before = searches.value
-                wait_for(lambda: searches.value >= before + 3, "keep searching")
+                wait_for(lambda before=before: searches.value >= before + 3, "keep searching")
                 build = build_and_switch(store, rows_for(round_), "test-model", no_golden(), q)
                 assert build.switched and build.deleted_versions == [versions[-1]]
                 versions.append(build.version)
@@ -110,7 +110,7 @@ def test_reader_in_another_process_sees_no_errors_or_empty_results_across_switch
 
                 wait_for(followed, "follow the switch")
                 after = searches.value
-                wait_for(lambda: searches.value >= after + 3, "search the new version")
+                wait_for(lambda after=after: searches.value >= after + 3, "search the new version")
         finally:
             stop.set()
             reader.join(timeout=DEADLINE_S)

@@ -11,8 +11,6 @@ import pytest
 
 from aiinfra_dagster.data.chunking import (
     Chunk,
-    HFTokenCounter,
-    WhitespaceTokenCounter,
     blocks_json,
     chunk_document,
     chunk_documents,
@@ -20,6 +18,7 @@ from aiinfra_dagster.data.chunking import (
     parse_blocks,
     plain_text,
 )
+from aiinfra_dagster.data.token_counters import HFTokenCounter, WhitespaceTokenCounter
 from aiinfra_dagster.documents.model import Block, Document, Section
 
 DOC_SOURCES = Path("/usr/share/doc/python3.11/html/_sources")

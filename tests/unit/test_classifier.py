@@ -11,17 +11,9 @@ import torch
 
 from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.settings import ClassifierSettings, LoraSettings, ModelSettings
-from aiinfra_dagster.training.classifier import (
-    ClassifierData,
-    classifier_examples,
-    classifier_text,
-    is_held_out,
-    label_model_baseline,
-    load_adapter_model,
-    predict_topics,
-    score,
-    train_topic_classifier,
-)
+from aiinfra_dagster.training.classifier import load_adapter_model, train_topic_classifier
+from aiinfra_dagster.training.classifier_data import ClassifierData, classifier_examples, classifier_text, is_held_out
+from aiinfra_dagster.training.classifier_predict import label_model_baseline, predict_topics, score
 
 NET, TEXT, MATH, CRYPTO = "Networking", "Text Processing", "Mathematics", "Cryptography"
 VOCAB = {

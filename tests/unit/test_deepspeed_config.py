@@ -14,15 +14,9 @@ import torch
 import torch.distributed as dist
 
 from aiinfra_dagster.settings import TrainingSettings
-from aiinfra_dagster.training.distributed import (
-    DeepSpeedConfigError,
-    checked_deepspeed_config,
-    deepspeed_config,
-    launch_mode,
-    single_process_env,
-    torchrun_command,
-    validate_deepspeed_config,
-)
+from aiinfra_dagster.training.deepspeed_checks import checked_deepspeed_config, validate_deepspeed_config
+from aiinfra_dagster.training.deepspeed_config import DeepSpeedConfigError, deepspeed_config
+from aiinfra_dagster.training.launch import launch_mode, single_process_env, torchrun_command
 
 # Explicit, self-consistent, and matching TrainingSettings() defaults (batch 2, accumulation 1, lr 2e-4).
 USER_CONFIG: dict[str, Any] = {

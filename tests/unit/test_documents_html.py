@@ -7,7 +7,8 @@ import pytest
 from aiinfra_dagster.documents.html import parse_html
 from aiinfra_dagster.documents.model import Document, UnparseableDocument
 
-BOILERPLATE_PAGE = """<!DOCTYPE html>
+BOILERPLATE_PAGE = (
+    """<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -21,7 +22,8 @@ BOILERPLATE_PAGE = """<!DOCTYPE html>
   <a class="skip-link" href="#content">Skip to content</a>
   <header class="site-header">
     <a class="logo" href="/">Acme Docs</a>
-    <nav><ul><li><a href="/pricing">Pricing</a></li><li><a href="/careers">Careers</a></li><li><a href="/blog">Blog</a></li></ul></nav>
+    <nav><ul><li><a href="/pricing">Pricing</a></li><li><a href="/careers">Careers</a></li>"""
+    """<li><a href="/blog">Blog</a></li></ul></nav>
     <form role="search"><input placeholder="Search the docs"></form>
   </header>
   <div class="breadcrumbs"><a href="/">Home</a> / <a href="/guides">Guides</a> / Pooling</div>
@@ -45,10 +47,12 @@ with pool.connection() as conn:
     <ul><li><a href="/a">Sharding basics</a></li><li><a href="/b">Read replicas</a></li></ul>
   </aside>
   <footer><p>Copyright 2026 Acme Corp. <a href="/privacy">Privacy policy</a></p></footer>
-  <div id="cookie-banner" class="cookie-consent">We use cookies to improve your experience. <button>Accept all</button></div>
+  <div id="cookie-banner" class="cookie-consent">We use cookies to improve your experience. """
+    """<button>Accept all</button></div>
 </body>
 </html>
 """
+)
 
 BOILERPLATE_WORDS = [
     "Copyright",
@@ -177,7 +181,8 @@ def test_pages_without_text_blocks_are_unparseable(html: str) -> None:
 
 def test_entities_br_and_whitespace() -> None:
     doc = parsed(
-        "<p>Fish &amp; chips&nbsp;&mdash; &#8220;quoted&#8221;,\n   spread\tout<br>second line<br/>third &lt;tag&gt;</p>"
+        "<p>Fish &amp; chips&nbsp;&mdash; &#8220;quoted&#8221;,\n   spread\tout"
+        "<br>second line<br/>third &lt;tag&gt;</p>"
     )
     [para] = doc.blocks()
     assert para.plain == "Fish & chips \u2014 \u201cquoted\u201d, spread out\nsecond line\nthird <tag>"
@@ -209,10 +214,13 @@ def test_list_items_holding_code_keep_the_code_verbatim() -> None:
 
 
 def test_definition_lists_and_quotes() -> None:
-    html = """<body>
-      <dl><dt>timeout</dt><dd>Seconds to wait.</dd><dt>retries</dt><dd><p>How often to retry.</p><pre>retries=3</pre></dd></dl>
+    html = (
+        """<body>
+      <dl><dt>timeout</dt><dd>Seconds to wait.</dd>"""
+        """<dt>retries</dt><dd><p>How often to retry.</p><pre>retries=3</pre></dd></dl>
       <blockquote><p>Errors should never pass silently.</p><p>Unless explicitly silenced.</p></blockquote>
     </body>"""
+    )
     doc = parsed(html)
     assert [(b.kind, b.plain) for b in doc.blocks()] == [
         ("paragraph", "timeout"),
@@ -225,12 +233,15 @@ def test_definition_lists_and_quotes() -> None:
 
 
 def test_sphinx_object_descriptions_become_api_blocks() -> None:
-    html = """<html><head><title>json — JSON encoder and decoder — Python 3.11 documentation</title></head><body>
+    html = (
+        """<html><head><title>json — JSON encoder and decoder — Python 3.11 documentation</title></head><body>
       <div class="related" role="navigation"><h3>Navigation</h3><ul><li><a href="index.html">index</a></li></ul></div>
       <div class="document"><div class="body" role="main"><section>
         <h1><code>json</code> — JSON encoder and decoder<a class="headerlink" href="#json">¶</a></h1>
         <dl class="py function">
-          <dt class="sig sig-object py" id="json.dumps"><span class="sig-prename descclassname">json.</span><span class="sig-name descname">dumps</span>(<em>obj</em>, <em>*</em>, <em>indent=None</em>)<a class="headerlink" href="#json.dumps">¶</a></dt>
+          <dt class="sig sig-object py" id="json.dumps"><span class="sig-prename descclassname">json.</span>"""
+        """<span class="sig-name descname">dumps</span>(<em>obj</em>, <em>*</em>, <em>indent=None</em>)"""
+        """<a class="headerlink" href="#json.dumps">¶</a></dt>
           <dd><p>Serialize <em>obj</em> to a JSON formatted <code>str</code>.</p></dd>
         </dl>
         <p>Text after the function.</p>
@@ -238,6 +249,7 @@ def test_sphinx_object_descriptions_become_api_blocks() -> None:
       <div class="sphinxsidebar" role="navigation"><h3>Previous topic</h3><p><a href="a.html">netrc</a></p></div>
       <div class="footer">&copy; Copyright 2001-2024, Python Software Foundation.</div>
     </body></html>"""
+    )
     doc = parsed(html)
     assert doc.title == "json — JSON encoder and decoder"
     api, body, after = doc.blocks()
@@ -253,19 +265,25 @@ def test_sphinx_object_descriptions_become_api_blocks() -> None:
 
 
 def test_page_without_main_uses_the_body_and_drops_link_bars() -> None:
-    html = """<html><body>
-      <div><a href="/">Home</a> | <a href="/docs">Docs</a> | <a href="/pricing">Pricing</a> | <a href="/careers">Careers</a></div>
+    html = (
+        """<html><body>
+      <div><a href="/">Home</a> | <a href="/docs">Docs</a> | """
+        """<a href="/pricing">Pricing</a> | <a href="/careers">Careers</a></div>
       <div id="header"><span>Acme</span></div>
       <div class="content"><h1>Caching</h1><p>The cache keeps recent results in memory for a minute.</p></div>
       <div id="footer">Copyright 2026 Acme</div>
     </body></html>"""
+    )
     doc = parsed(html)
     assert [b.plain for b in doc.blocks()] == ["The cache keeps recent results in memory for a minute."]
     assert doc.sections[0].heading_path == ("Caching",)
 
 
 def test_malformed_html_is_read_as_a_browser_would() -> None:
-    html = "<div><p>Unclosed <b>bold <i>both</b> text<p>Second<ul><li>one<li>two<ul><li>two.a</ul><li>three</ul><table><tr><th>h<th>k<tr><td>1<td>2</table></span></div></div>"
+    html = (
+        "<div><p>Unclosed <b>bold <i>both</b> text<p>Second<ul><li>one<li>two<ul><li>two.a</ul><li>three</ul>"
+        "<table><tr><th>h<th>k<tr><td>1<td>2</table></span></div></div>"
+    )
     doc = parsed(html)
     assert [(b.kind, b.plain) for b in doc.blocks()] == [
         ("paragraph", "Unclosed bold both text"),
@@ -288,12 +306,15 @@ def test_empty_main_falls_back_to_the_body() -> None:
 
 def test_footnotes_and_sections_named_like_boilerplate_are_content() -> None:
     """docutils renders footnotes as <aside class="footnote">; a section's id comes from its heading."""
-    html = """<body><div role="main">
+    html = (
+        """<body><div role="main">
       <section id="cookie-objects"><h2>Cookie Objects</h2><p>A cookie object is a dictionary of morsels.</p></section>
       <section id="navigation"><h2>Navigation</h2><p>Keyboard shortcuts move between panes.</p></section>
       <p>See the RFC.<a class="footnote-reference" href="#f1">1</a></p>
-      <aside class="footnote-list brackets"><aside class="footnote brackets" id="f1" role="note"><p>RFC 6265, HTTP State Management.</p></aside></aside>
+      <aside class="footnote-list brackets">"""
+        """<aside class="footnote brackets" id="f1" role="note"><p>RFC 6265, HTTP State Management.</p></aside></aside>
     </div><aside class="sidebar"><a href="/a">Other page</a> <a href="/b">Another</a></aside></body>"""
+    )
     doc = parsed(html)
     assert [b.plain for b in doc.blocks()] == [
         "A cookie object is a dictionary of morsels.",

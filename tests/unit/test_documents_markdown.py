@@ -79,7 +79,10 @@ def test_invalid_yaml_front_matter_does_not_crash_and_keeps_the_text() -> None:
 
 def test_prose_between_two_rules_is_read_as_markdown_not_front_matter() -> None:
     """Not a YAML mapping: the lines are Markdown again (a rule, a paragraph, a setext heading), nothing dropped."""
-    text = "---\nThis opening line is prose, not YAML: it says what the page is about.\n\nAnd a second paragraph.\n---\n\nClosing words.\n"
+    text = (
+        "---\nThis opening line is prose, not YAML: it says what the page is about.\n\n"
+        "And a second paragraph.\n---\n\nClosing words.\n"
+    )
     doc = parsed(text)
     assert doc.metadata == {}
     assert [b.plain for b in doc.blocks()] == [

@@ -42,10 +42,13 @@ def _plain_nll(model, prompt: list[int], reference: list[int]) -> float:
 def test_batched_score_and_answer_match_unbatched_forward_and_generate(tiny_causal_lm):
     model, tokenizer = load_causal_lm(tiny_causal_lm)
     prompts = [fit_prompt(tokenizer, q, SYSTEM, 512)[0] for q in QUESTIONS]
-    encoded = [(prompt_ids(tokenizer, m), reference_ids(tokenizer, m, q.reference)) for m, q in zip(prompts, QUESTIONS)]
+    encoded = [
+        (prompt_ids(tokenizer, m), reference_ids(tokenizer, m, q.reference))
+        for m, q in zip(prompts, QUESTIONS, strict=True)
+    ]
     assert len({len(p) for p, _ in encoded}) == 3  # different prompt lengths: the batch is left-padded
     batch = score_and_answer(model, tokenizer, [p for p, _ in encoded], [r for _, r in encoded], max_new_tokens=10)
-    for (prompt, reference), (answer, nll, count), messages in zip(encoded, batch, prompts):
+    for (prompt, reference), (answer, nll, count), messages in zip(encoded, batch, prompts, strict=True):
         assert count == len(reference) > 0
         assert abs(nll - _plain_nll(model, prompt, reference)) < 1e-4
         assert answer == generate_chat(model, tokenizer, [messages], max_new_tokens=10, batch_size=1)[0]

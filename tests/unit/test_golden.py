@@ -102,7 +102,8 @@ def test_parse_faq_inline_sample() -> None:
     assert debugger.section == "General Questions"
     assert debugger.source == "faq/programming.rst.txt"
     assert debugger.answer == (
-        "Yes. See breakpoint and the docs.\n\nUse it like this:\n\nimport pdb\npdb.set_trace()  # a ``literal`` stays as code"
+        "Yes. See breakpoint and the docs.\n\nUse it like this:\n\n"
+        "import pdb\npdb.set_trace()  # a ``literal`` stays as code"
     )
     none = q["What is None?"]
     assert none.answer == "It is None, the null object.\n\nRead the tutorial.\n\nint main(void) { return 0; }"

@@ -23,20 +23,18 @@ import yaml
 from dagster_k8s import k8s_job_executor
 
 from aiinfra_dagster.definitions import build_definitions
+from aiinfra_dagster.k8s.chart import ChartRelease
 from aiinfra_dagster.k8s.executor import build_executor
-from aiinfra_dagster.k8s.manifests import (
+from aiinfra_dagster.k8s.placement import K8S_CONFIG_TAG, gpu_k8s_config, gpu_step
+from aiinfra_dagster.k8s.step_jobs import (
     CODE_LOCATION_MODULE,
-    DEFAULT_KUBERNETES_VERSION,
     GRPC_PORT,
     IMAGE_WORKDIR,
-    ChartRelease,
-    ManifestError,
     k8s_step_keys,
     step_job_manifest,
     step_job_manifests,
-    validate_manifest,
 )
-from aiinfra_dagster.k8s.placement import K8S_CONFIG_TAG, gpu_k8s_config, gpu_step
+from aiinfra_dagster.k8s.validation import DEFAULT_KUBERNETES_VERSION, ManifestError, validate_manifest
 from aiinfra_dagster.settings import DagsterSettings, K8sSettings, Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]

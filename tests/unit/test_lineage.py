@@ -6,10 +6,11 @@ import dagster as dg
 import pytest
 
 from aiinfra_dagster.lakehouse import DeltaStore
+from aiinfra_dagster.lineage.audit import NothingDeployedError, audit_deployment
+from aiinfra_dagster.lineage.catalog import recorded
+from aiinfra_dagster.lineage.hops import pick, triggered_by
+from aiinfra_dagster.lineage.render import report_name, write_report
 from aiinfra_dagster.materializations import Materialization
-from aiinfra_dagster.monitoring.lineage import NothingDeployedError, audit_deployment
-from aiinfra_dagster.monitoring.lineage_hops import pick, recorded, triggered_by
-from aiinfra_dagster.monitoring.lineage_render import report_name, write_report
 
 
 def mat(timestamp: float, **metadata) -> Materialization:

@@ -9,18 +9,17 @@ import pytest
 
 from aiinfra_dagster.monitoring.drift import (
     UNLABELED,
-    DriftThresholds,
-    DriftVerdict,
     KSResult,
     MMDResult,
     PSIResult,
-    assess,
     ks_test,
     low_confidence_share,
     mmd_permutation_test,
     psi,
+    psi_noise_floor,
     score_drop,
 )
+from aiinfra_dagster.monitoring.drift_verdict import DriftThresholds, DriftVerdict, assess
 
 DIM = 384
 
@@ -228,8 +227,6 @@ def test_assess_too_few_requests_is_never_drift() -> None:
 
 
 def test_psi_noise_floor_absorbs_small_sample_bias_but_not_a_real_shift() -> None:
-    from aiinfra_dagster.monitoring.drift import psi_noise_floor
-
     rng = np.random.default_rng(5)
     classes = [f"topic-{i}" for i in range(20)]
     reference = list(rng.choice(classes, 500))

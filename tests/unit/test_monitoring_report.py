@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from aiinfra_dagster.monitoring.charts import comparison_png, history_png
-from aiinfra_dagster.monitoring.drift import DriftThresholds
+from aiinfra_dagster.monitoring.drift_verdict import DriftThresholds
 from aiinfra_dagster.monitoring.report import (
     TrafficSample,
     compare,

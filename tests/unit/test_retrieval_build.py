@@ -7,10 +7,11 @@ import polars as pl
 import pytest
 
 from aiinfra_dagster.retrieval.build import GoldenQueries, IndexVerificationError, build_and_switch, index_rows
+from aiinfra_dagster.retrieval.index import open_store
 from aiinfra_dagster.retrieval.metrics import first_relevant_rank, retrieval_metrics
 from aiinfra_dagster.retrieval.relevance import relevant_chunks
 from aiinfra_dagster.retrieval.rows import IndexRows
-from aiinfra_dagster.retrieval.store import open_store, resolve_qdrant
+from aiinfra_dagster.retrieval.store import resolve_qdrant
 from tests.unit.test_retrieval_index import make_rows
 
 

@@ -10,9 +10,9 @@ import threading
 import numpy as np
 import pytest
 
-from aiinfra_dagster.retrieval.index import IndexNotFoundError, SearchHit, open_index
+from aiinfra_dagster.retrieval.index import IndexNotFoundError, SearchHit, open_index, open_store
 from aiinfra_dagster.retrieval.rows import IndexRows, index_version
-from aiinfra_dagster.retrieval.store import open_store, resolve_qdrant
+from aiinfra_dagster.retrieval.store import resolve_qdrant
 from aiinfra_dagster.retrieval.testing import build_test_index
 
 DIM = 16

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from aiinfra_dagster.k8s.manifests import ManifestError
+from aiinfra_dagster.k8s.validation import ManifestError
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.serving.config import portable_settings
 from aiinfra_dagster.serving.inference_logs import compact_inference_log, partition_values

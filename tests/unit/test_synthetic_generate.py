@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aiinfra_dagster.data.chunking import WhitespaceTokenCounter, chunk_document
+from aiinfra_dagster.data.chunking import chunk_document
+from aiinfra_dagster.data.token_counters import WhitespaceTokenCounter
 from aiinfra_dagster.documents.markdown import parse_markdown
 from aiinfra_dagster.documents.rst import parse_rst
 from aiinfra_dagster.synthetic.filters import format_validity
@@ -147,7 +148,8 @@ def test_templates_on_a_markdown_handbook_come_from_tasks_definitions_lists_and_
     assert checklist == [
         (
             "What does the Checklist before a migration section in the Database operations documentation list?",
-            "Take a fresh snapshot of the primary; Announce the window in the incidents channel; Pause the nightly batch jobs.",
+            "Take a fresh snapshot of the primary; Announce the window in the incidents channel; "
+            "Pause the nightly batch jobs.",
         )
     ]
     limits = by_section["Database operations > Limits"]

@@ -18,15 +18,17 @@ from aiinfra_dagster.settings import TrackingSettings
 from aiinfra_dagster.training.tables import EXPERIMENTS
 from aiinfra_dagster.training.tracking import (
     ExperimentRun,
-    MlflowUnavailableError,
-    comparison_markdown,
+    compared_runs,
     environment_info,
-    experiment_metadata,
     experiment_run_id,
-    log_to_mlflow,
+    record_experiment,
+)
+from aiinfra_dagster.training.tracking_mlflow import MlflowUnavailableError, log_to_mlflow
+from aiinfra_dagster.training.tracking_render import (
+    comparison_markdown,
+    experiment_metadata,
     loss_curve_markdown,
     loss_curve_png,
-    record_experiment,
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -69,6 +71,14 @@ def make_run(
 @pytest.fixture
 def store(tmp_path: Path) -> DeltaStore:
     return DeltaStore(str(tmp_path / "lake"))
+
+
+def recorded_metadata(run: ExperimentRun, store: DeltaStore, tracking: TrackingSettings) -> dict:
+    """What a training asset does: record the run, mirror it to MLflow, then build its metadata."""
+    written = record_experiment(store, run)
+    mlflow_run = log_to_mlflow(tracking, run)
+    compared = compared_runs(store, run.asset, run.run_id, tracking.compare_last)
+    return experiment_metadata(run, written, compared, mlflow_run)
 
 
 def test_run_id_is_derived_from_params_and_inputs_only():
@@ -142,7 +152,7 @@ def test_comparison_lists_runs_newest_first_with_current_marked(store):
     for run in (old, new, other_asset):
         record_experiment(store, run)
 
-    table = comparison_markdown(store, "lora_checkpoint", new.run_id, last=5)
+    table = comparison_markdown(compared_runs(store, "lora_checkpoint", new.run_id, last=5))
     lines = table.splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert "learning_rate" in header and "lora_r" not in header  # only params that differ
@@ -160,14 +170,14 @@ def test_comparison_shows_only_earlier_runs_and_at_most_last(store):
     runs = [make_run(lr=i * 1e-4, started_at=T0 + timedelta(hours=i)) for i in range(1, 5)]
     for run in runs:
         record_experiment(store, run)
-    middle = comparison_markdown(store, "lora_checkpoint", runs[2].run_id, last=1)
+    middle = comparison_markdown(compared_runs(store, "lora_checkpoint", runs[2].run_id, last=1))
     assert runs[2].short_id in middle and runs[1].short_id in middle
     assert runs[0].short_id not in middle and runs[3].short_id not in middle  # too old / later than current
 
-    alone = comparison_markdown(store, "lora_checkpoint", runs[0].run_id, last=5)
+    alone = comparison_markdown(compared_runs(store, "lora_checkpoint", runs[0].run_id, last=5))
     assert "No earlier runs" in alone
     with pytest.raises(ValueError, match="record it first"):
-        comparison_markdown(store, "lora_checkpoint", "lora_checkpoint:unknown", last=5)
+        compared_runs(store, "lora_checkpoint", "lora_checkpoint:unknown", last=5)
 
 
 def test_loss_curve_is_a_small_png_embedded_in_markdown():
@@ -216,7 +226,7 @@ def test_environment_reports_versions_device_and_threads():
 def test_experiment_metadata_is_accepted_by_a_real_dagster_materialization(store):
     record_experiment(store, make_run(lr=1e-4, started_at=T0))
     run = make_run(lr=2e-4, started_at=T0 + timedelta(hours=1), environment=environment_info())
-    metadata = experiment_metadata(run, store, TrackingSettings())
+    metadata = recorded_metadata(run, store, TrackingSettings())
 
     @dg.asset(name="lora_checkpoint")
     def tiny() -> dg.MaterializeResult:
@@ -276,8 +286,9 @@ def test_logs_a_run_to_a_local_mlflow_store_and_reads_it_back(mlflow_tracking, t
     extra = tmp_path / "adapter_config.json"
     extra.write_text('{"r": 8}')
     run = make_run(lr=2e-4)
-    mlflow_id = log_to_mlflow(mlflow_tracking, run, artifacts=[extra])
-    assert mlflow_id
+    ref = log_to_mlflow(mlflow_tracking, run, artifacts=[extra])
+    assert ref is not None and ref.run_id
+    mlflow_id = ref.run_id
 
     client = MlflowClient(tracking_uri=mlflow_tracking.mlflow_tracking_uri)
     got = client.get_run(mlflow_id)
@@ -304,7 +315,7 @@ def test_re_logging_the_same_run_reuses_the_mlflow_run_without_duplicate_steps(m
     from mlflow.tracking import MlflowClient
 
     run = make_run()
-    first = log_to_mlflow(mlflow_tracking, run)
+    first = log_to_mlflow(mlflow_tracking, run).run_id
     resumed = replace(
         run,
         history=history(steps=12),
@@ -312,7 +323,7 @@ def test_re_logging_the_same_run_reuses_the_mlflow_run_without_duplicate_steps(m
         status="resumed",
         params={**run.params, "lora_r": 16, "new_knob": "on"},
     )  # e.g. a caller-chosen run_id
-    second = log_to_mlflow(mlflow_tracking, resumed)
+    second = log_to_mlflow(mlflow_tracking, resumed).run_id
     assert second == first
     params = MlflowClient(tracking_uri=mlflow_tracking.mlflow_tracking_uri).get_run(first).data.params
     assert (params["lora_r"], params["new_knob"]) == ("8", "on")  # MLflow params are immutable; new ones are added
@@ -326,7 +337,7 @@ def test_re_logging_the_same_run_reuses_the_mlflow_run_without_duplicate_steps(m
 
 
 def test_experiment_metadata_includes_the_mlflow_run(mlflow_tracking, store):
-    metadata = experiment_metadata(make_run(), store, mlflow_tracking)
+    metadata = recorded_metadata(make_run(), store, mlflow_tracking)
     normalized = dg.MaterializeResult(metadata=metadata).metadata
     assert normalized["mlflow_run_id"].value
     assert "mlflow_run_url" not in normalized  # a sqlite store has no web UI to link to

@@ -1,4 +1,4 @@
-"""The lineage audit: what produced the deployed Bento, and (lineage_document) what one raw document affects.
+"""The lineage audit: what produced the deployed Bento (and, re-exported from `document`, what one document reaches).
 
 Every link is resolved from what materializations recorded (identifiers and
 `input_*` versions in their metadata, the tags of the runs that produced them)
@@ -17,21 +17,10 @@ import polars as pl
 
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, RAW_DOCUMENTS
 from aiinfra_dagster.lakehouse import DeltaStore
-from aiinfra_dagster.monitoring.lineage_document import (
-    DocumentImpact,
-    UnknownDocumentError,
-    audit_document,
-)
-from aiinfra_dagster.monitoring.lineage_hops import (
-    Catalog,
-    Chain,
-    Hop,
-    Tables,
-    chain_from,
-    meta,
-    now,
-    recorded,
-)
+from aiinfra_dagster.lineage.catalog import Catalog, Tables, meta, now, recorded
+from aiinfra_dagster.lineage.document import DocumentImpact, UnknownDocumentError, audit_document
+from aiinfra_dagster.lineage.hops import Chain, Hop, chain_from
+from aiinfra_dagster.lineage.render import deployment_markdown
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
 
 __all__ = [
@@ -123,8 +112,6 @@ class DeploymentLineage:
         }
 
     def to_markdown(self) -> str:
-        from aiinfra_dagster.monitoring.lineage_render import deployment_markdown
-
         return deployment_markdown(self)
 
 
@@ -176,7 +163,8 @@ def training_documents(tables: Tables, chain: Chain) -> tuple[list[SourceDocumen
     if human := examples["chunk_id"].null_count():
         notes.append(f"{human} training examples are human-written pairs from files (no source chunk)")
     return [
-        SourceDocument(*row, raw_documents_version=int(versions["raw_documents"])) for row in docs.iter_rows()
+        SourceDocument(document_id, source, path, content_hash, int(versions["raw_documents"]))
+        for document_id, source, path, content_hash in docs.iter_rows()
     ], notes
 
 
@@ -198,7 +186,8 @@ def consistency_notes(catalog: Catalog, chain: Chain) -> list[str]:
         "champion", "model_version"
     ):
         notes.append(
-            f"eval report {value('eval_report', 'report_id')} evaluated candidate {value('eval_report', 'candidate_version')}"
+            f"eval report {value('eval_report', 'report_id')} evaluated candidate "
+            f"{value('eval_report', 'candidate_version')}"
         )
     generated, contexts = (
         value("synthetic_qa", "input_document_chunks_version"),

@@ -1,4 +1,4 @@
-"""Markdown of the lineage audit: what a person reads in the terminal and in the Dagster UI."""
+"""Markdown of the lineage audit (what a person reads in the terminal and in the Dagster UI) and its report files."""
 
 from __future__ import annotations
 
@@ -7,15 +7,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aiinfra_dagster.lineage.hops import Hop
 from aiinfra_dagster.markdown import markdown_table
 from aiinfra_dagster.settings import Settings
 
-if TYPE_CHECKING:
-    from aiinfra_dagster.monitoring.lineage import (
-        DeploymentLineage,
-        DocumentImpact,
-        Hop,
-    )
+if TYPE_CHECKING:  # the result types import this module for their to_markdown(): names for the type checker only
+    from aiinfra_dagster.lineage.audit import DeploymentLineage
+    from aiinfra_dagster.lineage.document import DocumentImpact
 
 MAX_DOCUMENT_ROWS = 25
 
@@ -58,7 +56,8 @@ def deployment_markdown(lineage: DeploymentLineage) -> str:
     lines = [
         f"# Lineage of {lineage.bento_tag} ({state})",
         "",
-        f"Audited {lineage.audited_at}: {len(lineage.hops) - len(lineage.missing)} hops resolved, {len(lineage.missing)} missing.",
+        f"Audited {lineage.audited_at}: {len(lineage.hops) - len(lineage.missing)} hops resolved, "
+        f"{len(lineage.missing)} missing.",
         "",
         markdown_table(
             ["", ""],

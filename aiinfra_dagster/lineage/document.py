@@ -16,18 +16,10 @@ import polars as pl
 
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, RAW_DOCUMENTS
 from aiinfra_dagster.lakehouse import DeltaStore
+from aiinfra_dagster.lineage.catalog import Catalog, Tables, iso, meta, now, recorded
+from aiinfra_dagster.lineage.hops import PRODUCED, chain_from, pick
+from aiinfra_dagster.lineage.render import document_markdown
 from aiinfra_dagster.materializations import Materialization
-from aiinfra_dagster.monitoring.lineage_hops import (
-    PRODUCED,
-    Catalog,
-    Tables,
-    chain_from,
-    iso,
-    meta,
-    now,
-    pick,
-    recorded,
-)
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
 
 RAW_COLUMNS = ("document_id", "source", "path", "content_hash")
@@ -93,8 +85,6 @@ class DocumentImpact:
         }
 
     def to_markdown(self) -> str:
-        from aiinfra_dagster.monitoring.lineage_render import document_markdown
-
         return document_markdown(self)
 
 
@@ -151,8 +141,8 @@ def find_document(catalog: Catalog, tables: Tables, ref: str) -> tuple[str, str,
         names = sorted(set(raw["path"]) | set(raw["document_id"]))
         close = difflib.get_close_matches(ref, names, n=5, cutoff=0.5)
         raise UnknownDocumentError(
-            f"document '{ref}' is in no raw_documents version ({len(versions)} recorded versions, {raw['document_id'].n_unique()} "
-            "documents); pass a document_id or a path relative to its source"
+            f"document '{ref}' is in no raw_documents version ({len(versions)} recorded versions, "
+            f"{raw['document_id'].n_unique()} documents); pass a document_id or a path relative to its source"
             + (f". Close matches: {', '.join(close)}" if close else "")
         )
     rows = raw.filter(pl.col("document_id") == ids[0]).sort("version")

@@ -1,39 +1,29 @@
-"""DeepSpeed ZeRO for LoRA fine-tuning: the config, its validation before training, and how it is launched.
+"""A DeepSpeed config checked before training, with transformers', accelerate's and DeepSpeed's own code.
 
-The user's DeepSpeed JSON is taken as-is (``"auto"`` values allowed, filled from
-the training settings exactly as the transformers Trainer fills them); without
-one a ZeRO config is built from ``training.deepspeed.stage`` and its offload
-flags. Every config goes through transformers', accelerate's and DeepSpeed's own
-checks *before* training starts, so a bad stage or inconsistent batch sizes fail
-in seconds with DeepSpeed's text and the setting to change, not minutes into a run.
-
-On CPU (and on one GPU) DeepSpeed runs in the calling process over gloo once the
-launcher variables are present (`single_process_env`); with several GPUs the step
-runs ``torch.distributed.run`` inside its pod (`torchrun_command` + `worker`).
+Every config goes through the three libraries' checks *before* training starts, so a bad
+stage or inconsistent batch sizes fail in seconds with DeepSpeed's text and the setting to
+change, not minutes into a run. "auto" values are resolved exactly as the Trainer resolves them.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from aiinfra_dagster.net import free_port
-from aiinfra_dagster.settings import Settings, TrainingSettings
+from pydantic import ValidationError
 
-LaunchMode = Literal["in_process", "torchrun"]
+from aiinfra_dagster.settings import TrainingSettings
+from aiinfra_dagster.training.deepspeed_config import DeepSpeedConfigError, config_origin, deepspeed_config
+from aiinfra_dagster.training.launch import restore_environ
+
 Precision = Literal["fp32", "bf16", "fp16"]
 
-WORKER_MODULE = "aiinfra_dagster.training.worker"
-LAUNCHER_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 # transformers fills these from the model's hidden size only once the model exists.
 HIDDEN_SIZE_KEYS = (
     "zero_optimization.reduce_bucket_size",
@@ -53,85 +43,6 @@ SETTING_OF_KEY = {
     "scheduler.params.total_num_steps": "training.max_steps",
     "scheduler.params.warmup_num_steps": "training.warmup_steps",
 }
-
-
-class DeepSpeedConfigError(ValueError):
-    """A DeepSpeed config that would fail (or silently misbehave) in training; the message names the setting."""
-
-
-# --- the config ---------------------------------------------------------------------------------
-
-
-def config_origin(training: TrainingSettings) -> str:
-    """Where the DeepSpeed config comes from, as the setting a user edits."""
-    ds = training.deepspeed
-    if ds.config_path is not None:
-        return f"training.deepspeed.config_path ({ds.config_path})"
-    if ds.config is not None:
-        return "training.deepspeed.config"
-    return "training.deepspeed.stage/offload_*"
-
-
-def deepspeed_config(training: TrainingSettings) -> dict[str, Any]:
-    """The user's DeepSpeed JSON (inline or file) unchanged, else a ZeRO config built from the settings.
-
-    Files are read as strict JSON, as transformers/accelerate read them.
-    """
-    ds = training.deepspeed
-    if ds.config is not None:
-        return copy.deepcopy(ds.config)
-    if ds.config_path is not None:
-        return _read_config_file(Path(ds.config_path))
-    return built_config(ds.stage, offload_optimizer=ds.offload_optimizer, offload_param=ds.offload_param)
-
-
-def _read_config_file(path: Path) -> dict[str, Any]:
-    setting = f"training.deepspeed.config_path ({path})"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise DeepSpeedConfigError(f"{setting}: the DeepSpeed config file does not exist") from exc
-    except OSError as exc:
-        raise DeepSpeedConfigError(f"{setting}: the DeepSpeed config file cannot be read: {exc}") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DeepSpeedConfigError(f"{setting}: the DeepSpeed config file is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise DeepSpeedConfigError(f"{setting}: a DeepSpeed config must be a JSON object, got {type(data).__name__}")
-    return data
-
-
-def built_config(stage: int, *, offload_optimizer: bool = False, offload_param: bool = False) -> dict[str, Any]:
-    """A ZeRO config whose sizes and precision are "auto", so they always follow the training settings.
-
-    No optimizer/scheduler section: the Trainer's AdamW and schedule are used, as in a plain run
-    (with optimizer offload accelerate swaps in DeepSpeedCPUAdam, a compiled op).
-    """
-    if offload_param and stage != 3:
-        raise DeepSpeedConfigError(
-            f"training.deepspeed.offload_param needs training.deepspeed.stage 3 (got stage {stage}): "
-            "ZeRO partitions, and so offloads, parameters only at stage 3"
-        )
-    zero: dict[str, Any] = {"stage": stage}
-    if offload_optimizer:
-        zero["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
-    if offload_param:
-        zero["offload_param"] = {"device": "cpu", "pin_memory": True}
-    if stage == 3:
-        zero["stage3_gather_16bit_weights_on_model_save"] = True
-    return {
-        "train_micro_batch_size_per_gpu": "auto",
-        "gradient_accumulation_steps": "auto",
-        "train_batch_size": "auto",
-        "gradient_clipping": "auto",
-        "bf16": {"enabled": "auto"},
-        "fp16": {"enabled": "auto"},
-        "zero_optimization": zero,
-    }
-
-
-# --- validation ---------------------------------------------------------------------------------
 
 
 def checked_deepspeed_config(
@@ -216,7 +127,8 @@ def _trainer_args(
     warmup_steps: float,
 ) -> SimpleNamespace:
     """The TrainingArguments fields transformers reads when filling "auto" (the others keep its defaults)."""
-    from transformers import TrainingArguments
+    # local import: transformers is heavy; the Dagster definitions import this module (via checkpoints) at load
+    from transformers import TrainingArguments  # local import: see the line above
 
     defaults = TrainingArguments.__dataclass_fields__
     args = SimpleNamespace(
@@ -248,8 +160,9 @@ def _trainer_args(
 @contextmanager
 def _isolated_hf_deepspeed_state() -> Iterator[None]:
     """transformers keeps the last DeepSpeed config in a module global (it drives ZeRO-3 loading): keep it as it was."""
-    import accelerate.utils  # noqa: F401  (first imports may set variables of their own: not ours to undo)
-    import transformers.integrations.deepspeed as hf_ds
+    # First imports may set variables of their own (not ours to undo), so accelerate is imported before saving.
+    import accelerate.utils  # noqa: F401  # local import: accelerate is heavy, loaded only to validate
+    import transformers.integrations.deepspeed as hf_ds  # local import: heavy, loaded only to validate
 
     _planned_world_config()
     saved = hf_ds._hf_deepspeed_config_weak_ref
@@ -258,12 +171,12 @@ def _isolated_hf_deepspeed_state() -> Iterator[None]:
         yield
     finally:
         hf_ds._hf_deepspeed_config_weak_ref = saved
-        _restore_environ(environ)
+        restore_environ(environ)
 
 
 def _filled_like_training_arguments(config: Mapping[str, Any], args: SimpleNamespace, origin: str) -> Any:
     """transformers' own "auto" filling and mismatch bookkeeping (TrainingArguments.__post_init__)."""
-    from transformers.integrations.deepspeed import HfTrainerDeepSpeedConfig
+    from transformers.integrations.deepspeed import HfTrainerDeepSpeedConfig  # local import: heavy, see above
 
     try:
         hf_config = HfTrainerDeepSpeedConfig(dict(config))
@@ -275,7 +188,7 @@ def _filled_like_training_arguments(config: Mapping[str, Any], args: SimpleNames
 
 def _filled_like_accelerate(config: dict[str, Any], origin: str) -> dict[str, Any]:
     """accelerate's DeepSpeedPlugin checks and fills (ZeRO section required, stage "auto"), on a copy."""
-    from accelerate.utils import DeepSpeedPlugin
+    from accelerate.utils import DeepSpeedPlugin  # local import: heavy, loaded only to validate
 
     try:
         return dict(DeepSpeedPlugin(hf_ds_config=copy.deepcopy(config)).deepspeed_config)
@@ -285,10 +198,13 @@ def _filled_like_accelerate(config: dict[str, Any], origin: str) -> dict[str, An
 
 @cache
 def _planned_world_config() -> type:
-    """DeepSpeedConfig for the world size we will launch: DeepSpeed would ask a process group that does not exist yet."""
-    from deepspeed.runtime.config import DeepSpeedConfig
+    """DeepSpeedConfig for the world size we will launch.
 
-    class PlannedWorldConfig(DeepSpeedConfig):  # type: ignore[misc, valid-type]
+    DeepSpeed would otherwise ask a process group that does not exist yet.
+    """
+    from deepspeed.runtime.config import DeepSpeedConfig  # local import: deepspeed is optional and slow to import
+
+    class PlannedWorldConfig(DeepSpeedConfig):
         def __init__(self, config: dict[str, Any], world_size: int) -> None:
             self._planned_world_size = world_size
             super().__init__(config)
@@ -326,7 +242,6 @@ def _translated(exc: BaseException, origin: str, who: str) -> DeepSpeedConfigErr
 
 def _hint(exc: BaseException, origin: str) -> str:
     """The setting to change for a library error: from pydantic's field locations, else from the text."""
-    from pydantic import ValidationError
 
     built = origin.startswith("training.deepspeed.stage")
     if isinstance(exc, ValidationError):
@@ -387,108 +302,3 @@ def _set_key(config: dict[str, Any], dotted: str, value: Any) -> None:
     for part in parents:
         node = node[part]
     node[last] = value
-
-
-# --- running it ---------------------------------------------------------------------------------
-
-
-def torch_extensions_dir(settings: Settings) -> Path:
-    """Where compiled DeepSpeed ops are cached: a cold build takes ~1 min (shm_comm), ~3 min more for offload (cpu_adam)."""
-    configured = settings.training.deepspeed.extensions_dir
-    return Path(configured) if configured else Path(settings.storage.home) / "cache" / "torch_extensions"
-
-
-@contextmanager
-def single_process_env(extensions_dir: Path, master_port: int | None = None) -> Iterator[dict[str, str]]:
-    """Launcher variables for a one-process DeepSpeed run; the environment is restored afterwards.
-
-    DeepSpeed only initialises its (gloo) backend when RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR
-    and MASTER_PORT are set; values a launcher (torchrun) already set are kept, and so is an existing
-    TORCH_EXTENSIONS_DIR. On exit every variable changed inside the block is put back (accelerate
-    leaves ACCELERATE_USE_DEEPSPEED=true behind, which would turn a later plain run into a DeepSpeed
-    one), so is torch's thread count, and the process group this block created is destroyed together
-    with the DeepSpeed state transformers keeps globally (see `release_deepspeed_state`).
-    Yields the variables it set.
-    """
-    import torch
-    import torch.distributed as dist
-
-    wanted = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}
-    if "MASTER_PORT" not in os.environ:
-        wanted["MASTER_PORT"] = str(master_port or free_port())
-    wanted["TORCH_EXTENSIONS_DIR"] = str(extensions_dir)
-    added = {key: value for key, value in wanted.items() if key not in os.environ}
-    Path(os.environ.get("TORCH_EXTENSIONS_DIR", extensions_dir)).mkdir(parents=True, exist_ok=True)
-    owns_group = not (dist.is_available() and dist.is_initialized())
-    before, threads = dict(os.environ), torch.get_num_threads()
-    os.environ.update(added)
-    try:
-        yield added
-    finally:
-        if owns_group:
-            release_deepspeed_state()
-        _restore_environ(before)
-        torch.set_num_threads(threads)  # accelerate's CPU path sets it from the physical core count
-
-
-def _restore_environ(before: Mapping[str, str]) -> None:
-    for key in [key for key in os.environ if key not in before]:
-        del os.environ[key]
-    for key, value in before.items():
-        if os.environ.get(key) != value:
-            os.environ[key] = value
-
-
-def release_deepspeed_state() -> None:
-    """Destroy the process group and forget the DeepSpeed config transformers/accelerate keep globally.
-
-    Call it after training (and after saving the adapter) before loading any model again in this
-    process: while the Trainer's ZeRO-3 config is registered, `from_pretrained` partitions weights.
-    """
-    import torch.distributed as dist
-
-    if "deepspeed" in sys.modules:
-        import deepspeed.comm as ds_dist
-
-        if ds_dist.is_initialized():
-            ds_dist.destroy_process_group()
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
-    if "transformers.integrations.deepspeed" in sys.modules:
-        from transformers.integrations.deepspeed import unset_hf_deepspeed_config
-
-        unset_hf_deepspeed_config()
-    if "accelerate" in sys.modules:
-        from accelerate.state import AcceleratorState
-
-        AcceleratorState._reset_state(reset_partial_state=True)
-
-
-def launch_mode(training: TrainingSettings, gpu_count: int) -> LaunchMode:
-    """torchrun when the pod has several GPUs (one process each), else the calling process (CPU or one GPU)."""
-    launcher = training.deepspeed.launcher
-    if launcher != "auto":
-        return launcher
-    return "torchrun" if gpu_count > 1 else "in_process"
-
-
-def torchrun_command(nproc: int, spec_path: Path, master_port: int) -> list[str]:
-    """`python -m torch.distributed.run` starting `worker` once per device, on this node only."""
-    if nproc < 1:
-        raise ValueError(f"nproc must be at least 1, got {nproc}")
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nnodes",
-        "1",
-        "--nproc_per_node",
-        str(nproc),
-        "--master_addr",
-        "127.0.0.1",
-        "--master_port",
-        str(master_port),
-        "-m",
-        WORKER_MODULE,
-        str(spec_path),
-    ]

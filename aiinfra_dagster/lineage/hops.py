@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-import dagster as dg
-import polars as pl
-
-from aiinfra_dagster.lakehouse import DeltaStore, TableSchema
-from aiinfra_dagster.materializations import Materialization, materializations
+from aiinfra_dagster.lineage.catalog import Catalog, iso, meta, recorded
+from aiinfra_dagster.materializations import Materialization
 from aiinfra_dagster.monitoring.episodes import TAG_EPISODE, TAG_REPORT
 
 RUN_TAG_PREFIXES = ("aiinfra/", "dagster/")
@@ -163,58 +159,6 @@ def triggered_by(tags: Mapping[str, str], run_id: str | None) -> str:
     return "manual run" if run_id else "runless event"
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def iso(timestamp: float | None) -> str | None:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds") if timestamp is not None else None
-
-
-def recorded(value: Any) -> str | None:
-    """A recorded identifier as text; None for the placeholders assets write when there is none."""
-    if value is None or value == "" or value == -1 or (isinstance(value, str) and value.startswith("unknown")):
-        return None
-    return str(value)
-
-
-class Catalog:
-    """Materializations per asset, read once from the instance."""
-
-    def __init__(self, instance: dg.DagsterInstance) -> None:
-        self._instance = instance
-        self._cache: dict[str, list[Materialization]] = {}
-
-    def of(self, asset: str) -> list[Materialization]:
-        if asset not in self._cache:
-            self._cache[asset] = materializations(self._instance, asset)
-        return self._cache[asset]
-
-    def latest(self, asset: str) -> Materialization | None:
-        found = self.of(asset)
-        return found[-1] if found else None
-
-    def versions(self, asset: str) -> list[int]:
-        """Delta versions recorded by the asset's materializations, ascending."""
-        return sorted(
-            {int(m.metadata["delta_version"]) for m in self.of(asset) if m.metadata.get("delta_version") is not None}
-        )
-
-
-class Tables:
-    """Delta tables read at recorded versions (time travel), each (table, version, columns) once."""
-
-    def __init__(self, store: DeltaStore) -> None:
-        self.store = store
-        self._frames: dict[tuple[str, int, tuple[str, ...]], pl.DataFrame] = {}
-
-    def at(self, schema: TableSchema, version: int, *columns: str) -> pl.DataFrame:
-        key = (schema.name, int(version), columns)
-        if key not in self._frames:
-            self._frames[key] = self.store.read(schema, version=int(version), columns=list(columns))
-        return self._frames[key]
-
-
 def pick(
     candidates: Sequence[Materialization], before: float | None, produced: Callable[[Mapping[str, Any]], bool]
 ) -> Materialization:
@@ -252,10 +196,6 @@ def hop_of(role: str, m: Materialization, key: str, via: str) -> Hop:
 
 def _missing(hop: Hop, reason: str) -> Hop:
     return Hop(hop.role, hop.asset, hop.key, hop.identifier, hop.via, missing_reason=reason)
-
-
-def meta(m: Materialization | None, key: str) -> Any:
-    return m.metadata.get(key) if m is not None else None
 
 
 @dataclass
