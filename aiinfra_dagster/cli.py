@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import yaml
 
 from aiinfra_dagster.instance import write_instance_yaml
+from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.settings import SettingsError, load_settings
 
 
@@ -35,9 +37,9 @@ def _instance(args: argparse.Namespace) -> int:
 
 def _champion_rollback(args: argparse.Namespace) -> int:
     """Materialize champion_model with `rollback_to` in the instance of DAGSTER_HOME (lineage in the UI)."""
-    import dagster as dg
+    import dagster as dg  # local import: dagster costs ~0.4 s; `aiinfra settings` and `init` do not need it
 
-    from aiinfra_dagster.definitions import (
+    from aiinfra_dagster.definitions import (  # local import: builds every asset (~7 s), only this command needs it
         all_asset_checks,
         all_assets,
         build_resources,
@@ -70,14 +72,15 @@ def _champion_rollback(args: argparse.Namespace) -> int:
         return 1
     meta = next(e.materialization.metadata for e in result.get_asset_materialization_events() if e.asset_key == key)
     print(
-        f"champion is now {meta['model_version'].value} (rolled back from {meta['previous_version'].value}; run {result.run_id})"
+        f"champion is now {meta['model_version'].value} "
+        f"(rolled back from {meta['previous_version'].value}; run {result.run_id})"
     )
     return 0
 
 
 def _traffic(args: argparse.Namespace) -> int:
     """Send in-distribution or shifted questions to the deployed service; exit 1 when any request failed."""
-    from aiinfra_dagster.monitoring import traffic
+    from aiinfra_dagster.monitoring import traffic  # local import: the HTTP sender, only this command needs it
 
     try:
         settings = load_settings(args.config)
@@ -120,23 +123,22 @@ def _traffic(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     """The lineage audit of $DAGSTER_HOME's instance: the deployed Bento's inputs, or one document's reach."""
-    import json
+    import dagster as dg  # local import: dagster costs ~0.4 s; `aiinfra settings` and `init` do not need it
 
-    import dagster as dg
-
-    from aiinfra_dagster.lakehouse import DeltaStore
-    from aiinfra_dagster.lineage.audit import (
+    from aiinfra_dagster.lineage.audit import (  # local import: reads the instance (~1.2 s), only `audit` needs it
         DeploymentLineage,
         NothingDeployedError,
         UnknownDocumentError,
         audit_deployment,
         audit_document,
     )
-    from aiinfra_dagster.lineage.render import report_name, write_report
+    from aiinfra_dagster.lineage.document import DocumentImpact  # local import: as lineage.audit above
+    from aiinfra_dagster.lineage.render import report_name, write_report  # local import: as lineage.audit above
 
     try:
         settings = load_settings(args.config)
         store = DeltaStore.for_storage(settings.storage)
+        report: DeploymentLineage | DocumentImpact
         with dg.DagsterInstance.get() as instance:
             if args.document:
                 report = audit_document(instance, store, args.document)
@@ -159,7 +161,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     """Write a starter aiinfra.yaml for the user's folders."""
-    from aiinfra_dagster.onboarding.init import init
+    from aiinfra_dagster.onboarding.init import init  # local import: scans folders with the parsers (~0.2 s)
 
     try:
         path, scans = init([Path(p) for p in args.paths], [Path(g) for g in args.golden], Path(args.output), args.force)
@@ -175,7 +177,7 @@ def _init(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     """Dry-run the data stage, template Q/A filters and golden set on the current settings."""
-    from aiinfra_dagster.onboarding.check import run_check
+    from aiinfra_dagster.onboarding.check import run_check  # local import: the data stage's libraries (~3.3 s)
 
     try:
         settings = load_settings(args.config)
@@ -247,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         "--endpoint",
         choices=["ask", "search"],
         default="ask",
-        help="ask (default; on CPU an answer takes seconds) or search (fast); drift_report watches both (monitoring.endpoints)",
+        help="ask (default; on CPU an answer takes seconds) or search (fast); "
+        "drift_report watches both (monitoring.endpoints)",
     )
     send.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
     send.set_defaults(func=_traffic)

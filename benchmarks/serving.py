@@ -23,12 +23,12 @@ import httpx
 
 from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.net import free_port
-from aiinfra_dagster.retrieval.testing import build_test_index
 from aiinfra_dagster.serving import process
 from aiinfra_dagster.serving.bento import ModelSource, build_bento
 from aiinfra_dagster.serving.runtime import Assistant
-from aiinfra_dagster.serving.testing import TEST_LABELS, build_untrained_topic_classifier, topic_rows
 from aiinfra_dagster.settings import load_settings
+from aiinfra_dagster.testing.retrieval_index import build_test_index
+from aiinfra_dagster.testing.serving_models import TEST_LABELS, build_untrained_topic_classifier, topic_rows
 from aiinfra_dagster.testing.tiny_models import build_tiny_causal_lm, sample_texts
 
 QUERIES = [

@@ -126,7 +126,8 @@ def document_expectations(settings: ValidationSettings) -> list[Expectation]:
         ),
         Expectation(
             "not_binary",
-            f"control characters exceed validation.max_control_char_ratio={settings.max_control_char_ratio} (binary content)",
+            "control characters exceed validation.max_control_char_ratio="
+            f"{settings.max_control_char_ratio} (binary content)",
             ex.ExpectColumnValuesToBeBetween,
             kwargs={"column": "control_char_ratio", "max_value": settings.max_control_char_ratio},
         ),

@@ -24,7 +24,8 @@ RAW_DOCUMENTS = TableSchema(
     descriptions={
         "document_id": "sha256(source, path), stable across runs",
         "path": "path relative to the source root",
-        "format": "markdown, rst, html, pdf, text, or binary (not parseable): the extension corrected by content sniffing",
+        "format": "markdown, rst, html, pdf, text, or binary (not parseable): "
+        "the extension corrected by content sniffing",
         "content_hash": "sha256 of the original bytes",
         "content": "original bytes, kept verbatim (raw keeps PII; nothing downstream reads it)",
         "text": "UTF-8 decoded content, null when the bytes are not valid UTF-8",

@@ -44,7 +44,8 @@ EVAL_HISTORY = TableSchema(
         "embedding_similarity": "cosine of answer and reference embeddings (the configured embedding model)",
         "reference_nll": "mean negative log-likelihood per token of the reference answer given the prompt",
         "reference_tokens": "tokens of the reference answer scored",
-        "config_digest": "hash of everything that decides the row besides the model: prompt, generation, index, metric code",
+        "config_digest": "hash of everything that decides the row besides the model: "
+        "prompt, generation, index, metric code",
     },
 )
 
@@ -109,7 +110,8 @@ CHAMPION_HISTORY = TableSchema(
     descriptions={
         "sequence": "1, 2, ...: the champion is the row with the highest sequence",
         "action": "promote (through the gate) or rollback (to an earlier champion)",
-        "eval_report_id": "the eval_reports row whose gate promoted this model (for a rollback: the one that first promoted it)",
+        "eval_report_id": "the eval_reports row whose gate promoted this model "
+        "(for a rollback: the one that first promoted it)",
         "training_set_version": "training_set Delta version the checkpoint was trained on",
     },
 )

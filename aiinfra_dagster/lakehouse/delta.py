@@ -276,7 +276,7 @@ def _literal(value: object) -> str:
 
 def _normalise(df: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
     """Undo representation-only differences Delta introduces (string views, tz spelling)."""
-    casts: dict[str, Any] = {}
+    casts: dict[Any, Any] = {}
     for col, dtype in schema.columns.items():
         if col in df.columns and df.schema[col] != dtype:
             casts[col] = dtype

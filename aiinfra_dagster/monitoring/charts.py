@@ -52,7 +52,7 @@ def _histograms(ax, reference: Sequence[float], current: Sequence[float], title:
 
 
 def history_png(history: pl.DataFrame, thresholds: DriftThresholds) -> bytes:
-    """MMD p-value (log scale), topic PSI and retrieval-score drop per report, thresholds dashed, drifted reports red."""
+    """MMD p-value (log scale), topic PSI and retrieval-score drop per report; thresholds dashed, drifted red."""
     fig = new_figure(11, 2.6)
     axes = fig.subplots(1, 3, sharex=True)
     frame = history.sort("window_end")

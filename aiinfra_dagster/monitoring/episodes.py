@@ -118,7 +118,8 @@ def decide(
         run = f" (run {episode_run_id})" if episode_run_id else ""
         return Decision(
             False,
-            f"a retraining run was already requested for drift episode {cursor.episode}{run}, run key {run_key(cursor.episode)}",
+            f"a retraining run was already requested for drift episode {cursor.episode}{run}, "
+            f"run key {run_key(cursor.episode)}",
         )
     if last_run and last_run.in_flight:
         return Decision(
@@ -129,9 +130,11 @@ def decide(
         return Decision(
             False,
             f"cooldown: the last retraining run {last_run.run_id} ({last_run.status}) started "
-            f"{waited.total_seconds() / 60:.1f} min ago (< monitoring.retraining.cooldown_minutes {cooldown.total_seconds() / 60:g})",
+            f"{waited.total_seconds() / 60:.1f} min ago "
+            f"(< monitoring.retraining.cooldown_minutes {cooldown.total_seconds() / 60:g})",
         )
     return Decision(
         True,
-        f"drift episode {cursor.episode}: {'; '.join(cursor.latest_drifted.reasons) if cursor.latest_drifted else 'drifted'}",
+        f"drift episode {cursor.episode}: "
+        f"{'; '.join(cursor.latest_drifted.reasons) if cursor.latest_drifted else 'drifted'}",
     )

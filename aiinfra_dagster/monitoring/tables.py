@@ -61,10 +61,12 @@ DRIFT_REPORTS = TableSchema(
         "n_reference": "training_set questions the window is compared with",
         "mmd_p_value": "permutation p-value of the query-embedding MMD (small = drift)",
         "topic_psi": "population stability index of the predicted-topic mix",
-        "topic_psi_noise_floor": "mean PSI of random splits at these sample sizes; drift = PSI minus this above the threshold",
+        "topic_psi_noise_floor": "mean PSI of random splits at these sample sizes; "
+        "drift = PSI minus this above the threshold",
         "length_ks_p_value": "two-sample KS p-value of query length in words",
         "retrieval_score_drop": "mean best retrieval score, reference minus window (positive = worse)",
-        "low_confidence_share": "share of answers whose best retrieved chunk scored below monitoring.low_confidence_score",
+        "low_confidence_share": "share of answers whose best retrieved chunk scored below "
+        "monitoring.low_confidence_score",
         "focus_chunk_ids": "chunks the window's traffic retrieved most: what retraining generates new examples from",
         "served_model_versions": "LLM versions that answered in the window",
         "served_bento_tags": "Bentos that answered in the window",

@@ -31,9 +31,12 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 
+from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.markdown import markdown_table
 from aiinfra_dagster.serving.gateway import API_KEY_HEADER, REQUEST_ID_HEADER
+from aiinfra_dagster.serving.process import running_server
 from aiinfra_dagster.settings import Settings, TrafficSettings
+from aiinfra_dagster.synthetic.tables import TRAINING_SET
 
 Kind = Literal["in-distribution", "shifted"]
 Endpoint = Literal["ask", "search"]
@@ -101,9 +104,6 @@ class TrafficSummary:
 
 def training_questions(settings: Settings) -> list[str]:
     """The distinct questions of the training_set table, sorted (a stable pool to sample from)."""
-    from aiinfra_dagster.lakehouse import DeltaStore
-    from aiinfra_dagster.synthetic.tables import TRAINING_SET
-
     store = DeltaStore.for_storage(settings.storage)
     if not store.exists(TRAINING_SET.name):
         raise TrafficError(f"no training_set table at {store.uri(TRAINING_SET.name)}: materialize training_set first")
@@ -177,8 +177,6 @@ def check_bounds(count: int, rate_per_second: float, limits: TrafficSettings) ->
 
 def deployed_url(settings: Settings) -> str:
     """The URL of the `bentoml serve` this storage home runs (the bento_deployment asset starts it)."""
-    from aiinfra_dagster.serving.process import running_server
-
     state = running_server(settings)
     if state is None:
         raise TrafficError(f"nothing is served for storage home {settings.storage.home}: {DEPLOY_HINT}, or pass --url")

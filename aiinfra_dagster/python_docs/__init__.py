@@ -25,7 +25,7 @@ def enabled(sources: Iterable[SourceSettings]) -> bool:
 
 
 def resolve_auto(mode: str, sources: Iterable[SourceSettings], *, given: bool, given_mode: str, pack_mode: str) -> str:
-    """An ``auto`` setting resolved: what the user gave wins, then the pack's default for python_docs sources, else none."""
+    """An ``auto`` setting resolved: what the user gave wins, then the pack's python_docs default, else none."""
     if mode != "auto":
         return mode
     if given:

@@ -4,6 +4,9 @@ Their knowledge comes from hand-written tables (topic keywords, module -> chapte
 someone who knows the standard library would write them; they never read the reference
 labels or ``library/index``, and never look at a chunk's ``path``. Used only when a
 ``python_docs`` source is configured and ``labels.builtin_functions`` is on.
+
+Longer than 350 lines: about 680 of them are the two hand-written tables (topic keywords,
+module -> chapter) the functions read; the functions themselves are short.
 """
 
 from __future__ import annotations

@@ -214,8 +214,8 @@ def _tag_part(version: str) -> str:
 
 
 def _import_model(model: dict[str, Any]) -> None:
-    import bentoml
-    from bentoml.exceptions import NotFound
+    import bentoml  # local import: bentoml reads BENTOML_HOME at import; only the build child process has it set
+    from bentoml.exceptions import NotFound  # local import: as bentoml above
 
     tag = f"{model['name']}:{_tag_part(model['version'])}"
     try:
@@ -237,7 +237,7 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 
 def _main(spec_path: str) -> None:
-    import bentoml
+    import bentoml  # local import: bentoml reads BENTOML_HOME at import; only the build child process has it set
 
     spec = json.loads(Path(spec_path).read_text())
     for model in spec["models"]:

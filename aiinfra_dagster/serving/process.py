@@ -13,6 +13,7 @@ the new Bento never becomes ready the old one is started again.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -28,7 +29,7 @@ import httpx
 from aiinfra_dagster.net import free_port
 from aiinfra_dagster.serving.bento import bentoml_env, thread_env
 from aiinfra_dagster.serving.config import API_KEY_ENV, QDRANT_API_KEY_ENV
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import Settings, get_settings
 
 STOP_TIMEOUT_S = 30.0
 
@@ -257,10 +258,6 @@ def _tail(path: str, lines: int = 40) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m aiinfra_dagster.serving.process status|stop`: the server of the configured storage home."""
-    import argparse
-
-    from aiinfra_dagster.settings import get_settings
-
     parser = argparse.ArgumentParser(prog="python -m aiinfra_dagster.serving.process", description=main.__doc__)
     parser.add_argument("command", choices=["status", "stop"])
     args = parser.parse_args(argv)

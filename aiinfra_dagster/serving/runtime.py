@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from aiinfra_dagster.models.embedding import load_encoder
 from aiinfra_dagster.rag import answer_messages
+from aiinfra_dagster.retrieval.index import open_index
 from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.synthetic.llm import generate_chat, load_causal_lm
 from aiinfra_dagster.training.classifier_data import classifier_text
-from aiinfra_dagster.training.classifier_predict import predict_proba as _predict_proba
+from aiinfra_dagster.training.classifier_predict import predict_proba
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,6 @@ class Assistant:
     )
 
     def __post_init__(self) -> None:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        from aiinfra_dagster.models.embedding import load_encoder
-        from aiinfra_dagster.retrieval.index import open_index
-
         torch.set_num_threads(self.settings.serving.torch_threads)
         self.llm, self.tokenizer = load_causal_lm(Path(self.llm_dir))
         self.cls_tokenizer = AutoTokenizer.from_pretrained(str(self.classifier_dir))
@@ -145,7 +143,7 @@ class Assistant:
 
     def classify(self, text: str, section: str | None = None) -> Topic:
         with self._locks["cls"]:
-            proba = _predict_proba(
+            proba = predict_proba(
                 self.cls_model,
                 self.cls_tokenizer,
                 [classifier_text(section, text)],

@@ -30,6 +30,7 @@ from transformers import (
 from transformers.trainer_callback import PrinterCallback
 
 from aiinfra_dagster.settings import TrainingSettings
+from aiinfra_dagster.training.deepspeed_checks import Precision
 from aiinfra_dagster.training.history import MetricsHistory
 from aiinfra_dagster.training.launch import release_deepspeed_state
 
@@ -146,7 +147,7 @@ class Throughput(TrainerCallback):
         self.seconds = time.perf_counter() - self._start[1]
 
 
-def effective_precision(precision: str) -> str:
+def effective_precision(precision: Precision) -> Precision:
     """The precision a run really trains in: fp16 needs a GPU, so without one it trains as fp32."""
     return "fp32" if precision == "fp16" and not torch.cuda.is_available() else precision
 

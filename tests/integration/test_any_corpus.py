@@ -91,7 +91,7 @@ def test_main_job_runs_end_to_end_on_a_corpus_unlike_the_python_docs(
 
 
 def test_unreadable_files_of_the_pdf_corpus_are_quarantined_with_reasons(tmp_path, make_settings, instance):
-    from tests.conftest import materialize_assets
+    from tests.helpers import materialize_assets
 
     corpus = CORPORA["pdf-manual"](tmp_path / "pdf")
     settings = make_settings(**corpus.settings())

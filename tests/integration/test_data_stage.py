@@ -18,7 +18,7 @@ from aiinfra_dagster.data.tables import (
 )
 from aiinfra_dagster.definitions import build_definitions
 from aiinfra_dagster.lakehouse import DeltaStore
-from tests.conftest import materialization_metadata, write_files
+from tests.helpers import materialization_metadata, write_files
 
 TABLES = [RAW_DOCUMENTS, VALIDATED_DOCUMENTS, QUARANTINE, DOCUMENT_CHUNKS, CHUNK_DUPLICATES, GOLDEN_QA]
 

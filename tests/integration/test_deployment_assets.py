@@ -17,12 +17,12 @@ import yaml
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.net import free_port
-from aiinfra_dagster.retrieval.testing import build_test_index
 from aiinfra_dagster.serving import process
 from aiinfra_dagster.serving.inference_logs import partition_values
 from aiinfra_dagster.serving.tables import INFERENCE_LOGS
-from aiinfra_dagster.serving.testing import TEST_LABELS, build_untrained_topic_classifier, topic_rows
-from tests.conftest import materialization_metadata, materialize_assets
+from aiinfra_dagster.testing.retrieval_index import build_test_index
+from aiinfra_dagster.testing.serving_models import TEST_LABELS, build_untrained_topic_classifier, topic_rows
+from tests.helpers import materialization_metadata, materialize_assets
 
 pytestmark = pytest.mark.slow
 STAGE = ["bento_build", "bento_deployment", "inference_logs"]

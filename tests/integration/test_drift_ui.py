@@ -19,7 +19,7 @@ from aiinfra_dagster.sensors.retraining import SENSOR_NAME
 from aiinfra_dagster.serving.tables import INFERENCE_LOGS
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
 from aiinfra_dagster.testing.webserver import running_webserver, write_instance_yaml
-from tests.conftest import materialization_metadata, materialize_assets
+from tests.helpers import materialization_metadata, materialize_assets
 from tests.integration.test_ui import (  # noqa: F401
     SETTLE_TIMEOUT_MS,
     VIEWPORT,

@@ -23,8 +23,8 @@ from aiinfra_dagster.evaluation.metrics import rouge_l, token_f1
 from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY, EVAL_HISTORY, EVAL_REPORTS
 from aiinfra_dagster.instance import write_instance_yaml
 from aiinfra_dagster.lakehouse import DeltaStore
-from aiinfra_dagster.retrieval.testing import build_test_index
-from tests.conftest import materialization_metadata, materialize_assets
+from aiinfra_dagster.testing.retrieval_index import build_test_index
+from tests.helpers import materialization_metadata, materialize_assets
 from tests.integration.test_training import FACTS, write_training_set
 
 PHRASINGS = ["{q}", "Tell me: {q}"]

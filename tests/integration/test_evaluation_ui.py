@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from aiinfra_dagster.testing.webserver import running_webserver, write_instance_yaml
-from tests.conftest import materialization_metadata
+from tests.helpers import materialization_metadata
 from tests.integration.test_evaluation import eval_settings, run, write_golden
 from tests.integration.test_training import write_training_set
 from tests.integration.test_ui import (  # noqa: F401

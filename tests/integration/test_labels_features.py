@@ -20,7 +20,7 @@ from aiinfra_dagster.labels.tables import (
     REFERENCE_LABELS,
 )
 from aiinfra_dagster.lakehouse import DeltaStore
-from tests.conftest import materialization_metadata, materialize_assets
+from tests.helpers import materialization_metadata, materialize_assets
 
 MINI_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "mini_docs"
 STAGE = [

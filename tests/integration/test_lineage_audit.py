@@ -36,7 +36,7 @@ from aiinfra_dagster.sensors.retraining import SENSOR_NAME
 from aiinfra_dagster.serving.process import stop_all_under
 from aiinfra_dagster.settings import Settings, load_settings
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
-from tests.conftest import materialization_metadata, materialize_assets
+from tests.helpers import materialization_metadata, materialize_assets
 
 pytestmark = pytest.mark.slow
 MINI_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "mini_docs"

@@ -16,12 +16,12 @@ import pytest
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.net import free_port
-from aiinfra_dagster.retrieval.testing import build_test_index
 from aiinfra_dagster.serving import process
 from aiinfra_dagster.serving.bento import BuiltBento, ModelSource, build_bento
 from aiinfra_dagster.serving.tables import INFERENCE_LOG
-from aiinfra_dagster.serving.testing import TEST_LABELS, build_untrained_topic_classifier, topic_rows
 from aiinfra_dagster.settings import Settings, load_settings
+from aiinfra_dagster.testing.retrieval_index import build_test_index
+from aiinfra_dagster.testing.serving_models import TEST_LABELS, build_untrained_topic_classifier, topic_rows
 
 pytestmark = pytest.mark.slow
 KEY = "test-key-7c1f"

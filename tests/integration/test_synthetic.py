@@ -10,7 +10,7 @@ import polars as pl
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA, TRAINING_SET
-from tests.conftest import materialization_metadata, materialize_assets
+from tests.helpers import materialization_metadata, materialize_assets
 
 MINI_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "mini_docs"
 UPSTREAM = [

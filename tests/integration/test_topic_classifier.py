@@ -10,7 +10,7 @@ import polars as pl
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.training.classifier_predict import predict_topics
 from aiinfra_dagster.training.tables import EXPERIMENTS
-from tests.conftest import materialization_metadata, materialize_assets
+from tests.helpers import materialization_metadata, materialize_assets
 from tests.integration.test_labels_features import STAGE
 
 MINI_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "mini_docs"

@@ -27,7 +27,7 @@ from aiinfra_dagster.synthetic.tables import TRAINING_SET
 from aiinfra_dagster.synthetic.training import chat_messages
 from aiinfra_dagster.training.base_model import ModelLoadError, ensure_base_model
 from aiinfra_dagster.training.tables import EXPERIMENTS
-from tests.conftest import materialization_metadata, materialize_assets
+from tests.helpers import materialization_metadata, materialize_assets
 
 FACTS = [
     ("lists", "Lists are mutable sequences.", "Are lists mutable?", "Yes, lists are mutable."),

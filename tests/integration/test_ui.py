@@ -251,7 +251,7 @@ def test_ui_shows_the_loss_curve_of_a_checkpoint(
     """The loss curve picture of a real lora_checkpoint materialization renders in the asset's page."""
     import dagster as dg
 
-    from tests.conftest import materialize_assets
+    from tests.helpers import materialize_assets
     from tests.integration.test_training import tiny_settings, write_training_set
 
     dagster_home = tmp_path / "dagster_home"

@@ -14,7 +14,7 @@ from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.models.embedding import load_encoder
 from aiinfra_dagster.models.locate import resolve_model_path
 from aiinfra_dagster.retrieval.index import open_index, open_store
-from tests.conftest import materialization_metadata, materialize_assets
+from tests.helpers import materialization_metadata, materialize_assets
 
 MINI_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "mini_docs"
 UPSTREAM = [

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from aiinfra_dagster.retrieval.build import GoldenQueries, build_and_switch
+from aiinfra_dagster.retrieval.index import open_store
 from aiinfra_dagster.retrieval.rows import IndexRows
 from aiinfra_dagster.retrieval.store import resolve_qdrant
-from aiinfra_dagster.retrieval.testing import build_test_index
+from aiinfra_dagster.testing.retrieval_index import build_test_index
 from tests.unit.test_retrieval_index import make_rows
 
 READER = """

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from aiinfra_dagster.testing.webserver import running_webserver, write_instance_yaml
-from tests.conftest import materialization_metadata, materialize_assets
+from tests.helpers import materialization_metadata, materialize_assets
 from tests.integration.test_ui import RENDER_TIMEOUT_MS, VIEWPORT, WORKSPACE, _artifacts_dir, browser  # noqa: F401
 from tests.integration.test_vector_index import MINI_DOCS, UPSTREAM
 

@@ -237,10 +237,14 @@ def test_metrics_are_against_reference_labels(trained, corpus):
     predicted = [label for label, _ in predictions]
     reference = data.eval["reference_label"].to_list()
     given = data.eval["label"].to_list()
-    assert result.accuracy == pytest.approx(sum(p == r for p, r in zip(predicted, reference)) / len(reference))
-    assert result.agreement_with_labels == pytest.approx(sum(p == g for p, g in zip(predicted, given)) / len(given))
+    assert result.accuracy == pytest.approx(
+        sum(p == r for p, r in zip(predicted, reference, strict=True)) / len(reference)
+    )
+    assert result.agreement_with_labels == pytest.approx(
+        sum(p == g for p, g in zip(predicted, given, strict=True)) / len(given)
+    )
 
-    by_id = dict(zip(data.eval["chunk_id"], predicted))
+    by_id = dict(zip(data.eval["chunk_id"], predicted, strict=True))
     # The separable fixture is learned: the mislabeled networking chunk is predicted as networking,
     # which the reference counts as right and chunk_labels as wrong.
     assert by_id[planted["mislabeled_eval"]] == NET

@@ -253,6 +253,20 @@ def test_no_cycle_is_hidden_by_imports_inside_functions():
     assert not cycles, "cycles closed by imports inside functions:\n" + "\n".join(cycles)
 
 
+def test_runtime_code_never_imports_the_test_helpers():
+    """aiinfra_dagster.testing ships in the wheel for benchmarks; nothing that runs in production may lean on it."""
+    helpers = "aiinfra_dagster.testing"
+    offenders = [
+        f"{module.where}:{line} imports {target}"
+        for name, edges in import_graph(with_function_imports=True).items()
+        if not (name == helpers or name.startswith(helpers + "."))
+        for target, line in edges.items()
+        if target == helpers or target.startswith(helpers + ".")
+        for module in [modules()[name]]
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
 def test_every_import_inside_a_function_says_why():
     unexplained = []
     for module in modules().values():

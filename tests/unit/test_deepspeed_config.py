@@ -1,4 +1,4 @@
-"""DeepSpeed configs: user JSON taken as-is, "auto" filled like the Trainer, bad configs refused with DeepSpeed's words."""
+"""DeepSpeed configs: user JSON taken as-is, "auto" filled like the Trainer, bad configs refused with its words."""
 
 from __future__ import annotations
 

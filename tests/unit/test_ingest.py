@@ -8,7 +8,7 @@ import pytest
 
 from aiinfra_dagster.data.ingest import SourceError, iter_source_documents, raw_rows, resolve_source
 from aiinfra_dagster.settings import SourceSettings
-from tests.conftest import write_files
+from tests.helpers import write_files
 
 
 def test_directory_globs_exclude_cap_and_stable_ids(tmp_path):

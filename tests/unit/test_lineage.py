@@ -23,7 +23,10 @@ def test_pick_prefers_the_producer_recorded_before_the_consumer():
         mat(2, new_delta_commit=False),
         mat(9, new_delta_commit=True),
     )
-    produced = lambda m: bool(m.get("new_delta_commit"))
+
+    def produced(m: dict) -> bool:
+        return bool(m.get("new_delta_commit"))
+
     assert pick([committed, reused, later], before=5, produced=produced) is committed
     assert pick([reused], before=5, produced=produced) is reused  # no producer: the latest reuse
     assert pick([later], before=5, produced=produced) is later  # nothing earlier: whatever recorded it

@@ -10,7 +10,7 @@ import yaml
 
 from aiinfra_dagster.cli import main
 from aiinfra_dagster.settings import load_settings
-from tests.conftest import write_files
+from tests.helpers import write_files
 
 PROSE = (
     "The {topic} service keeps the {thing} consistent across regions. To restart the {thing}, run the restart "

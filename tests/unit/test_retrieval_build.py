@@ -134,7 +134,7 @@ def test_rollback_points_the_alias_at_the_previous_kept_version(make_settings):
     from aiinfra_dagster.retrieval.hits import IndexNotFoundError
     from aiinfra_dagster.retrieval.index import open_index
     from aiinfra_dagster.retrieval.rollback import use_version
-    from aiinfra_dagster.retrieval.testing import build_test_index
+    from aiinfra_dagster.testing.retrieval_index import build_test_index
 
     settings = make_settings()
     first = build_test_index(settings, make_rows(6, seed=1))

@@ -13,7 +13,7 @@ import pytest
 from aiinfra_dagster.retrieval.index import IndexNotFoundError, SearchHit, open_index, open_store
 from aiinfra_dagster.retrieval.rows import IndexRows, index_version
 from aiinfra_dagster.retrieval.store import resolve_qdrant
-from aiinfra_dagster.retrieval.testing import build_test_index
+from aiinfra_dagster.testing.retrieval_index import build_test_index
 
 DIM = 16
 LABELS = ["net", "text", None]

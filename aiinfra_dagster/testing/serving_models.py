@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from pydoc_data.topics import topics
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from aiinfra_dagster.models.embedding import load_encoder
 
 
 def build_untrained_topic_classifier(
@@ -13,9 +19,6 @@ def build_untrained_topic_classifier(
     Untrained (its labels are arbitrary) but loadable exactly like a trained one, so the
     /classify path runs the real model without minutes of training.
     """
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(
         str(encoder_dir),
@@ -35,10 +38,6 @@ TEST_LABELS = ("statements", "types", "other")
 
 def topic_rows(encoder_dir: Path, count: int = 30, offset: int = 0, suffix: str = "") -> list[dict]:
     """Index rows from the pydoc topics shipped with Python: real text, real embeddings, three labels."""
-    from pydoc_data.topics import topics
-
-    from aiinfra_dagster.models.embedding import load_encoder
-
     keys = sorted(topics)[offset : offset + count]
     texts = [topics[k][:600] for k in keys]
     vectors = load_encoder(str(encoder_dir)).encode(texts)
