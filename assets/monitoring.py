@@ -5,8 +5,8 @@ with the `training_set` questions and records the verdict in `drift_reports`;
 the retraining sensor (sensors/retraining.py) reads its materializations.
 """
 
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
@@ -14,24 +14,11 @@ from aiinfra_dagster.assets.common import DELTA, OWNERS, POLARS, SCIPY
 from aiinfra_dagster.assets.training import TOPIC_CLASSIFIER_KEY
 from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.monitoring.render import report_markdown, topic_shift_markdown
-from aiinfra_dagster.monitoring.report import (
-    REFERENCE_COLUMNS,
-    WINDOW_COLUMNS,
-    compare,
-    focus_chunks,
-    reference_questions,
-    report_id,
-    report_row,
-    window_days,
-    window_requests,
-)
-from aiinfra_dagster.monitoring.samples import drift_samples
+from aiinfra_dagster.monitoring.run import report_drift
 from aiinfra_dagster.monitoring.tables import DRIFT_REPORTS
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
-from aiinfra_dagster.serving.tables import INFERENCE_LOGS
-from aiinfra_dagster.synthetic.tables import TRAINING_SET
 
 GROUP = "monitoring"
 DRIFT_REPORT_KEY = dg.AssetKey("drift_report")
@@ -72,58 +59,19 @@ def drift_report(
     embedding_model: EmbeddingModelResource,
 ) -> dg.MaterializeResult:
     settings = aiinfra.value
-    params = settings.monitoring
-    store = lakehouse.store
-    end = _window_end(config.window_end)
-    start = end - timedelta(hours=params.window_hours)
-    logs = store.read(INFERENCE_LOGS, columns=WINDOW_COLUMNS, partitions={"date": window_days(start, end)})
-    window = window_requests(logs, endpoints=params.endpoints, start=start, end=end)
-    classifier = latest_metadata(context.instance, TOPIC_CLASSIFIER_KEY) or {}
-    inputs = {
-        "training_set_version": store.version(TRAINING_SET.name),
-        "inference_logs_version": store.version(INFERENCE_LOGS.name),
-        "classifier_version": classifier.get("model_version"),
-        "endpoints": params.endpoints,
-        "thresholds": params.thresholds.model_dump(),
-    }
-    questions = reference_questions(
-        store.read(TRAINING_SET, columns=REFERENCE_COLUMNS), params.max_samples, params.seed
+    drift = report_drift(
+        settings,
+        lakehouse.store,
+        embedding_model.encoder,
+        classifier=latest_metadata(context.instance, TOPIC_CLASSIFIER_KEY) or {},
+        end=_window_end(config.window_end),
+        dagster_run_id=context.run.run_id,
     )
-    thresholds = params.thresholds
-    encoder = cache(embedding_model.encoder)  # loaded once, and only when there is traffic to compare
-    reference, current, index_version = drift_samples(
-        settings, questions, window, lambda texts: encoder().encode(texts), classifier.get("model_path")
-    )
-    inputs["index_version"] = index_version
-    comparison = compare(
-        reference,
-        current,
-        thresholds=thresholds,
-        low_confidence_score=params.low_confidence_score,
-        permutations=params.permutations,
-        max_samples=params.max_samples,
-        seed=params.seed,
-    )
-    focus = focus_chunks(window, params.retraining.focus_chunks) if comparison.verdict.drifted else []
-    rid = report_id(start, end, inputs)
-    row = report_row(
-        comparison,
-        report=rid,
-        created_at=datetime.now(UTC),
-        window_start=start,
-        window_end=end,
-        window=window,
-        focus=focus,
-        inputs=inputs,
-        run_id=context.run.run_id,
-    )
-    result = store.merge(DRIFT_REPORTS, DRIFT_REPORTS.conform([row]))
-    history = store.read(DRIFT_REPORTS).sort("window_end").tail(params.history_reports)
+    comparison, rid = drift.comparison, drift.report_id
     context.log.info(
         f"drift report {rid}: {comparison.label} over {comparison.n_requests} requests; {comparison.verdict.reasons}"
     )
-
-    verdict_metadata = {
+    verdict_metadata: dict[str, Any] = {
         "verdict": comparison.label,
         "drifted": comparison.verdict.drifted,
         "reasons": dg.MetadataValue.json(comparison.verdict.reasons),
@@ -131,22 +79,30 @@ def drift_report(
     return dg.MaterializeResult(
         metadata=lakehouse.table_metadata(
             DRIFT_REPORTS,
-            result,
+            drift.write,
             **verdict_metadata,
             drift_report_id=rid,
             n_requests=comparison.n_requests,
             n_reference=comparison.n_reference,
-            window_start=start.isoformat(),
-            window_end=end.isoformat(),
+            window_start=drift.start.isoformat(),
+            window_end=drift.end.isoformat(),
             report=dg.MetadataValue.md(
-                report_markdown(comparison, reference, current, history, thresholds, start, end)
+                report_markdown(
+                    comparison,
+                    drift.reference,
+                    drift.current,
+                    drift.history,
+                    settings.monitoring.thresholds,
+                    drift.start,
+                    drift.end,
+                )
             ),
             topic_shift=dg.MetadataValue.md(topic_shift_markdown(comparison)),
-            focus_chunk_ids=dg.MetadataValue.json(focus),
-            served_model_versions=dg.MetadataValue.json(row["served_model_versions"]),
+            focus_chunk_ids=dg.MetadataValue.json(drift.focus),
+            served_model_versions=dg.MetadataValue.json(drift.row["served_model_versions"]),
             **{
                 f"input_{name}": value
-                for name, value in inputs.items()
+                for name, value in drift.inputs.items()
                 if name.endswith("version") and value is not None
             },
         ),

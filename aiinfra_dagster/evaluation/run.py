@@ -32,6 +32,7 @@ from aiinfra_dagster.labels.tables import CHUNK_LABELS
 from aiinfra_dagster.lakehouse import DeltaStore, WriteResult
 from aiinfra_dagster.models.embedding import TextEncoder
 from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings.locations import location
 from aiinfra_dagster.training.classifier_data import classifier_examples
 
 
@@ -51,7 +52,7 @@ class EvalOutcome:
 
 
 def reports_dir(settings: Settings) -> Path:
-    return Path(settings.evaluation.reports_dir or Path(settings.storage.home) / "reports")
+    return location(settings.evaluation.reports_dir, "evaluation.reports_dir")
 
 
 def produce_report(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiinfra_dagster.lineage.hops import Hop
 from aiinfra_dagster.markdown import markdown_table
 from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings.locations import location
 
 if TYPE_CHECKING:  # the result types import this module for their to_markdown(): names for the type checker only
     from aiinfra_dagster.lineage.audit import DeploymentLineage
@@ -188,8 +189,8 @@ def document_markdown(impact: DocumentImpact) -> str:
 
 
 def audit_dir(settings: Settings) -> Path:
-    """Where lineage reports go: monitoring.audit_dir, else <storage.home>/reports/lineage_audit."""
-    return Path(settings.monitoring.audit_dir or Path(settings.storage.home) / "reports" / "lineage_audit")
+    """Where lineage reports go: monitoring.audit_dir (default <storage.home>/reports/lineage_audit)."""
+    return location(settings.monitoring.audit_dir, "monitoring.audit_dir")
 
 
 def write_report(directory: Path, name: str, markdown: str, data: dict[str, Any]) -> tuple[Path, Path]:

@@ -84,7 +84,7 @@ class BuiltBento:
 
 
 def bentoml_home(settings: Settings) -> Path:
-    return Path(settings.storage.home).expanduser().resolve() / "bentoml"
+    return settings.storage.bentoml_home
 
 
 def bentoml_env(settings: Settings) -> dict[str, str]:
@@ -155,7 +155,7 @@ def build_bento(
     path = bento_dir(settings, config.bento_tag)
     reused = (path / "bento.yaml").is_file()
     if not reused:
-        work = Path(settings.storage.home).expanduser().resolve() / "serving" / "build" / config.bento_tag.split(":")[1]
+        work = settings.storage.serving_dir / "build" / config.bento_tag.split(":")[1]
         context = _build_context(work / "context", config)
         spec = work / "spec.json"
         spec.write_text(

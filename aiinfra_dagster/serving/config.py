@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from aiinfra_dagster.lakehouse.delta import is_local_uri
 from aiinfra_dagster.settings import Settings
 
 CONFIG_FILE = "serving_config.json"
@@ -61,23 +60,15 @@ QDRANT_API_KEY_ENV = "AIINFRA_QDRANT__API_KEY"
 
 
 def portable_settings(settings: Settings) -> Settings:
-    """The settings a Bento carries: local paths absolute (it runs from its own directory), no secrets.
+    """The settings a Bento carries: no secrets (its locations are absolute already: the settings resolve them).
 
     API keys never enter the Bento; the server reads them from its environment
     (`AIINFRA_SERVING__API_KEY`, `AIINFRA_QDRANT__API_KEY`). The bind address is
     the server's command line, not the service's concern, so it is recorded as loopback.
     """
-    home = Path(settings.storage.home).expanduser().resolve()
-    root = settings.storage.root
-    if root is None or is_local_uri(root):
-        root = str(Path((root or str(home / "lake")).removeprefix("file://")).expanduser().resolve())
-    qdrant = settings.qdrant
-    if qdrant.url is None:
-        qdrant = qdrant.model_copy(update={"path": str(Path(qdrant.path or home / "qdrant").expanduser().resolve())})
-    qdrant = qdrant.model_copy(update={"api_key": None})
+    qdrant = settings.qdrant.model_copy(update={"api_key": None})
     serving = settings.serving.model_copy(update={"api_key": None, "require_api_key": False, "host": "127.0.0.1"})
-    storage = settings.storage.model_copy(update={"home": str(home), "root": root})
-    return settings.model_copy(update={"storage": storage, "qdrant": qdrant, "serving": serving})
+    return settings.model_copy(update={"qdrant": qdrant, "serving": serving})
 
 
 def write_config(config: ServingConfig, directory: Path) -> Path:

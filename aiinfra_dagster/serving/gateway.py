@@ -166,7 +166,7 @@ class Gateway:
         arrived: datetime,
         started: float,
         code: int,
-        body: bytes,
+        body: bytes | bytearray,
         details: dict[str, Any],
     ) -> None:
         row = {
@@ -188,7 +188,7 @@ class Gateway:
         self.log.record(row)
 
 
-def _query_from(body: bytes, limit: int) -> str | None:
+def _query_from(body: bytes | bytearray, limit: int) -> str | None:
     try:
         payload = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):

@@ -63,7 +63,7 @@ class Deployment:
 
 
 def serving_dir(settings: Settings) -> Path:
-    path = Path(settings.storage.home).expanduser().resolve() / "serving"
+    path = settings.storage.serving_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -66,7 +66,7 @@ class DocsAssistant:
         store = DeltaStore.for_storage(SETTINGS.storage)
         self.writer = InferenceLogWriter(
             delta_sink(store, INFERENCE_LOG),
-            Path(SETTINGS.storage.home) / "serving" / "inference_log_spill",
+            SETTINGS.storage.serving_dir / "inference_log_spill",
             batch_rows=SERVING.log_batch_rows,
             flush_seconds=SERVING.log_flush_seconds,
             max_queue_rows=SERVING.log_queue_rows,
@@ -133,4 +133,4 @@ class DocsAssistant:
         return {"label": topic.label, "probability": topic.probability, "classifier_version": CONFIG.classifier.version}
 
 
-DocsAssistant.add_asgi_middleware(Gateway, api_key=CONFIG.api_key())
+DocsAssistant.add_asgi_middleware(Gateway, api_key=CONFIG.api_key())  # type: ignore[attr-defined]  # a bentoml Service

@@ -10,8 +10,9 @@ from __future__ import annotations
 import polars as pl
 
 from aiinfra_dagster.lakehouse import UTC_TS, TableSchema
+from aiinfra_dagster.lakehouse.schema import PolarsDataType
 
-_COLUMNS: dict[str, pl.DataType] = {
+_COLUMNS: dict[str, PolarsDataType] = {
     "request_id": pl.String,
     "ts": UTC_TS,
     "endpoint": pl.String,

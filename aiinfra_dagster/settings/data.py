@@ -53,6 +53,16 @@ class StorageSettings(Section):
     def lake_root(self) -> str:
         return self.root or str(Path(self.home) / "lake")
 
+    @property
+    def serving_dir(self) -> Path:
+        """The local server's pid/state files, the inference-log spill and Bento build work."""
+        return Path(self.home) / "serving"
+
+    @property
+    def bentoml_home(self) -> Path:
+        """BENTOML_HOME: the Bento and model store of this home (never ~/bentoml)."""
+        return Path(self.home) / "bentoml"
+
 
 class ValidationSettings(Section):
     min_chars: int = Field(default=20, ge=0)
@@ -61,10 +71,12 @@ class ValidationSettings(Section):
     quarantine_duplicates: bool = True
 
 
+PiiType = Literal["email", "phone", "ip_address", "credential"]
+PII_TYPES: tuple[PiiType, ...] = ("email", "phone", "ip_address", "credential")
+
+
 class PiiSettings(Section):
-    types: list[Literal["email", "phone", "ip_address", "credential"]] = Field(
-        default_factory=lambda: ["email", "phone", "ip_address", "credential"]
-    )
+    types: list[PiiType] = Field(default_factory=lambda: list(PII_TYPES))
     allowlist: list[str] = Field(default_factory=list, description="Exact strings never redacted")
 
 

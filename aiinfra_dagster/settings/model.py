@@ -6,7 +6,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from aiinfra_dagster.settings.base import ENV_PREFIX, Profile
@@ -22,6 +22,7 @@ from aiinfra_dagster.settings.data import (
     SyntheticSettings,
     ValidationSettings,
 )
+from aiinfra_dagster.settings.locations import location, resolve_locations
 from aiinfra_dagster.settings.monitoring import (
     MonitoringSettings,
 )
@@ -72,10 +73,15 @@ class Settings(BaseSettings):
     serving: ServingSettings = ServingSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_locations(cls, data: Any) -> Any:
+        return resolve_locations(data) if isinstance(data, dict) else data
+
     @property
     def model_store(self) -> Path:
-        """Local directory of converted base models and checkpoints."""
-        return Path(self.models.store or Path(self.storage.home) / "models")
+        """Local directory of converted base models and checkpoints (absolute: `models.store`, resolved at load)."""
+        return location(self.models.store, "models.store")
 
     @field_validator("sources")
     @classmethod

@@ -70,12 +70,16 @@ class TrafficSettings(Section):
     seed: int = 0
 
 
+Endpoint = Literal["ask", "search"]
+ENDPOINTS: tuple[Endpoint, ...] = ("ask", "search")
+
+
 class MonitoringSettings(Section):
     """Drift of live traffic against the training distribution, retraining, schedules, the lineage audit."""
 
     window_hours: float = Field(default=24.0, gt=0.0, description="Recent traffic compared with the reference")
-    endpoints: list[Literal["ask", "search"]] = Field(
-        default_factory=lambda: ["ask", "search"],
+    endpoints: list[Endpoint] = Field(
+        default_factory=lambda: list(ENDPOINTS),
         min_length=1,
         description="Whose queries are monitored "
         "(searches with a label filter are left out: their scores are filtered)",

@@ -96,6 +96,10 @@ class TrackingSettings(Section):
     compare_last: int = Field(default=5, ge=1, description="Earlier runs shown in the comparison table")
 
 
+EvaluationMode = Literal["closed_book", "grounded"]
+EVALUATION_MODES: tuple[EvaluationMode, ...] = ("closed_book", "grounded")
+
+
 class EvaluationSettings(Section):
     """`eval_report`: golden-set answer quality of base, candidate and champion, closed-book and grounded."""
 
@@ -103,8 +107,8 @@ class EvaluationSettings(Section):
         default=None, ge=1, description="Golden pairs to evaluate (a stable hash sample, recorded); None = all"
     )
     sample_seed: int = 0
-    modes: list[Literal["closed_book", "grounded"]] = Field(
-        default_factory=lambda: ["closed_book", "grounded"],
+    modes: list[EvaluationMode] = Field(
+        default_factory=lambda: list(EVALUATION_MODES),
         description="grounded adds chunks retrieved from the vector index (skipped while no index exists)",
     )
     top_k: int = Field(default=3, ge=1, description="Retrieved chunks given as context in grounded mode")

@@ -18,6 +18,7 @@ from typing import Literal
 
 from aiinfra_dagster.net import free_port
 from aiinfra_dagster.settings import Settings, TrainingSettings
+from aiinfra_dagster.settings.locations import location
 
 LaunchMode = Literal["in_process", "torchrun"]
 
@@ -30,8 +31,7 @@ def torch_extensions_dir(settings: Settings) -> Path:
 
     A cold build takes ~1 min (shm_comm), ~3 min more for offload (cpu_adam).
     """
-    configured = settings.training.deepspeed.extensions_dir
-    return Path(configured) if configured else Path(settings.storage.home) / "cache" / "torch_extensions"
+    return location(settings.training.deepspeed.extensions_dir, "training.deepspeed.extensions_dir")
 
 
 @contextmanager

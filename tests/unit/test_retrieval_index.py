@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from aiinfra_dagster.retrieval.index import IndexNotFoundError, SearchHit, open_index, open_store
 from aiinfra_dagster.retrieval.rows import IndexRows, index_version
 from aiinfra_dagster.retrieval.store import resolve_qdrant
+from aiinfra_dagster.settings import QdrantSettings
 from aiinfra_dagster.testing.retrieval_index import build_test_index
 
 DIM = 16
@@ -97,12 +99,14 @@ def test_missing_alias_is_a_clear_error(settings):
 
 
 def test_qdrant_section_alone_needs_a_path(make_settings):
-    settings = make_settings()
     with pytest.raises(ValueError, match="qdrant.path is unset"):
-        open_index(settings.qdrant)
+        open_index(QdrantSettings())  # built on its own, outside Settings: nothing resolved its path
+    settings = make_settings()
+    assert settings.qdrant.path == str(Path(settings.storage.home) / "qdrant")  # resolved at load
     build_test_index(settings, make_rows(5))
-    with open_index(resolve_qdrant(settings)) as index:  # the resolved section works on its own
+    with open_index(settings.qdrant) as index:  # the settings' section works on its own
         assert index.count() == 5
+    assert resolve_qdrant(settings) == settings.qdrant
 
 
 def test_version_name_changes_with_text_label_or_model():

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from aiinfra_dagster.settings import PROFILES, SettingsError, load_settings
+from aiinfra_dagster.settings import PROFILES, Settings, SettingsError, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,3 +88,37 @@ def test_unknown_profile_and_missing_file(tmp_path, monkeypatch):
     monkeypatch.setenv("AIINFRA_PROFILE", "huge")
     with pytest.raises(SettingsError, match="profile"):
         load_settings(write(tmp_path, ""))
+
+
+def test_locations_are_resolved_once_at_load(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(profile="quick", storage={"home": "work/home"})
+    home = tmp_path / "work" / "home"
+    assert settings.storage.home == str(home)
+    assert settings.storage.root == str(home / "lake")
+    assert settings.model_store == home / "models"
+    assert settings.qdrant.path == str(home / "qdrant")
+    assert settings.evaluation.reports_dir == str(home / "reports")
+    assert settings.monitoring.audit_dir == str(home / "reports" / "lineage_audit")
+    assert settings.training.deepspeed.extensions_dir == str(home / "cache" / "torch_extensions")
+    assert settings.storage.serving_dir == home / "serving"
+    assert settings.storage.bentoml_home == home / "bentoml"
+
+    # What every Dagster run does with the resource's JSON, from another working directory: nothing moves.
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert Settings.model_validate_json(settings.model_dump_json()) == settings
+
+
+def test_explicit_locations_win_and_object_store_uris_are_kept(tmp_path):
+    settings = load_settings(
+        profile="quick",
+        storage={"home": str(tmp_path), "root": "s3://bucket/lake"},
+        qdrant={"url": "http://qdrant:6333"},
+        monitoring={"audit_dir": str(tmp_path / "audits")},
+        models={"store": "file-store"},
+    )
+    assert settings.storage.root == "s3://bucket/lake"
+    assert settings.qdrant.path is None  # a server holds the index
+    assert settings.monitoring.audit_dir == str(tmp_path / "audits")
+    assert Path(settings.models.store).is_absolute() and settings.models.store.endswith("file-store")
