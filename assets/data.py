@@ -1,6 +1,7 @@
 """Data-preparation assets: raw documents to validated, redacted, deduplicated chunks."""
 
 from datetime import UTC, datetime
+from typing import cast
 
 import dagster as dg
 
@@ -178,9 +179,9 @@ def document_chunks(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
                     [
                         [
                             settings.chunking.max_tokens,
-                            round(float(tokens.mean() or 0), 1),
-                            int(tokens.median() or 0),
-                            int(tokens.max() or 0),
+                            round(float(cast(float, tokens.mean() or 0)), 1),
+                            int(cast(float, tokens.median() or 0)),
+                            int(cast(int, tokens.max() or 0)),
                         ]
                     ],
                 )

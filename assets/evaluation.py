@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import polars as pl
 from pydantic import Field
 
 from aiinfra_dagster.assets.common import DELTA, HTML, OWNERS, PYTORCH, markdown_table
@@ -16,13 +15,10 @@ from aiinfra_dagster.assets.training import BASE_MODEL_KEY, LORA_CHECKPOINT_KEY,
 from aiinfra_dagster.data.tables import GOLDEN_QA
 from aiinfra_dagster.evaluation.champion import (
     PromotionRefused,
-    as_frame,
     current,
-    promote,
-    rollback,
 )
 from aiinfra_dagster.evaluation.pipeline import EvalModel
-from aiinfra_dagster.evaluation.run import EvalOutcome, produce_report, read_report
+from aiinfra_dagster.evaluation.run import EvalOutcome, produce_report, update_champion
 from aiinfra_dagster.evaluation.summary import EvalVerdict
 from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY
 from aiinfra_dagster.k8s.placement import gpu_step
@@ -248,31 +244,19 @@ class ChampionConfig(dg.Config):
 def champion_model(
     context: dg.AssetExecutionContext, config: ChampionConfig, lakehouse: LakehouseResource
 ) -> dg.MaterializeResult:
-    store = lakehouse.store
-    history = store.read(CHAMPION_HISTORY)
+    meta = latest_metadata(context.instance, EVAL_REPORT_KEY)  # None is refused below unless rolling back
     try:
-        if config.rollback_to:
-            change = rollback(history, config.rollback_to, dagster_run_id=context.run_id)
-        else:
-            meta = latest_metadata(context.instance, EVAL_REPORT_KEY)
-            if meta is None:
-                raise PromotionRefused("no eval_report has been materialized: nothing has passed the gate")
-            change = promote(history, read_report(store, str(meta["report_id"])), dagster_run_id=context.run_id)
+        update = update_champion(
+            lakehouse.store,
+            rollback_to=config.rollback_to,
+            eval_report_id=str(meta["report_id"]) if meta is not None else None,
+            dagster_run_id=context.run_id,
+        )
     except PromotionRefused as err:
         raise dg.Failure(str(err)) from err
-    write = (
-        store.write(CHAMPION_HISTORY, as_frame(change.row), mode="append")
-        if change.row
-        else store.no_change(CHAMPION_HISTORY)
-    )
-    champion = change.current
-    recent = (
-        (pl.concat([history, as_frame(change.row)]) if change.row else history)
-        .sort("sequence", descending=True)
-        .head(10)
-    )
+    champion, write, recent = update.current, update.write, update.recent
     context.log.info(
-        f"champion: {champion['model_version']} ({'changed: ' + champion['action'] if change.row else 'unchanged'})"
+        f"champion: {champion['model_version']} ({'changed: ' + champion['action'] if update.changed else 'unchanged'})"
     )
     return dg.MaterializeResult(
         data_version=dg.DataVersion(f"{champion['model_version']}-{champion['sequence']}"),
@@ -280,7 +264,7 @@ def champion_model(
             "model_version": champion["model_version"],
             "model_path": dg.MetadataValue.path(champion["model_path"]),
             "action": champion["action"],
-            "changed": change.row is not None,
+            "changed": update.changed,
             "previous_version": champion["previous_version"] or "none",
             "eval_report_id": champion["eval_report_id"] or "",
             "reason": champion["reason"],

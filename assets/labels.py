@@ -1,13 +1,14 @@
 """Label assets: human reference categories, annotators' labels and the combined chunk labels."""
 
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from aiinfra_dagster.assets.common import DELTA, OWNERS, POLARS, markdown_table
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.labels.human import read_human_label_file, validate_human_labels
-from aiinfra_dagster.labels.run import label_all_chunks
+from aiinfra_dagster.labels.run import ChunkLabeling, label_all_chunks
 from aiinfra_dagster.labels.setup import label_classes
 from aiinfra_dagster.labels.setup import reference_labels as configured_reference_labels
 from aiinfra_dagster.labels.tables import CHUNK_LABELS, HUMAN_LABEL_QUARANTINE, HUMAN_LABELS, REFERENCE_LABELS
@@ -126,65 +127,67 @@ def chunk_labels(
     embedding_model: EmbeddingModelResource,
 ) -> dg.MaterializeResult:
     labeled = label_all_chunks(aiinfra.value, lakehouse.store, embedding_model.encoder, warn=context.log.warning)
+    return dg.MaterializeResult(metadata=_chunk_labels_metadata(lakehouse, labeled))
+
+
+def _pct(value: object) -> str:
+    return "n/a" if value is None else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
+
+
+def _chunk_labels_metadata(lakehouse: LakehouseResource, labeled: ChunkLabeling) -> dict[str, Any]:
     outcome, versions = labeled.outcome, labeled.function_versions
-
-    def pct(value: object) -> str:
-        return "n/a" if value is None else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
-
-    return dg.MaterializeResult(
-        metadata=lakehouse.table_metadata(
-            CHUNK_LABELS,
-            labeled.write,
-            **{f"input_{name}_version": v for name, v in labeled.inputs.items()},
-            labeling_version=outcome.version,
-            labeling_function_versions=dg.MetadataValue.json(versions),  # the lineage audit reads these
-            classes=len(labeled.classes),
-            coverage=round(outcome.coverage, 4),
-            conflict_rate=round(outcome.conflict_rate, 4),
-            evaluated_on_reference_chunks=outcome.evaluated_on,
-            label_model_vs_majority_vote=dg.MetadataValue.md(
-                markdown_table(
-                    ["method", "accuracy vs reference", "macro-F1 vs reference"],
-                    [[c["method"], pct(c["accuracy"]), pct(c["macro_f1"])] for c in outcome.comparison],
-                )
-            ),
-            labeling_functions=dg.MetadataValue.md(
-                markdown_table(
+    return lakehouse.table_metadata(
+        CHUNK_LABELS,
+        labeled.write,
+        **{f"input_{name}_version": v for name, v in labeled.inputs.items()},
+        labeling_version=outcome.version,
+        labeling_function_versions=dg.MetadataValue.json(versions),  # the lineage audit reads these
+        classes=len(labeled.classes),
+        coverage=round(outcome.coverage, 4),
+        conflict_rate=round(outcome.conflict_rate, 4),
+        evaluated_on_reference_chunks=outcome.evaluated_on,
+        label_model_vs_majority_vote=dg.MetadataValue.md(
+            markdown_table(
+                ["method", "accuracy vs reference", "macro-F1 vs reference"],
+                [[c["method"], _pct(c["accuracy"]), _pct(c["macro_f1"])] for c in outcome.comparison],
+            )
+        ),
+        labeling_functions=dg.MetadataValue.md(
+            markdown_table(
+                [
+                    "source",
+                    "version",
+                    "coverage",
+                    "accuracy vs reference",
+                    "label model's estimate",
+                    "overlap",
+                    "agreement (no conflict)",
+                    "agrees with final label",
+                ],
+                [
                     [
-                        "source",
-                        "version",
-                        "coverage",
-                        "accuracy vs reference",
-                        "label model's estimate",
-                        "overlap",
-                        "agreement (no conflict)",
-                        "agrees with final label",
-                    ],
-                    [
-                        [
-                            s["source"],
-                            versions.get(str(s["source"]), "-"),
-                            pct(s["coverage"]),
-                            pct(s["accuracy_vs_reference"]),
-                            pct(s["estimated_accuracy"]),
-                            pct(s["overlap"]),
-                            pct(s["agreement"]),
-                            pct(s["agrees_with_final"]),
-                        ]
-                        for s in outcome.per_source
-                    ],
-                )
-            ),
-            measured_against=(
-                f"reference labels ({outcome.evaluated_on} chunks)"
-                if outcome.evaluated_on
-                else "no reference labels: coverage, conflicts and agreement between sources instead of accuracy"
-            ),
-            class_balance=dg.MetadataValue.md(
-                markdown_table(["label", "chunks"], sorted(outcome.class_balance.items(), key=lambda kv: -kv[1]))
-            ),
-            decided_by=dg.MetadataValue.json(
-                dict(outcome.table.group_by("decided_by").len().sort("decided_by").iter_rows())
-            ),
-        )
+                        s["source"],
+                        versions.get(str(s["source"]), "-"),
+                        _pct(s["coverage"]),
+                        _pct(s["accuracy_vs_reference"]),
+                        _pct(s["estimated_accuracy"]),
+                        _pct(s["overlap"]),
+                        _pct(s["agreement"]),
+                        _pct(s["agrees_with_final"]),
+                    ]
+                    for s in outcome.per_source
+                ],
+            )
+        ),
+        measured_against=(
+            f"reference labels ({outcome.evaluated_on} chunks)"
+            if outcome.evaluated_on
+            else "no reference labels: coverage, conflicts and agreement between sources instead of accuracy"
+        ),
+        class_balance=dg.MetadataValue.md(
+            markdown_table(["label", "chunks"], sorted(outcome.class_balance.items(), key=lambda kv: -kv[1]))
+        ),
+        decided_by=dg.MetadataValue.json(
+            dict(outcome.table.group_by("decided_by").len().sort("decided_by").iter_rows())
+        ),
     )

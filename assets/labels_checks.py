@@ -1,5 +1,7 @@
 """Checks of the label and feature stages; they read the persisted tables."""
 
+from typing import Any, cast
+
 import dagster as dg
 import numpy as np
 import polars as pl
@@ -118,5 +120,8 @@ def every_class_labeled(lakehouse: LakehouseResource, aiinfra: SettingsResource)
     return dg.AssetCheckResult(
         passed=verdict.usable,
         description=verdict.message(),
-        metadata={"reason": verdict.message(), **{k: dg.MetadataValue.json(v) for k, v in verdict.details.items()}},
+        metadata={
+            "reason": verdict.message(),
+            **{k: dg.MetadataValue.json(cast(Any, v)) for k, v in verdict.details.items()},
+        },
     )

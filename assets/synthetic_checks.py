@@ -1,5 +1,7 @@
 """Checks of the synthetic set and the training set."""
 
+from typing import Any, cast
+
 import dagster as dg
 import polars as pl
 
@@ -88,5 +90,8 @@ def training_set_has_examples(lakehouse: LakehouseResource) -> dg.AssetCheckResu
     return dg.AssetCheckResult(
         passed=verdict.usable,
         description=verdict.message(),
-        metadata={"reason": verdict.message(), **{k: dg.MetadataValue.json(v) for k, v in verdict.details.items()}},
+        metadata={
+            "reason": verdict.message(),
+            **{k: dg.MetadataValue.json(cast(Any, v)) for k, v in verdict.details.items()},
+        },
     )

@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from aiinfra_dagster.assets.training import BASE_MODEL_KEY, LORA_CHECKPOINT_KEY, TOPIC_CLASSIFIER_KEY
 from aiinfra_dagster.materializations import require_latest_metadata
@@ -19,9 +21,6 @@ def _latest_model_path(context: dg.AssetCheckExecutionContext, asset: dg.AssetKe
     asset=BASE_MODEL_KEY, description="The stored base model loads and predicts finite logits for a short prompt."
 )
 def base_model_forward_pass(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     path = _latest_model_path(context, BASE_MODEL_KEY)
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     model = AutoModelForCausalLM.from_pretrained(str(path))

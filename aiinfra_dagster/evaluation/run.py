@@ -1,4 +1,5 @@
-"""One eval_report, end to end: sample, ground, answer (reusing stored rows), compare, gate, render, record."""
+"""The evaluation stage's entries: one eval_report end to end (sample, ground, answer reusing stored rows, compare,
+gate, render, record), and the champion pointer's change behind the gate (promote or roll back)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA
+from aiinfra_dagster.evaluation.champion import PromotionRefused, as_frame, promote, rollback
 from aiinfra_dagster.evaluation.classifier import evaluate_classifier
 from aiinfra_dagster.evaluation.grounding import retrieve_grounding
 from aiinfra_dagster.evaluation.pipeline import (
@@ -27,7 +29,7 @@ from aiinfra_dagster.evaluation.report import (
     to_markdown,
 )
 from aiinfra_dagster.evaluation.summary import EvalVerdict, build_summary, report_id
-from aiinfra_dagster.evaluation.tables import EVAL_HISTORY, EVAL_REPORTS
+from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY, EVAL_HISTORY, EVAL_REPORTS
 from aiinfra_dagster.labels.tables import CHUNK_LABELS
 from aiinfra_dagster.lakehouse import DeltaStore, WriteResult
 from aiinfra_dagster.models.embedding import TextEncoder
@@ -193,3 +195,40 @@ def read_report(store: DeltaStore, rid: str) -> dict[str, Any]:
     if not found.height:
         raise LookupError(f"eval report {rid} is not in {EVAL_REPORTS.name}")
     return found.row(0, named=True)
+
+
+@dataclass(frozen=True)
+class ChampionUpdate:
+    """The champion after this step, whether it changed, the champion_history write and its latest rows."""
+
+    current: dict[str, Any]
+    changed: bool
+    write: WriteResult
+    recent: pl.DataFrame
+
+
+def update_champion(
+    store: DeltaStore, *, rollback_to: str, eval_report_id: str | None, dagster_run_id: str, recent: int = 10
+) -> ChampionUpdate:
+    """Promote the candidate of eval report `eval_report_id` through its gate, or roll back to `rollback_to`.
+
+    Raises PromotionRefused (with the reason) when the gate did not pass or there is nothing to promote.
+    """
+    history = store.read(CHAMPION_HISTORY)
+    if rollback_to:
+        change = rollback(history, rollback_to, dagster_run_id=dagster_run_id)
+    else:
+        if eval_report_id is None:
+            raise PromotionRefused("no eval_report has been materialized: nothing has passed the gate")
+        change = promote(history, read_report(store, eval_report_id), dagster_run_id=dagster_run_id)
+    write = (
+        store.write(CHAMPION_HISTORY, as_frame(change.row), mode="append")
+        if change.row
+        else store.no_change(CHAMPION_HISTORY)
+    )
+    latest = (
+        (pl.concat([history, as_frame(change.row)]) if change.row else history)
+        .sort("sequence", descending=True)
+        .head(recent)
+    )
+    return ChampionUpdate(change.current, change.row is not None, write, latest)
