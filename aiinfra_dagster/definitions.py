@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from aiinfra_dagster import assets as assets_package
+import aiinfra_dagster.assets as assets_package  # installed from the top-level assets/ folder (package-dir)
 from aiinfra_dagster.assets.evaluation import evaluation_assets
 from aiinfra_dagster.assets.training import training_assets
 from aiinfra_dagster.jobs import JOBS, retraining_job

@@ -97,31 +97,31 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         tuned = fine_tune(settings, base, examples)
         result = tuned.result
         context.log.info(
-            f"lora_checkpoint {tuned.fingerprint}: {'reused' if tuned.reused else 'trained'} {result['steps']} steps"
-            + (f", resumed from step {result['resumed_from_step']}" if result.get("resumed_from_step") else "")
+            f"lora_checkpoint {tuned.fingerprint}: {'reused' if tuned.reused else 'trained'} {result.steps} steps"
+            + (f", resumed from step {result.resumed_from_step}" if result.resumed_from_step else "")
         )
         run = ExperimentRun(
             run_id=f"lora_checkpoint-{tuned.fingerprint}",
             asset="lora_checkpoint",
             dagster_run_id=context.run_id,
             started_at=started_at,
-            wall_seconds=time.perf_counter() - started if not tuned.reused else result["train_seconds"],
+            wall_seconds=time.perf_counter() - started if not tuned.reused else result.train_seconds,
             params={
                 **settings.training.model_dump(mode="json", exclude={"deepspeed"}),
                 "deepspeed": tuned.deepspeed_config is not None,
             },
             metrics={
                 k: float(v)
-                for k, v in {"train_loss": result["train_loss"], "eval_loss": result["eval_loss"]}.items()
+                for k, v in {"train_loss": result.train_loss, "eval_loss": result.eval_loss}.items()
                 if v is not None
             },
-            history=result["history"],
-            tokens_per_second=result["tokens_per_second"],
+            history=result.history,
+            tokens_per_second=result.tokens_per_second,
             environment=environment_info(),
             inputs={"training_set": training_set_version, "base_model_sha256": base.manifest.source_sha256},
             model_path=str(tuned.output_dir),
             model_bytes=directory_bytes(tuned.output_dir),
-            status="resumed" if result.get("resumed_from_step") else "completed",
+            status="resumed" if result.resumed_from_step else "completed",
         )
         written = record_experiment(store, run)
         mlflow_run = log_to_mlflow(settings.tracking, run)
@@ -131,14 +131,14 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             metadata={
                 "model_version": tuned.fingerprint,
                 "model_path": dg.MetadataValue.path(str(tuned.output_dir)),
-                "adapter_path": dg.MetadataValue.path(result["adapter_dir"]),
-                "merged_model_path": dg.MetadataValue.path(result["merged_dir"] or ""),
+                "adapter_path": dg.MetadataValue.path(str(result.adapter_dir)),
+                "merged_model_path": dg.MetadataValue.path(str(result.merged_dir or "")),
                 "reused_finished_checkpoint": tuned.reused,
-                "resumed_from_step": result.get("resumed_from_step") or 0,
-                "steps": result["steps"],
-                "train_examples": result["train_examples"],
-                "validation_examples": result["eval_examples"],
-                "truncated_examples": result["truncated_examples"],
+                "resumed_from_step": result.resumed_from_step or 0,
+                "steps": result.steps,
+                "train_examples": result.train_examples,
+                "validation_examples": result.eval_examples,
+                "truncated_examples": result.truncated_examples,
                 "input_training_set_version": training_set_version,
                 "input_base_model_sha256": base.manifest.source_sha256,
                 "deepspeed": dg.MetadataValue.json(tuned.deepspeed_config or {}),

@@ -34,7 +34,14 @@ from aiinfra_dagster.training.launch import (
     torch_extensions_dir,
     torchrun_command,
 )
-from aiinfra_dagster.training.sft import Messages, effective_precision, is_complete, read_result, train_lora
+from aiinfra_dagster.training.sft import (
+    Messages,
+    SftResult,
+    effective_precision,
+    is_complete,
+    read_result,
+    train_lora,
+)
 from aiinfra_dagster.training.worker import WorkerSpec
 
 STORE_DIR = "lora_checkpoint"
@@ -46,7 +53,7 @@ NOT_IN_FINGERPRINT = {"save_steps", "save_total_limit", "logging_steps", "merge"
 class FineTune:
     fingerprint: str
     output_dir: Path
-    result: dict[str, Any]
+    result: SftResult
     reused: bool
     deepspeed_config: dict[str, Any] | None
 
@@ -128,7 +135,7 @@ def fine_tune(
             result = train_lora(
                 base.path, train, evaluation, params, output_dir, deepspeed_config=ds_config, callbacks=callbacks
             )
-    return FineTune(fingerprint, output_dir, result.to_json(), False, ds_config)
+    return FineTune(fingerprint, output_dir, result, False, ds_config)
 
 
 def run_torchrun(

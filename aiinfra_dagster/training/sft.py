@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,15 @@ class SftResult:
         for key in ("output_dir", "adapter_dir", "merged_dir"):
             data[key] = str(data[key]) if data[key] is not None else None
         return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SftResult:
+        """The result a finished run wrote (`to_json`); derived keys such as tokens_per_second are recomputed."""
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values["output_dir"] = Path(values["output_dir"])
+        values["adapter_dir"] = Path(values["adapter_dir"])
+        values["merged_dir"] = Path(values["merged_dir"]) if values.get("merged_dir") else None
+        return cls(**values)
 
 
 def tokenize_chat(tokenizer: Any, messages: Messages, max_length: int) -> TokenizedExample:
@@ -225,8 +234,8 @@ def is_complete(output_dir: Path) -> bool:
     return (output_dir / COMPLETE).is_file()
 
 
-def read_result(output_dir: Path) -> dict[str, Any]:
-    return json.loads((output_dir / "result.json").read_text())
+def read_result(output_dir: Path) -> SftResult:
+    return SftResult.from_json(json.loads((output_dir / "result.json").read_text()))
 
 
 def train_lora(

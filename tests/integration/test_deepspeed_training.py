@@ -99,7 +99,7 @@ def test_torchrun_worker_trains_zero2_over_two_cpu_ranks(tmp_path: Path) -> None
     done = subprocess.run(torchrun_command(2, spec, free_port()), env=env, capture_output=True, text=True, timeout=600)
 
     assert done.returncode == 0, done.stderr[-4000:]
-    assert is_complete(output) and read_result(output)["steps"] == 3
+    assert is_complete(output) and read_result(output).steps == 3
     checkpoint = output / "checkpoints" / "checkpoint-3"
     assert {p.name for p in checkpoint.glob("rng_state_*.pth")} == {"rng_state_0.pth", "rng_state_1.pth"}
     assert (checkpoint / "global_step3").is_dir()
