@@ -6,10 +6,18 @@ exactly what it used, and a person can override any value from the Launchpad.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import dagster as dg
 from pydantic import Field
 
 from aiinfra_dagster.settings import Settings
+
+
+@lru_cache(maxsize=8)
+def _parsed(settings_json: str) -> Settings:
+    """One parse per distinct settings document: `value` is read by most assets and checks of a run."""
+    return Settings.model_validate_json(settings_json)
 
 
 class SettingsResource(dg.ConfigurableResource):
@@ -21,4 +29,5 @@ class SettingsResource(dg.ConfigurableResource):
 
     @property
     def value(self) -> Settings:
-        return Settings.model_validate_json(self.settings_json)
+        """The settings (frozen, so one parsed instance is safely shared)."""
+        return _parsed(self.settings_json)
