@@ -128,7 +128,7 @@ class EdgeStore:
 
     def __init__(self, settings: QdrantSettings) -> None:
         if settings.path is None:
-            raise ValueError("EdgeStore needs qdrant.path (resolve_qdrant fills it from storage.home)")
+            raise ValueError("EdgeStore needs qdrant.path (the settings resolve it at load)")
         self.settings = settings
         self.root = Path(settings.path)
         self.location = str(self.root)

@@ -6,7 +6,6 @@ The engines (`edge`, `client`) implement these protocols; `index.open_store` pic
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -56,7 +55,7 @@ class IndexStore(Protocol):
 
 
 def resolve_qdrant(settings: Settings | QdrantSettings) -> QdrantSettings:
-    """The qdrant section with `path` filled in (<storage.home>/qdrant) when embedded and unset."""
+    """The qdrant section to open: the settings resolved its embedded path at load; a bare section must have one."""
     if isinstance(settings, QdrantSettings):
         if settings.url is None and settings.path is None:
             raise ValueError(
@@ -64,7 +63,4 @@ def resolve_qdrant(settings: Settings | QdrantSettings) -> QdrantSettings:
                 "(open_index(settings)) or resolve_qdrant(settings) first"
             )
         return settings
-    q = settings.qdrant
-    if q.url is None and q.path is None:
-        q = q.model_copy(update={"path": str(Path(settings.storage.home) / "qdrant")})
-    return q
+    return settings.qdrant
