@@ -10,7 +10,6 @@ import dagster as dg
 import yaml
 
 from aiinfra_dagster.assets.common import BENTOML, DELTA, OWNERS, markdown_table
-from aiinfra_dagster.lakehouse.delta import is_local_uri
 from aiinfra_dagster.materializations import require_latest_metadata
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
@@ -29,6 +28,7 @@ from aiinfra_dagster.serving.sources import (
 )
 from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
 from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings.locations import is_local_uri
 
 GROUP = "deployment"
 BENTO_BUILD_KEY = dg.AssetKey("bento_build")

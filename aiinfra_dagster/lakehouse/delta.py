@@ -19,6 +19,7 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
 from aiinfra_dagster.lakehouse.schema import TableSchema
+from aiinfra_dagster.settings.locations import is_local_uri
 
 if TYPE_CHECKING:
     from aiinfra_dagster.settings import StorageSettings
@@ -43,10 +44,6 @@ class WriteResult:
     @property
     def changed(self) -> bool:
         return self.committed and (self.inserted + self.updated + self.deleted) > 0
-
-
-def is_local_uri(uri: str) -> bool:
-    return "://" not in uri or uri.startswith("file://")
 
 
 def table_uri(root: str, name: str) -> str:

@@ -21,7 +21,7 @@ def absolute(path: str | Path) -> str:
 
 
 def is_local_uri(uri: str) -> bool:
-    """A path or file:// URI (the lakehouse's definition; kept here so settings import nothing of the project)."""
+    """A path or file:// URI (the lakehouse reads tables by this rule too; settings import nothing of the project)."""
     return "://" not in uri or uri.startswith("file://")
 
 
