@@ -9,9 +9,10 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_settings import EnvSettingsSource
 
 from aiinfra_dagster.settings.base import DEFAULT_SETTINGS_FILE, ENV_PREFIX, PROFILES, SettingsError
-from aiinfra_dagster.settings.model import _FILE_DATA, Settings
+from aiinfra_dagster.settings.model import Settings
 from aiinfra_dagster.settings.presets import PROFILE_PRESETS
 
 
@@ -68,15 +69,16 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
 
     data = _deep_merge(PROFILE_PRESETS[profile], file_data)
     data = _deep_merge(data, profile_sections.get(profile) or {})
-    data["profile"] = profile
     origin = f"file {file_path}" if file_path else "defaults"
-    token = _FILE_DATA.set(data)
     try:
-        return Settings(**{**overrides, "profile": profile})
+        # One validation of the merged layers; model_validate reads no source of its own.
+        data = _deep_merge(data, EnvSettingsSource(Settings)())
+        data = _deep_merge(data, {**overrides, "profile": profile})
+        return Settings.model_validate(data)
     except ValidationError as err:
         raise SettingsError(_format_validation_error(err, f"{origin} + {ENV_PREFIX}* environment")) from err
-    finally:
-        _FILE_DATA.reset(token)
+    except ValueError as err:  # pydantic-settings: an AIINFRA_* value that is not the JSON its field needs
+        raise SettingsError(f"invalid settings ({origin} + {ENV_PREFIX}* environment): {err}") from err
 
 
 @lru_cache(maxsize=1)

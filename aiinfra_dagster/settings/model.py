@@ -1,13 +1,12 @@
-"""The whole settings model: every section, plus the source that feeds it presets merged with the file."""
+"""The whole settings model: every section, with locations resolved at validation."""
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aiinfra_dagster.settings.base import ENV_PREFIX, Profile
 from aiinfra_dagster.settings.data import (
@@ -92,29 +91,3 @@ class Settings(BaseSettings):
         if not sources:
             raise ValueError("at least one source is required")
         return sources
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Highest first: explicit kwargs, AIINFRA_* env, then presets + file (see load_settings).
-        return init_settings, env_settings, _FileSource(settings_cls)
-
-
-# load_settings hands the merged presets + file to the source below for the one Settings(...) call it makes.
-_FILE_DATA: ContextVar[dict[str, Any] | None] = ContextVar("aiinfra_file_data", default=None)
-
-
-class _FileSource(PydanticBaseSettingsSource):
-    """Profile presets merged with the settings file, prepared by load_settings."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return (_FILE_DATA.get() or {}).get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(_FILE_DATA.get() or {})

@@ -82,6 +82,12 @@ def test_invalid_env_value_names_the_field(tmp_path, monkeypatch):
         load_settings(write(tmp_path, ""))
 
 
+def test_env_value_that_is_not_json_gives_a_settings_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIINFRA_SOURCES", "not json")
+    with pytest.raises(SettingsError, match="sources"):
+        load_settings(write(tmp_path, "profile: quick\n"))
+
+
 def test_unknown_profile_and_missing_file(tmp_path, monkeypatch):
     with pytest.raises(SettingsError, match="not found"):
         load_settings(tmp_path / "nope.yaml")
