@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from aiinfra_dagster.assets.data import GOLDEN_QA_KEY, RAW_DOCUMENTS_KEY
-from aiinfra_dagster.assets.deployment import INFERENCE_LOGS_KEY
-from aiinfra_dagster.assets.labels import REFERENCE_LABELS_KEY
-from aiinfra_dagster.assets.synthetic import SYNTHETIC_QA_KEY
+from aiinfra_dagster.assets.keys import (
+    GOLDEN_QA_KEY,
+    INFERENCE_LOGS_KEY,
+    RAW_DOCUMENTS_KEY,
+    REFERENCE_LABELS_KEY,
+    SYNTHETIC_QA_KEY,
+)
 
 main_job = dg.define_asset_job(
     "main",

@@ -6,6 +6,14 @@ from typing import cast
 import dagster as dg
 
 from aiinfra_dagster.assets.common import DELTA, GREAT_EXPECTATIONS, OWNERS, POLARS, markdown_table
+from aiinfra_dagster.assets.keys import (
+    CHUNK_DUPLICATES_KEY,
+    DOCUMENT_CHUNKS_KEY,
+    GOLDEN_QA_KEY,
+    QUARANTINE_KEY,
+    RAW_DOCUMENTS_KEY,
+    VALIDATED_DOCUMENTS_KEY,
+)
 from aiinfra_dagster.data.chunk_set import build_chunk_set, embedding_token_counter
 from aiinfra_dagster.data.golden_source import load_golden_set
 from aiinfra_dagster.data.run import ingest_raw_documents
@@ -22,12 +30,6 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
 
 GROUP = "data"
-RAW_DOCUMENTS_KEY = dg.AssetKey("raw_documents")
-VALIDATED_DOCUMENTS_KEY = dg.AssetKey("validated_documents")
-QUARANTINE_KEY = dg.AssetKey("quarantine")
-DOCUMENT_CHUNKS_KEY = dg.AssetKey("document_chunks")
-CHUNK_DUPLICATES_KEY = dg.AssetKey("chunk_duplicates")
-GOLDEN_QA_KEY = dg.AssetKey("golden_qa")
 
 
 @dg.asset(
@@ -134,7 +136,7 @@ def validated_documents(context: dg.AssetExecutionContext, lakehouse: LakehouseR
     specs=[
         dg.AssetSpec(
             DOCUMENT_CHUNKS_KEY,
-            deps=["validated_documents"],
+            deps=[VALIDATED_DOCUMENTS_KEY],
             group_name=GROUP,
             kinds={DELTA, POLARS},
             owners=OWNERS,
@@ -145,7 +147,7 @@ def validated_documents(context: dg.AssetExecutionContext, lakehouse: LakehouseR
         ),
         dg.AssetSpec(
             CHUNK_DUPLICATES_KEY,
-            deps=["validated_documents"],
+            deps=[VALIDATED_DOCUMENTS_KEY],
             group_name=GROUP,
             kinds={DELTA},
             owners=OWNERS,

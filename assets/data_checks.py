@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from aiinfra_dagster.assets.common import markdown_table
-from aiinfra_dagster.assets.data import (
+from aiinfra_dagster.assets.keys import (
     CHUNK_DUPLICATES_KEY,
     DOCUMENT_CHUNKS_KEY,
     GOLDEN_QA_KEY,

@@ -10,6 +10,14 @@ import dagster as dg
 import yaml
 
 from aiinfra_dagster.assets.common import BENTOML, DELTA, OWNERS, markdown_table
+from aiinfra_dagster.assets.keys import (
+    BENTO_BUILD_KEY,
+    BENTO_DEPLOYMENT_KEY,
+    CHAMPION_MODEL_KEY,
+    INFERENCE_LOGS_KEY,
+    TOPIC_CLASSIFIER_KEY,
+    VECTOR_INDEX_KEY,
+)
 from aiinfra_dagster.materializations import require_latest_metadata
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
@@ -31,15 +39,12 @@ from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.settings.locations import is_local_uri
 
 GROUP = "deployment"
-BENTO_BUILD_KEY = dg.AssetKey("bento_build")
-BENTO_DEPLOYMENT_KEY = dg.AssetKey("bento_deployment")
-INFERENCE_LOGS_KEY = dg.AssetKey("inference_logs")
 
 
 @dg.asset(
     key=BENTO_BUILD_KEY,
     group_name=GROUP,
-    deps=["champion_model", "topic_classifier", "vector_index"],
+    deps=[CHAMPION_MODEL_KEY, TOPIC_CLASSIFIER_KEY, VECTOR_INDEX_KEY],
     kinds={BENTOML},
     owners=OWNERS,
     description=(

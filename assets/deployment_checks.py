@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 import yaml
 
-from aiinfra_dagster.assets.deployment import BENTO_BUILD_KEY, BENTO_DEPLOYMENT_KEY, INFERENCE_LOGS_KEY
+from aiinfra_dagster.assets.keys import BENTO_BUILD_KEY, BENTO_DEPLOYMENT_KEY, INFERENCE_LOGS_KEY
 from aiinfra_dagster.materializations import require_latest_metadata
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource

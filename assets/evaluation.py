@@ -11,7 +11,17 @@ import dagster as dg
 from pydantic import Field
 
 from aiinfra_dagster.assets.common import DELTA, HTML, OWNERS, PYTORCH, markdown_table
-from aiinfra_dagster.assets.training import BASE_MODEL_KEY, LORA_CHECKPOINT_KEY, TOPIC_CLASSIFIER_KEY
+from aiinfra_dagster.assets.keys import (
+    BASE_MODEL_KEY,
+    CHAMPION_MODEL_KEY,
+    CHUNK_LABELS_KEY,
+    DOCUMENT_CHUNKS_KEY,
+    EVAL_REPORT_KEY,
+    GOLDEN_QA_KEY,
+    LORA_CHECKPOINT_KEY,
+    TOPIC_CLASSIFIER_KEY,
+    VECTOR_INDEX_KEY,
+)
 from aiinfra_dagster.data.tables import GOLDEN_QA
 from aiinfra_dagster.evaluation.champion import (
     PromotionRefused,
@@ -30,8 +40,6 @@ from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.settings import PromotionSettings, Settings
 
 GROUP = "evaluation"
-EVAL_REPORT_KEY = dg.AssetKey("eval_report")
-CHAMPION_MODEL_KEY = dg.AssetKey("champion_model")
 GATE_CHECK = "candidate_beats_incumbent"
 SLICE_CHECK = "no_slice_regression"
 
@@ -151,13 +159,13 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         key=EVAL_REPORT_KEY,
         group_name=GROUP,
         deps=[
-            "lora_checkpoint",
-            "base_model",
-            "golden_qa",
-            "topic_classifier",
-            "chunk_labels",
-            "document_chunks",
-            "vector_index",
+            LORA_CHECKPOINT_KEY,
+            BASE_MODEL_KEY,
+            GOLDEN_QA_KEY,
+            TOPIC_CLASSIFIER_KEY,
+            CHUNK_LABELS_KEY,
+            DOCUMENT_CHUNKS_KEY,
+            VECTOR_INDEX_KEY,
         ],
         kinds={PYTORCH, DELTA, HTML},
         owners=OWNERS,
@@ -232,7 +240,7 @@ class ChampionConfig(dg.Config):
 @dg.asset(
     key=CHAMPION_MODEL_KEY,
     group_name=GROUP,
-    deps=["eval_report"],
+    deps=[EVAL_REPORT_KEY],
     kinds={DELTA},
     owners=OWNERS,
     description=(

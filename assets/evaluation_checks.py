@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from aiinfra_dagster.assets.evaluation import CHAMPION_MODEL_KEY, EVAL_REPORT_KEY
+from aiinfra_dagster.assets.keys import CHAMPION_MODEL_KEY, EVAL_REPORT_KEY
 from aiinfra_dagster.evaluation.tables import (
     CHAMPION_HISTORY,
     EVAL_HISTORY,

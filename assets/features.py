@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from aiinfra_dagster.assets.common import DELTA, OWNERS, POLARS, PYTORCH, markdown_table
+from aiinfra_dagster.assets.keys import CHUNK_EMBEDDINGS_KEY, CHUNK_FEATURES_KEY, CHUNK_LABELS_KEY, DOCUMENT_CHUNKS_KEY
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.features.definitions import FEATURES, compute_text_features, feature_set_version
 from aiinfra_dagster.features.embeddings import plan_embeddings
@@ -16,14 +17,12 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 
 GROUP = "features"
-CHUNK_EMBEDDINGS_KEY = dg.AssetKey("chunk_embeddings")
-CHUNK_FEATURES_KEY = dg.AssetKey("chunk_features")
 
 
 @dg.asset(
     key=CHUNK_EMBEDDINGS_KEY,
     group_name=GROUP,
-    deps=["document_chunks"],
+    deps=[DOCUMENT_CHUNKS_KEY],
     kinds={DELTA, PYTORCH},
     owners=OWNERS,
     description=(
@@ -61,7 +60,7 @@ def chunk_embeddings(
 @dg.asset(
     key=CHUNK_FEATURES_KEY,
     group_name=GROUP,
-    deps=["document_chunks", chunk_embeddings, "chunk_labels"],
+    deps=[DOCUMENT_CHUNKS_KEY, chunk_embeddings, CHUNK_LABELS_KEY],
     kinds={DELTA, POLARS},
     owners=OWNERS,
     description=(

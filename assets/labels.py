@@ -6,6 +6,14 @@ from typing import Any
 import dagster as dg
 
 from aiinfra_dagster.assets.common import DELTA, OWNERS, POLARS, markdown_table
+from aiinfra_dagster.assets.keys import (
+    CHUNK_EMBEDDINGS_KEY,
+    CHUNK_LABELS_KEY,
+    DOCUMENT_CHUNKS_KEY,
+    HUMAN_LABEL_QUARANTINE_KEY,
+    HUMAN_LABELS_KEY,
+    REFERENCE_LABELS_KEY,
+)
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.labels.human import read_human_label_file, validate_human_labels
 from aiinfra_dagster.labels.run import ChunkLabeling, label_all_chunks
@@ -17,10 +25,6 @@ from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
 
 GROUP = "labels"
-REFERENCE_LABELS_KEY = dg.AssetKey("reference_labels")
-HUMAN_LABELS_KEY = dg.AssetKey("human_labels")
-HUMAN_LABEL_QUARANTINE_KEY = dg.AssetKey("human_label_quarantine")
-CHUNK_LABELS_KEY = dg.AssetKey("chunk_labels")
 
 
 @dg.asset(
@@ -57,7 +61,7 @@ def reference_labels(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     specs=[
         dg.AssetSpec(
             HUMAN_LABELS_KEY,
-            deps=["document_chunks", reference_labels],
+            deps=[DOCUMENT_CHUNKS_KEY, reference_labels],
             group_name=GROUP,
             kinds={DELTA},
             owners=OWNERS,
@@ -67,7 +71,7 @@ def reference_labels(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
         ),
         dg.AssetSpec(
             HUMAN_LABEL_QUARANTINE_KEY,
-            deps=["document_chunks", reference_labels],
+            deps=[DOCUMENT_CHUNKS_KEY, reference_labels],
             group_name=GROUP,
             kinds={DELTA},
             owners=OWNERS,
@@ -111,7 +115,7 @@ def human_labels(lakehouse: LakehouseResource, aiinfra: SettingsResource):
 @dg.asset(
     key=CHUNK_LABELS_KEY,
     group_name=GROUP,
-    deps=["document_chunks", "chunk_embeddings", reference_labels, "human_labels"],
+    deps=[DOCUMENT_CHUNKS_KEY, CHUNK_EMBEDDINGS_KEY, reference_labels, HUMAN_LABELS_KEY],
     kinds={DELTA, POLARS},
     owners=OWNERS,
     description=(

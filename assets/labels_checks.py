@@ -6,9 +6,14 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from aiinfra_dagster.assets.data import DOCUMENT_CHUNKS_KEY
-from aiinfra_dagster.assets.features import CHUNK_EMBEDDINGS_KEY, CHUNK_FEATURES_KEY
-from aiinfra_dagster.assets.labels import CHUNK_LABELS_KEY, HUMAN_LABELS_KEY, REFERENCE_LABELS_KEY
+from aiinfra_dagster.assets.keys import (
+    CHUNK_EMBEDDINGS_KEY,
+    CHUNK_FEATURES_KEY,
+    CHUNK_LABELS_KEY,
+    DOCUMENT_CHUNKS_KEY,
+    HUMAN_LABELS_KEY,
+    REFERENCE_LABELS_KEY,
+)
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.features.embeddings import embedding_matrix
 from aiinfra_dagster.features.history import latest_rows

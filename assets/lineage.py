@@ -3,6 +3,7 @@
 import dagster as dg
 
 from aiinfra_dagster.assets.common import DAGSTER, JSON, OWNERS, markdown_table
+from aiinfra_dagster.assets.keys import BENTO_DEPLOYMENT_KEY, LINEAGE_AUDIT_KEY
 from aiinfra_dagster.lineage.audit import audit_deployment
 from aiinfra_dagster.lineage.render import (
     audit_dir,
@@ -13,13 +14,12 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
 
 GROUP = "monitoring"
-LINEAGE_AUDIT_KEY = dg.AssetKey("lineage_audit")
 
 
 @dg.asset(
     key=LINEAGE_AUDIT_KEY,
     group_name=GROUP,
-    deps=["bento_deployment"],
+    deps=[BENTO_DEPLOYMENT_KEY],
     kinds={DAGSTER, JSON},
     owners=OWNERS,
     description=(

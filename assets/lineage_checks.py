@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from aiinfra_dagster.assets.common import markdown_table
-from aiinfra_dagster.assets.lineage import LINEAGE_AUDIT_KEY
+from aiinfra_dagster.assets.keys import LINEAGE_AUDIT_KEY
 from aiinfra_dagster.materializations import require_latest_metadata
 
 

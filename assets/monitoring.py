@@ -11,7 +11,13 @@ from typing import Any
 import dagster as dg
 
 from aiinfra_dagster.assets.common import DELTA, OWNERS, POLARS, SCIPY
-from aiinfra_dagster.assets.training import TOPIC_CLASSIFIER_KEY
+from aiinfra_dagster.assets.keys import (
+    DRIFT_REPORT_KEY,
+    INFERENCE_LOGS_KEY,
+    TOPIC_CLASSIFIER_KEY,
+    TRAINING_SET_KEY,
+    VECTOR_INDEX_KEY,
+)
 from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.monitoring.render import report_markdown, topic_shift_markdown
 from aiinfra_dagster.monitoring.run import report_drift
@@ -21,7 +27,6 @@ from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
 
 GROUP = "monitoring"
-DRIFT_REPORT_KEY = dg.AssetKey("drift_report")
 DRIFT_CHECK = "drift_within_threshold"
 
 
@@ -33,7 +38,7 @@ class DriftReportConfig(dg.Config):
 @dg.asset(
     key=DRIFT_REPORT_KEY,
     group_name=GROUP,
-    deps=["inference_logs", "training_set", "topic_classifier", "vector_index"],
+    deps=[INFERENCE_LOGS_KEY, TRAINING_SET_KEY, TOPIC_CLASSIFIER_KEY, VECTOR_INDEX_KEY],
     kinds={DELTA, POLARS, SCIPY},
     owners=OWNERS,
     description=(

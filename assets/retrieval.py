@@ -4,6 +4,13 @@ import dagster as dg
 import polars as pl
 
 from aiinfra_dagster.assets.common import OWNERS, QDRANT, markdown_table
+from aiinfra_dagster.assets.keys import (
+    CHUNK_EMBEDDINGS_KEY,
+    CHUNK_LABELS_KEY,
+    DOCUMENT_CHUNKS_KEY,
+    GOLDEN_QA_KEY,
+    VECTOR_INDEX_KEY,
+)
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA
 from aiinfra_dagster.features.tables import CHUNK_EMBEDDINGS
 from aiinfra_dagster.labels.tables import CHUNK_LABELS
@@ -16,13 +23,12 @@ from aiinfra_dagster.retrieval.relevance import golden_queries
 from aiinfra_dagster.retrieval.store import resolve_qdrant
 
 GROUP = "retrieval"
-VECTOR_INDEX_KEY = dg.AssetKey("vector_index")
 
 
 @dg.asset(
     key=VECTOR_INDEX_KEY,
     group_name=GROUP,
-    deps=["document_chunks", "chunk_embeddings", "chunk_labels", "golden_qa"],
+    deps=[DOCUMENT_CHUNKS_KEY, CHUNK_EMBEDDINGS_KEY, CHUNK_LABELS_KEY, GOLDEN_QA_KEY],
     kinds={QDRANT},
     owners=OWNERS,
     description=(

@@ -2,8 +2,7 @@
 
 import dagster as dg
 
-from aiinfra_dagster.assets.data import GOLDEN_QA_KEY
-from aiinfra_dagster.assets.retrieval import VECTOR_INDEX_KEY
+from aiinfra_dagster.assets.keys import GOLDEN_QA_KEY, VECTOR_INDEX_KEY
 from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.readiness import golden_readiness
 from aiinfra_dagster.resources.settings import SettingsResource

@@ -3,6 +3,14 @@
 import dagster as dg
 
 from aiinfra_dagster.assets.common import DELTA, OWNERS, POLARS, PYTORCH, markdown_table
+from aiinfra_dagster.assets.keys import (
+    CHUNK_EMBEDDINGS_KEY,
+    DOCUMENT_CHUNKS_KEY,
+    GOLDEN_QA_KEY,
+    SYNTHETIC_QA_KEY,
+    TRAINING_SET_KEY,
+    VALIDATED_DOCUMENTS_KEY,
+)
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
@@ -10,8 +18,6 @@ from aiinfra_dagster.synthetic.run import build_training_set, generate_synthetic
 from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA, TRAINING_SET
 
 GROUP = "synthetic"
-SYNTHETIC_QA_KEY = dg.AssetKey("synthetic_qa")
-TRAINING_SET_KEY = dg.AssetKey("training_set")
 
 
 class SyntheticQAConfig(dg.Config):
@@ -25,7 +31,7 @@ class SyntheticQAConfig(dg.Config):
 @dg.asset(
     key=SYNTHETIC_QA_KEY,
     group_name=GROUP,
-    deps=["document_chunks", "chunk_embeddings", "golden_qa", "validated_documents"],
+    deps=[DOCUMENT_CHUNKS_KEY, CHUNK_EMBEDDINGS_KEY, GOLDEN_QA_KEY, VALIDATED_DOCUMENTS_KEY],
     kinds={DELTA, PYTORCH},
     owners=OWNERS,
     description=(
@@ -87,7 +93,7 @@ def synthetic_qa(
 @dg.asset(
     key=TRAINING_SET_KEY,
     group_name=GROUP,
-    deps=[synthetic_qa, "document_chunks"],
+    deps=[synthetic_qa, DOCUMENT_CHUNKS_KEY],
     kinds={DELTA, POLARS},
     owners=OWNERS,
     description=(

@@ -5,8 +5,7 @@ from typing import Any, cast
 import dagster as dg
 import polars as pl
 
-from aiinfra_dagster.assets.data import GOLDEN_QA_KEY
-from aiinfra_dagster.assets.synthetic import SYNTHETIC_QA_KEY, TRAINING_SET_KEY
+from aiinfra_dagster.assets.keys import GOLDEN_QA_KEY, SYNTHETIC_QA_KEY, TRAINING_SET_KEY
 from aiinfra_dagster.data.tables import GOLDEN_QA
 from aiinfra_dagster.readiness import training_set_readiness
 from aiinfra_dagster.resources.lakehouse import LakehouseResource

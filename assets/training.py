@@ -10,6 +10,14 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from aiinfra_dagster.assets.common import HUGGINGFACE, OWNERS, PEFT, PYTORCH, markdown_table
+from aiinfra_dagster.assets.keys import (
+    BASE_MODEL_KEY,
+    CHUNK_LABELS_KEY,
+    DOCUMENT_CHUNKS_KEY,
+    LORA_CHECKPOINT_KEY,
+    TOPIC_CLASSIFIER_KEY,
+    TRAINING_SET_KEY,
+)
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS
 from aiinfra_dagster.k8s.placement import gpu_step
 from aiinfra_dagster.labels.tables import CHUNK_LABELS
@@ -27,9 +35,6 @@ from aiinfra_dagster.training.tracking_mlflow import log_to_mlflow
 from aiinfra_dagster.training.tracking_render import experiment_metadata
 
 GROUP = "training"
-BASE_MODEL_KEY = dg.AssetKey("base_model")
-LORA_CHECKPOINT_KEY = dg.AssetKey("lora_checkpoint")
-TOPIC_CLASSIFIER_KEY = dg.AssetKey("topic_classifier")
 
 
 @dg.asset(
@@ -74,7 +79,7 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=LORA_CHECKPOINT_KEY,
         group_name=GROUP,
-        deps=["training_set", base_model],
+        deps=[TRAINING_SET_KEY, base_model],
         kinds={PYTORCH, PEFT},
         owners=OWNERS,
         description=(
@@ -149,7 +154,7 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=TOPIC_CLASSIFIER_KEY,
         group_name=GROUP,
-        deps=["chunk_labels", "document_chunks"],
+        deps=[CHUNK_LABELS_KEY, DOCUMENT_CHUNKS_KEY],
         kinds={PYTORCH, PEFT},
         owners=OWNERS,
         description=(

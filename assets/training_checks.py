@@ -7,7 +7,7 @@ import dagster as dg
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from aiinfra_dagster.assets.training import BASE_MODEL_KEY, LORA_CHECKPOINT_KEY, TOPIC_CLASSIFIER_KEY
+from aiinfra_dagster.assets.keys import BASE_MODEL_KEY, LORA_CHECKPOINT_KEY, TOPIC_CLASSIFIER_KEY
 from aiinfra_dagster.materializations import require_latest_metadata
 from aiinfra_dagster.training.history import MetricsHistory
 from aiinfra_dagster.training.verify import adapter_matches_merged, loss_trend

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from aiinfra_dagster.assets.monitoring import DRIFT_REPORT_KEY
+from aiinfra_dagster.assets.keys import DRIFT_REPORT_KEY
 from aiinfra_dagster.materializations import materializations
 from aiinfra_dagster.monitoring.episodes import (
     TAG_EPISODE,
