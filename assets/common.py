@@ -1,7 +1,7 @@
 """Conventions shared by every asset module.
 
-Asset keys: each asset module declares an `<ASSET>_KEY = dg.AssetKey(...)` constant for every asset it defines
-(table contracts keep the bare upper-case names, e.g. `GOLDEN_QA`). Checks, sensors and reads of the latest
+Asset keys: every asset's `<ASSET>_KEY = dg.AssetKey(...)` constant lives in `assets/keys.py` (one module, so no asset
+module imports another to name it; table contracts keep the bare upper-case names, e.g. `GOLDEN_QA`). Checks, sensors and reads of the latest
 materialization name an asset by that constant (or the asset object), never by a bare string.
 
 Checks: a check that reads what was persisted is an `@dg.asset_check` function in the stage's `<stage>_checks.py`
