@@ -1,8 +1,9 @@
 """Conventions shared by every asset module.
 
-Asset keys: every asset's `<ASSET>_KEY = dg.AssetKey(...)` constant lives in `assets/keys.py` (one module, so no asset
-module imports another to name it; table contracts keep the bare upper-case names, e.g. `GOLDEN_QA`). Checks, sensors and reads of the latest
-materialization name an asset by that constant (or the asset object), never by a bare string.
+Asset keys: every asset's `<ASSET>_KEY = dg.AssetKey(...)` constant lives in `assets/keys.py` (one module, so no
+asset module imports another to name it; table contracts keep the bare upper-case names, e.g. `GOLDEN_QA`). Checks,
+sensors, `deps` and reads of the latest materialization name an asset by that constant (or the asset object), never
+by a bare string.
 
 Checks: a check that reads what was persisted is an `@dg.asset_check` function in the stage's `<stage>_checks.py`
 module, so it can be re-run alone from the UI; its `asset=` is the key constant imported from the asset module.
