@@ -12,6 +12,15 @@ DEFAULT_SETTINGS_FILE = "aiinfra.yaml"
 ENV_PREFIX = "AIINFRA_"
 
 
+# Fields (any part of a dotted name) that hold secrets: their values are never printed.
+SECRET_FIELDS = frozenset({"api_key", "storage_options", "password", "token"})
+
+
+def is_secret_field(dotted: str) -> bool:
+    """Whether a dotted settings name (e.g. `storage.storage_options.aws_secret_access_key`) holds a secret."""
+    return any(part in SECRET_FIELDS or "secret" in part for part in dotted.lower().split("."))
+
+
 class SettingsError(ValueError):
     """Raised when settings cannot be loaded; the message names the offending field."""
 

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 from pydantic_settings import EnvSettingsSource
 
-from aiinfra_dagster.settings.base import DEFAULT_SETTINGS_FILE, ENV_PREFIX, PROFILES, SettingsError
+from aiinfra_dagster.settings.base import DEFAULT_SETTINGS_FILE, ENV_PREFIX, PROFILES, SettingsError, is_secret_field
 from aiinfra_dagster.settings.model import Settings
 from aiinfra_dagster.settings.presets import PROFILE_PRESETS
 
@@ -30,8 +30,18 @@ def _format_validation_error(err: ValidationError, origin: str) -> str:
     lines = [f"invalid settings ({origin}):"]
     for e in err.errors():
         field = ".".join(str(p) for p in e["loc"]) or "<root>"
-        lines.append(f"  {field}: {e['msg']} (got {e.get('input')!r})")
+        lines.append(f"  {field}: {e['msg']}{_shown_input(field, e.get('input'))}")
     return "\n".join(lines)
+
+
+def _shown_input(field: str, value: Any) -> str:
+    """The offending value, when it is a plain value that cannot hold a secret.
+
+    A model validator's input is the whole section (with its keys), so mappings and lists are named, never printed.
+    """
+    if isinstance(value, dict | list) or is_secret_field(field):
+        return f" (got a {type(value).__name__})" if value is not None else ""
+    return f" (got {value!r})"
 
 
 def settings_file_path(path: str | os.PathLike[str] | None = None) -> Path | None:

@@ -88,6 +88,20 @@ def test_env_value_that_is_not_json_gives_a_settings_error(tmp_path, monkeypatch
         load_settings(write(tmp_path, "profile: quick\n"))
 
 
+def test_a_settings_error_never_prints_a_secret(tmp_path, monkeypatch):
+    """A section-level rule fails with the whole section as input: the message names it without its values."""
+    monkeypatch.setenv("AIINFRA_SERVING__API_KEY", "SUPERSECRET123")
+    monkeypatch.setenv("AIINFRA_SERVING__TOP_K", "50")
+    with pytest.raises(SettingsError, match="serving.top_k must not exceed") as err:
+        load_settings(write(tmp_path, ""))
+    assert "SUPERSECRET123" not in str(err.value)
+    monkeypatch.setenv("AIINFRA_SERVING__TOP_K", "3")
+    monkeypatch.setenv("AIINFRA_SERVING__REQUEST_TIMEOUT_S", "-1")
+    with pytest.raises(SettingsError, match=r"serving.request_timeout_s: .* \(got '-1'\)") as err:
+        load_settings(write(tmp_path, ""))
+    assert "SUPERSECRET123" not in str(err.value)
+
+
 def test_unknown_profile_and_missing_file(tmp_path, monkeypatch):
     with pytest.raises(SettingsError, match="not found"):
         load_settings(tmp_path / "nope.yaml")
