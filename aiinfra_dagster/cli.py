@@ -88,8 +88,9 @@ def _traffic(args: argparse.Namespace) -> int:
         count = args.count if args.count is not None else limits.count
         rate = args.rate if args.rate is not None else limits.rate_per_second
         traffic.check_bounds(count, rate, limits)
-        url = args.url or traffic.deployed_url(settings)
-        questions = traffic.sample_questions(traffic.question_pool(settings, args.kind), count, limits.seed)
+        url = args.url or traffic.deployed_url(settings.storage)
+        pool = traffic.question_pool(args.kind, storage=settings.storage, traffic=limits)
+        questions = traffic.sample_questions(pool, count, limits.seed)
         done = {"n": 0, "ok": 0}
 
         def progress(result: traffic.RequestResult) -> None:

@@ -58,7 +58,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         resources=build_resources(settings),
         # Locally one process per run by default (steps share loaded models on small
         # machines); k8s.enabled swaps in dagster_k8s.k8s_job_executor.
-        executor=build_executor(settings),
+        executor=build_executor(k8s=settings.k8s, dagster=settings.dagster),
     )
 
 

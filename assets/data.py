@@ -47,7 +47,12 @@ def raw_documents(
 ) -> dg.MaterializeResult:
     settings = aiinfra.value
     raw = ingest_raw_documents(
-        lakehouse.store, settings.sources, settings.python_docs_dir, datetime.now(UTC), warn=context.log.warning
+        lakehouse.store,
+        settings.sources,
+        settings.python_docs_dir,
+        datetime.now(UTC),
+        max_bytes=settings.validation.max_bytes,
+        warn=context.log.warning,
     )
     return dg.MaterializeResult(
         metadata=lakehouse.table_metadata(
@@ -55,10 +60,11 @@ def raw_documents(
             raw.write,
             documents_seen=raw.documents_seen,
             megabytes_seen=round(raw.bytes_seen / 1e6, 3),
+            documents_not_read=raw.unread,
             sources=dg.MetadataValue.md(
                 markdown_table(
-                    ["source", "kind", "location", "documents"],
-                    [[c.name, c.kind, c.location, c.documents] for c in raw.sources],
+                    ["source", "kind", "location", "documents", "over max_bytes (not read)", "no longer listed"],
+                    [[c.name, c.kind, c.location, c.documents, c.unread, c.removed] for c in raw.sources],
                 )
             ),
         )
@@ -209,7 +215,9 @@ def document_chunks(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
 )
 def golden_qa(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource):
     settings = aiinfra.value
-    pairs, origin = load_golden_set(settings)
+    pairs, origin = load_golden_set(
+        golden=settings.golden, sources=settings.sources, python_docs_dir=settings.python_docs_dir
+    )
     if not pairs:
         context.log.warning(f"golden set is empty ({origin})")
     frame = GOLDEN_QA.conform([vars(p) for p in pairs])

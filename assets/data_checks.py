@@ -13,7 +13,7 @@ from aiinfra_dagster.assets.keys import (
     VALIDATED_DOCUMENTS_KEY,
 )
 from aiinfra_dagster.data.chunking import chunk_id_for
-from aiinfra_dagster.data.parsing import nonspace_chars, parse_errors, parse_raw_documents, parsed_text_chars
+from aiinfra_dagster.data.parsing import nonspace_chars, parse_raw_documents
 from aiinfra_dagster.data.pii import count_pii
 from aiinfra_dagster.data.quality import document_expectations, document_profile, run_suite
 from aiinfra_dagster.data.tables import (
@@ -24,6 +24,7 @@ from aiinfra_dagster.data.tables import (
     RAW_DOCUMENTS,
     VALIDATED_DOCUMENTS,
 )
+from aiinfra_dagster.data.validation import raw_profile
 from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.readiness import golden_readiness
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
@@ -41,7 +42,7 @@ def raw_documents_expectations(lakehouse: LakehouseResource, aiinfra: SettingsRe
     raw = lakehouse.store.read(RAW_DOCUMENTS)
     settings = aiinfra.value
     parsed = parse_raw_documents(raw, settings.pii, settings.validation.max_bytes)
-    profile = document_profile(raw, parsed_text_chars(parsed), parse_errors(parsed))
+    profile = raw_profile(raw, parsed, settings.validation.max_bytes)
     outcome = run_suite("raw_documents_suite", profile, document_expectations(settings.validation))
     failing = len(outcome.failures_by_id())
     return dg.AssetCheckResult(

@@ -116,10 +116,10 @@ def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResourc
 
 def _render_k8s_manifests(context: dg.AssetExecutionContext, settings: Settings, tag: str) -> dg.MaterializeResult:
     """k8s mode: validated Deployment and Service manifests written next to the serving state."""
-    manifests = serving_manifests(settings, tag)
+    manifests = serving_manifests(tag, serving=settings.serving, k8s=settings.k8s)
     for manifest in manifests:
         validate_serving_manifest(manifest)
-    path = serving_dir(settings) / "k8s" / f"{tag.replace(':', '-')}.yaml"
+    path = serving_dir(settings.storage) / "k8s" / f"{tag.replace(':', '-')}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump_all(manifests, sort_keys=False)
     path.write_text(text)
@@ -150,7 +150,8 @@ def _render_k8s_manifests(context: dg.AssetExecutionContext, settings: Settings,
 
 def _serve_locally(context: dg.AssetExecutionContext, settings: Settings, tag: str) -> dg.MaterializeResult:
     """Embedded mode: `bentoml serve` in the background, replacing the running Bento."""
-    deployment = deploy(settings, tag)  # returns once /readyz answers; the blocking check asks a sample question
+    # Returns once /readyz answers; the blocking check asks a sample question.
+    deployment = deploy(tag, storage=settings.storage, serving=settings.serving, qdrant_api_key=settings.qdrant.api_key)
     state = deployment.state
     print(f"Serving {tag} at {state.url} (POST {state.url}/ask)")
     context.log.info(

@@ -29,7 +29,7 @@ from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
 def bento_complete(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
     settings = aiinfra.value
     tag = str(require_latest_metadata(context.instance, BENTO_BUILD_KEY)["bento_tag"])
-    path = bento_dir(settings, tag)
+    path = bento_dir(settings.storage, tag)
     config_path = path / "src" / CONFIG_FILE
     problems: list[str] = []
     if not (path / "bento.yaml").is_file():
@@ -42,7 +42,7 @@ def bento_complete(context: dg.AssetCheckExecutionContext, aiinfra: SettingsReso
         problems.append("the Bento's settings contain an API key")
     tags = [config[role]["tag"] for role in ("llm", "classifier", "encoder") if role in config]
     for model_tag in tags:
-        directory = model_dir(settings, model_tag)
+        directory = model_dir(settings.storage, model_tag)
         if not any(p.suffix in (".safetensors", ".bin") for p in directory.rglob("*")):
             problems.append(f"model {model_tag} has no weights in {directory}")
     return dg.AssetCheckResult(
@@ -66,13 +66,13 @@ def deployment_answers(context: dg.AssetCheckExecutionContext, aiinfra: Settings
         for manifest in manifests:
             validate_serving_manifest(manifest)
         return dg.AssetCheckResult(passed=True, metadata={"manifests": len(manifests)})
-    state = running_server(settings)
+    state = running_server(settings.storage)
     if state is None or state.bento_tag != meta["bento_tag"]:
         return dg.AssetCheckResult(
             passed=False,
             metadata={"expected": str(meta["bento_tag"]), "running": state.bento_tag if state else "nothing"},
         )
-    smoke = smoke_check(state.url, settings)
+    smoke = smoke_check(state.url, settings.serving)
     return dg.AssetCheckResult(
         passed=smoke.passed,
         metadata={

@@ -193,7 +193,7 @@ def evaluation_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 description="No golden-set slice (source page) regresses beyond promotion.slice_tolerance.",
             ),
         ],
-        **gpu_step(settings),
+        **gpu_step(k8s=settings.k8s, dagster=settings.dagster),
     )
     def eval_report(
         context: dg.AssetExecutionContext,

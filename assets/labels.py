@@ -39,7 +39,10 @@ GROUP = "labels"
     ),
 )
 def reference_labels(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, aiinfra: SettingsResource):
-    found, origin = configured_reference_labels(aiinfra.value)
+    settings = aiinfra.value
+    found, origin = configured_reference_labels(
+        labels=settings.labels, sources=settings.sources, python_docs_dir=settings.python_docs_dir
+    )
     if not found:
         context.log.warning(f"no reference labels ({origin}); labelers cannot be measured")
     frame = REFERENCE_LABELS.conform([{"path": r.path, "label": r.label, "origin": origin} for r in found])
@@ -84,7 +87,7 @@ def reference_labels(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
 def human_labels(lakehouse: LakehouseResource, aiinfra: SettingsResource):
     settings = aiinfra.value
     store = lakehouse.store
-    classes = set(label_classes(settings, store.read(REFERENCE_LABELS)))
+    classes = set(label_classes(settings.labels, store.read(REFERENCE_LABELS)))
     chunk_ids = set(store.read(DOCUMENT_CHUNKS)["chunk_id"].to_list())
     records = [r for p in settings.labels.human_labels_paths for r in read_human_label_file(Path(p))]
     imported = validate_human_labels(records, chunk_ids, classes)

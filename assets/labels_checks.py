@@ -119,7 +119,7 @@ def every_class_labeled(lakehouse: LakehouseResource, aiinfra: SettingsResource)
     settings = aiinfra.value
     verdict = class_readiness(
         store.read(CHUNK_LABELS)["label"].to_list(),
-        label_classes(settings, store.read(REFERENCE_LABELS)),
+        label_classes(settings.labels, store.read(REFERENCE_LABELS)),
         configured=bool(settings.labels.classes),
     )
     return dg.AssetCheckResult(

@@ -5,13 +5,10 @@ import dagster as dg
 from aiinfra_dagster.assets.common import DAGSTER, JSON, OWNERS, markdown_table
 from aiinfra_dagster.assets.keys import BENTO_DEPLOYMENT_KEY, LINEAGE_AUDIT_KEY
 from aiinfra_dagster.lineage.audit import audit_deployment
-from aiinfra_dagster.lineage.render import (
-    audit_dir,
-    report_name,
-    write_report,
-)
+from aiinfra_dagster.lineage.render import report_name, write_report
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.settings.locations import location
 
 GROUP = "monitoring"
 
@@ -35,8 +32,9 @@ def lineage_audit(
 ) -> dg.MaterializeResult:
     lineage = audit_deployment(context.instance, lakehouse.store)
     markdown = lineage.to_markdown()
+    directory = location(aiinfra.value.monitoring.audit_dir, "monitoring.audit_dir")
     md_path, json_path = write_report(
-        audit_dir(aiinfra.value), report_name(lineage.audited_at, lineage.bento_tag), markdown, lineage.to_dict()
+        directory, report_name(lineage.audited_at, lineage.bento_tag), markdown, lineage.to_dict()
     )
     missing = lineage.missing
     if missing:

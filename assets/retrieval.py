@@ -20,7 +20,6 @@ from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.retrieval.build import build_and_switch, index_rows
 from aiinfra_dagster.retrieval.index import open_store
 from aiinfra_dagster.retrieval.relevance import golden_queries
-from aiinfra_dagster.retrieval.store import resolve_qdrant
 
 GROUP = "retrieval"
 
@@ -43,8 +42,7 @@ def vector_index(
     aiinfra: SettingsResource,
     embedding_model: EmbeddingModelResource,
 ) -> dg.MaterializeResult:
-    settings = aiinfra.value
-    q = resolve_qdrant(settings)
+    q = aiinfra.value.qdrant
     tables = lakehouse.store
     inputs = {t.name: tables.version(t.name) for t in (DOCUMENT_CHUNKS, CHUNK_EMBEDDINGS, CHUNK_LABELS, GOLDEN_QA)}
     chunks = tables.read(DOCUMENT_CHUNKS)

@@ -25,7 +25,7 @@ def vector_index_alias_current(
     meta = _latest_metadata(context)
     expected_version, expected_points = meta.get("index_version"), meta.get("points")
     try:
-        with open_index(aiinfra.value) as index:
+        with open_index(aiinfra.value.qdrant) as index:
             version, points = index.version, index.count()
     except IndexNotFoundError as exc:
         return dg.AssetCheckResult(passed=False, metadata={"error": str(exc)})

@@ -50,7 +50,7 @@ GROUP = "training"
 )
 def base_model(context: dg.AssetExecutionContext, aiinfra: SettingsResource) -> dg.MaterializeResult:
     settings = aiinfra.value
-    stored = configured_base_model(settings)
+    stored = configured_base_model(settings.models)
     manifest = stored.manifest
     context.log.info(f"base model {'converted' if stored.converted else 'reused'}: {stored.path}")
     return dg.MaterializeResult(
@@ -74,7 +74,7 @@ def base_model(context: dg.AssetExecutionContext, aiinfra: SettingsResource) -> 
 
 def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     """The GPU-heavy training assets, placed by the settings (k8s tag, pool)."""
-    placement = gpu_step(settings)
+    placement = gpu_step(k8s=settings.k8s, dagster=settings.dagster)
 
     @dg.asset(
         key=LORA_CHECKPOINT_KEY,
@@ -98,8 +98,10 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         started_at, started = datetime.now(UTC), time.perf_counter()
         training_set_version = store.version(TRAINING_SET.name)
         examples = store.read(TRAINING_SET)
-        base = configured_base_model(settings)
-        tuned = fine_tune(settings, base, examples)
+        base = configured_base_model(settings.models)
+        tuned = fine_tune(
+            base, examples, training=settings.training, k8s=settings.k8s, model_store=settings.model_store
+        )
         result = tuned.result
         context.log.info(
             f"lora_checkpoint {tuned.fingerprint}: {'reused' if tuned.reused else 'trained'} {result.steps} steps"
@@ -176,7 +178,9 @@ def training_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         inputs = {t.name: store.version(t.name) for t in (CHUNK_LABELS, DOCUMENT_CHUNKS)}
         model_dir = embedding_model.model_dir()
         data = classifier_examples(store.read(CHUNK_LABELS), store.read(DOCUMENT_CHUNKS), settings.classifier)
-        trained = fit_topic_classifier(settings, model_dir, data)
+        trained = fit_topic_classifier(
+            model_dir, data, classifier=settings.classifier, model_store=settings.model_store
+        )
         result = trained.result
         context.log.info(f"topic_classifier {trained.fingerprint}: {'reused' if trained.reused else 'trained'}")
         run = ExperimentRun(

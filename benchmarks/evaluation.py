@@ -73,7 +73,7 @@ def main() -> None:
         if args.model == "tiny":
             model_dir = build_tiny_causal_lm(Path(tmp) / "lm", sample_texts(), hidden_size=256, layers=4)
         else:
-            model_dir = configured_base_model(load_settings()).path
+            model_dir = configured_base_model(load_settings().models).path
         qs = questions(args.questions, args.context_tokens)
         load_causal_lm(model_dir)  # load once, outside both timings
         budget = args.context_tokens * 2 + 128

@@ -85,7 +85,7 @@ def main() -> None:
         llm_dir = args.llm or build_tiny_causal_lm(home / "tiny_lm", sample_texts())
         encoder_dir = resolve_model_path(settings.models.embedding, "models.embedding")
         classifier_dir = build_untrained_topic_classifier(encoder_dir, home / "classifier", list(TEST_LABELS))
-        build_test_index(settings, topic_rows(encoder_dir, 80), model_id="minilm")
+        build_test_index(settings.qdrant, topic_rows(encoder_dir, 80), model_id="minilm")
 
         in_process = Assistant(settings, Path(llm_dir), classifier_dir, encoder_dir, settings.qdrant.alias)
         k = settings.serving.top_k
@@ -103,7 +103,9 @@ def main() -> None:
             ModelSource("aiinfra-embedding", "minilm", str(encoder_dir), "embedding"),
         )
         bento = build_bento(settings, *models, settings.qdrant.alias)
-        deployment = process.deploy(settings, bento.tag)
+        deployment = process.deploy(
+            bento.tag, storage=settings.storage, serving=settings.serving, qdrant_api_key=settings.qdrant.api_key
+        )
         url = deployment.state.url
         try:
             with httpx.Client(
@@ -123,7 +125,7 @@ def main() -> None:
                     "ask": measure(post("/ask", "question"), args.requests, args.concurrency),
                 }
         finally:
-            process.stop(settings)
+            process.stop(settings.storage)
 
     print(
         f"{args.requests} requests per figure, {args.concurrency} concurrent for requests/s; "

@@ -115,7 +115,7 @@ def main() -> None:
     else:
         from aiinfra_dagster.training.base_model import configured_base_model
 
-        base_dir = configured_base_model(settings).path
+        base_dir = configured_base_model(settings.models).path
     data = conversations(settings, params.per_device_batch_size * args.steps)
     print(f"model={args.model} steps={args.steps} batch={params.per_device_batch_size} examples={len(data)}")
 

@@ -74,7 +74,7 @@ def bare_edge_index(path: Path, rows: IndexRows, batch: int, hnsw: bool = False)
 
 def ours_index(settings: Settings, rows: IndexRows) -> tuple[str, float]:
     version = index_version(settings.qdrant.collection_prefix, "bench", rows)
-    store = open_store(settings)
+    store = open_store(settings.qdrant)
     try:
         start = time.perf_counter()
         store.build(version, rows)
@@ -109,7 +109,7 @@ def bare_batched_qps(shard: qe.EdgeShard, queries: np.ndarray, k: int) -> float:
 
 
 def ours_filtered_qps(settings: Settings, queries: np.ndarray, k: int) -> tuple[float, float]:
-    with open_index(settings) as index:
+    with open_index(settings.qdrant) as index:
         index.search(queries[:2], k=k, label=LABELS[0])  # warm
         start = time.perf_counter()
         for i in range(len(queries)):

@@ -46,7 +46,8 @@ def parse_raw(fmt: str, content: bytes, path: str, pii: PiiSettings) -> Parsed:
 
 
 def parse_raw_documents(raw: pl.DataFrame, pii: PiiSettings, max_bytes: int) -> dict[str, Parsed]:
-    """document_id -> Parsed; files over ``max_bytes`` are not parsed (the size check quarantines them)."""
+    """document_id -> Parsed; files over ``max_bytes`` are not parsed (ingestion did not read them; the size check
+    quarantines them)."""
     out: dict[str, Parsed] = {}
     for row in raw.select("document_id", "path", "format", "bytes", "content").iter_rows(named=True):
         if row["bytes"] > max_bytes or not row["bytes"]:

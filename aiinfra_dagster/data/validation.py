@@ -12,7 +12,7 @@ from datetime import datetime
 
 import polars as pl
 
-from aiinfra_dagster.data.parsing import parse_errors, parse_raw_documents, parsed_text_chars
+from aiinfra_dagster.data.parsing import Parsed, parse_errors, parse_raw_documents, parsed_text_chars
 from aiinfra_dagster.data.quality import SuiteOutcome, document_expectations, document_profile, run_suite
 from aiinfra_dagster.data.tables import QUARANTINE, VALIDATED_DOCUMENTS
 from aiinfra_dagster.settings import PiiSettings, ValidationSettings
@@ -41,7 +41,17 @@ def _reason(check: str, reason: str, row: dict[str, object]) -> str:
         return f"could not be parsed: {row['parse_error']}"
     if check == "not_duplicate" and row["duplicate_of"]:
         return f"{reason} (duplicate_of={row['duplicate_of']})"
+    if check == "within_size_limit":
+        return f"{reason}: {row['bytes']} bytes (its size from stat; a file over the limit is never read)"
     return reason
+
+
+def raw_profile(raw: pl.DataFrame, parsed: dict[str, Parsed], max_bytes: int) -> pl.DataFrame:
+    """The suite's columns for raw rows; a file over ``max_bytes`` is judged by its size alone (ingestion never
+    read its text, so no text check applies to it)."""
+    profile = document_profile(raw, parsed_text_chars(parsed), parse_errors(parsed))
+    oversized = pl.col("bytes") > max_bytes
+    return profile.with_columns(pl.when(oversized).then(None).otherwise(pl.col("n_chars")).alias("n_chars"))
 
 
 def split_documents(
@@ -52,7 +62,7 @@ def split_documents(
     now: datetime,
 ) -> ValidationSplit:
     parsed = parse_raw_documents(raw, pii, validation.max_bytes)
-    profile = document_profile(raw, parsed_text_chars(parsed), parse_errors(parsed))
+    profile = raw_profile(raw, parsed, validation.max_bytes)
     suite = run_suite(SUITE_NAME, profile, document_expectations(validation))
     failures = suite.failures_by_id()
 

@@ -9,15 +9,15 @@ import polars as pl
 
 from aiinfra_dagster.evaluation.pipeline import Grounding
 from aiinfra_dagster.retrieval.index import IndexNotFoundError, open_index
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import QdrantSettings
 
 
 def retrieve_grounding(
-    settings: Settings, golden: pl.DataFrame, encode: Callable[[list[str]], np.ndarray], k: int
+    qdrant: QdrantSettings, golden: pl.DataFrame, encode: Callable[[list[str]], np.ndarray], k: int
 ) -> Grounding | None:
     """Top-k (chunk_id, text) per qa_id from the index the serving alias names; None while there is no index."""
     try:
-        index = open_index(settings)
+        index = open_index(qdrant)
     except IndexNotFoundError:
         return None
     try:

@@ -53,10 +53,6 @@ class EvalOutcome:
     grounded: bool
 
 
-def reports_dir(settings: Settings) -> Path:
-    return location(settings.evaluation.reports_dir, "evaluation.reports_dir")
-
-
 def produce_report(
     settings: Settings,
     store: DeltaStore,
@@ -79,7 +75,7 @@ def produce_report(
         if mode == "closed_book":
             groundings[mode] = None
             continue
-        grounding = retrieve_grounding(settings, golden, encoder.encode, params.top_k)
+        grounding = retrieve_grounding(settings.qdrant, golden, encoder.encode, params.top_k)
         if grounding is None:
             log("grounded mode skipped: the vector index alias names no index yet")
         else:
@@ -130,7 +126,7 @@ def produce_report(
 
     verdict = EvalVerdict.from_summary(summary)
     chart = metrics_chart_png(summary)
-    html_path = reports_dir(settings) / "eval_report" / f"{rid}.html"
+    html_path = location(params.reports_dir, "evaluation.reports_dir") / "eval_report" / f"{rid}.html"
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(to_html(summary, chart, confusion), encoding="utf-8")
     report_write = store.sync(

@@ -7,18 +7,17 @@ from typing import Any
 import dagster as dg
 from dagster_k8s import k8s_job_executor
 
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import DagsterSettings, K8sSettings
 
 
-def k8s_executor_config(settings: Settings) -> dict[str, Any]:
-    """Config of `k8s_job_executor` from `settings.k8s`.
+def k8s_executor_config(k8s: K8sSettings) -> dict[str, Any]:
+    """Config of `k8s_job_executor` from the `k8s` settings.
 
     Instance-level settings (DAGSTER_HOME, the instance ConfigMap, the Postgres password secret, the
     run-pod env ConfigMap) are not set here: the executor takes them from the instance's
     K8sRunLauncher, which the Dagster Helm chart configures; the user deployment's env ConfigMap,
     volumes and service account reach the steps through the code location's container context.
     """
-    k8s = settings.k8s
     config: dict[str, Any] = {
         "job_namespace": k8s.namespace,
         "job_image": k8s.image,
@@ -33,14 +32,19 @@ def k8s_executor_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-def build_executor(settings: Settings) -> dg.ExecutorDefinition:
-    """`k8s_job_executor` (configured from the settings) when `k8s.enabled`, else the local executor.
+def k8s_executor(k8s: K8sSettings) -> dg.ExecutorDefinition:
+    """`k8s_job_executor` configured from the `k8s` settings (whatever `k8s.enabled` says)."""
+    return k8s_job_executor.configured(k8s_executor_config(k8s), name="k8s")
+
+
+def build_executor(*, k8s: K8sSettings, dagster: DagsterSettings) -> dg.ExecutorDefinition:
+    """`k8s_executor(k8s)` when `k8s.enabled`, else the local executor `dagster.executor` names.
 
     The local executors never contact Kubernetes: the GPU steps' `dagster-k8s/config` tags are then
     inert and only their concurrency pool applies.
     """
-    if settings.k8s.enabled:
-        return k8s_job_executor.configured(k8s_executor_config(settings), name="k8s")
-    if settings.dagster.executor == "multiprocess":
+    if k8s.enabled:
+        return k8s_executor(k8s)
+    if dagster.executor == "multiprocess":
         return dg.multiprocess_executor
     return dg.in_process_executor

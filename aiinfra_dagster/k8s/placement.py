@@ -11,7 +11,7 @@ from typing import Any
 
 from dagster_k8s.job import USER_DEFINED_K8S_CONFIG_KEY, UserDefinedDagsterK8sConfig
 
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import DagsterSettings, K8sSettings
 
 K8S_CONFIG_TAG = USER_DEFINED_K8S_CONFIG_KEY  # "dagster-k8s/config"
 
@@ -23,9 +23,8 @@ RESOURCE_NAME_RE = re.compile(
 )
 
 
-def _check_settings(settings: Settings) -> None:
+def _check_settings(k8s: K8sSettings) -> None:
     """Refuse k8s settings the API server would reject, at definition load rather than mid-run."""
-    k8s = settings.k8s
     errors = [
         f"k8s.{field}: {value!r} is not a Kubernetes quantity (e.g. 16Gi, 512Mi, 4, 500m)"
         for field, value in (("cpu", k8s.cpu), ("memory", k8s.memory))
@@ -37,14 +36,13 @@ def _check_settings(settings: Settings) -> None:
         raise ValueError("invalid Kubernetes settings:\n  " + "\n  ".join(errors))
 
 
-def gpu_k8s_config(settings: Settings) -> dict[str, Any]:
+def gpu_k8s_config(k8s: K8sSettings) -> dict[str, Any]:
     """The per-step Kubernetes config of a GPU step: GPU limits, memory, node selector, tolerations.
 
     Keys are normalised to dagster-k8s's snake_case form (it accepts camelCase too, e.g. `nodeSelector`,
     `tolerationSeconds`, and rejects unknown keys), so a typo in `k8s.tolerations` fails here.
     """
-    _check_settings(settings)
-    k8s = settings.k8s
+    _check_settings(k8s)
     # Extended resources (GPUs) may only be limits (requests default to them and must be equal).
     limits: dict[str, str] = {"cpu": k8s.cpu, "memory": k8s.memory}
     if k8s.gpu_count:
@@ -68,6 +66,6 @@ def gpu_k8s_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-def gpu_step(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for `@dg.asset` of a GPU-heavy asset: op tags and pool."""
-    return {"op_tags": {K8S_CONFIG_TAG: gpu_k8s_config(settings)}, "pool": settings.dagster.gpu_pool}
+def gpu_step(*, k8s: K8sSettings, dagster: DagsterSettings) -> dict[str, Any]:
+    """Keyword arguments for `@dg.asset` of a GPU-heavy asset: op tags (from `k8s`) and pool (`dagster.gpu_pool`)."""
+    return {"op_tags": {K8S_CONFIG_TAG: gpu_k8s_config(k8s)}, "pool": dagster.gpu_pool}

@@ -1,7 +1,7 @@
 """The Kubernetes Job that dagster-k8s submits for a step, built offline.
 
 No API server can run where this project is developed, so `step_job_manifest` drives dagster-k8s's
-real `K8sStepHandler` (created by `k8s_job_executor` from `build_executor(settings)`, with an instance
+real `K8sStepHandler` (created by `k8s_job_executor` from `k8s_executor(k8s)`, with an instance
 whose `K8sRunLauncher` is configured as the official Dagster Helm chart configures it, see `chart`) and
 captures the Job body at the point where it would be sent (see `offline`). `validation.validate_manifest`
 checks such a body.
@@ -34,11 +34,11 @@ from dagster._grpc.types import ExecuteStepArgs
 from dagster_k8s.executor import _K8S_EXECUTOR_CONFIG_SCHEMA, K8sStepHandler, k8s_job_executor
 
 from aiinfra_dagster.k8s.chart import ChartRelease
-from aiinfra_dagster.k8s.executor import build_executor
+from aiinfra_dagster.k8s.executor import k8s_executor
 from aiinfra_dagster.k8s.offline import CapturingBatchApi, chart_instance, offline_kubeconfig
 from aiinfra_dagster.k8s.placement import K8S_CONFIG_TAG
 from aiinfra_dagster.k8s.validation import ManifestError
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import K8sSettings
 
 CODE_LOCATION_MODULE = "aiinfra_dagster.definitions"
 # Where deploy/Dockerfile puts things: the interpreter and the code server's working directory.
@@ -69,7 +69,7 @@ def _step_key(plan: Any, step: str | dg.AssetKey) -> str:
 
 
 def step_job_manifests(
-    settings: Settings,
+    k8s: K8sSettings,
     definitions: dg.Definitions | dg.JobDefinition,
     steps: Sequence[str | dg.AssetKey] | None = None,
     *,
@@ -78,23 +78,21 @@ def step_job_manifests(
 ) -> dict[str, dict[str, Any]]:
     """Step key -> the batch/v1 Job body `k8s_job_executor` submits for it (default: every GPU step).
 
-    The executor is `build_executor(settings)` as configured for the k8s mode (whatever `k8s.enabled`
-    says), the instance's run launcher and the code location's container context are those of `chart`.
+    The executor is `k8s_executor(k8s)`, the one the k8s mode uses (whatever `k8s.enabled` says); the
+    instance's run launcher and the code location's container context are those of `chart`.
     """
-    chart = chart or ChartRelease(namespace=settings.k8s.namespace)
+    chart = chart or ChartRelease(namespace=k8s.namespace)
     job_def = _job_def(definitions, job_name)
     plan = create_execution_plan(job_def)
     keys = [_step_key(plan, s) for s in steps] if steps is not None else k8s_step_keys(job_def)
-    executor_def = build_executor(
-        settings.model_copy(update={"k8s": settings.k8s.model_copy(update={"enabled": True})})
-    )
+    executor_def = k8s_executor(k8s)
     mapped = executor_def.apply_config_mapping({})  # the config `.configured(...)` resolves to, defaults filled
     if not mapped.success or mapped.value is None:
         raise ManifestError(f"k8s executor config from the settings is invalid: {mapped.errors}")
     executor_config = dict(mapped.value["config"])
     create_executor = executor_def.executor_creation_fn  # the k8s_job_executor creation function itself
     if create_executor is None:
-        raise TypeError("build_executor(settings) returned an executor without a creation function")
+        raise TypeError("k8s_executor(k8s) returned an executor without a creation function")
 
     with offline_kubeconfig() as kubeconfig, chart_instance(chart, kubeconfig) as instance:
         processed = process_config(
@@ -121,7 +119,7 @@ def step_job_manifests(
             RepositoryPythonOrigin(
                 executable_path=IMAGE_PYTHON,
                 code_pointer=ModuleCodePointer(CODE_LOCATION_MODULE, "defs", IMAGE_WORKDIR),
-                container_image=chart.image or settings.k8s.image,
+                container_image=chart.image or k8s.image,
                 entry_point=["dagster"],
                 container_context=chart.container_context(),
             ),
@@ -182,7 +180,7 @@ def step_job_manifests(
 
 
 def step_job_manifest(
-    settings: Settings,
+    k8s: K8sSettings,
     definitions: dg.Definitions | dg.JobDefinition,
     step: str | dg.AssetKey,
     *,
@@ -190,4 +188,4 @@ def step_job_manifest(
     chart: ChartRelease | None = None,
 ) -> dict[str, Any]:
     """The batch/v1 Job body `k8s_job_executor` submits for one step (a step key or an asset key)."""
-    return next(iter(step_job_manifests(settings, definitions, [step], job_name=job_name, chart=chart).values()))
+    return next(iter(step_job_manifests(k8s, definitions, [step], job_name=job_name, chart=chart).values()))

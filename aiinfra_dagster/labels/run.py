@@ -44,11 +44,11 @@ def label_all_chunks(
         t.name: store.version(t.name) for t in (DOCUMENT_CHUNKS, CHUNK_EMBEDDINGS, REFERENCE_LABELS, HUMAN_LABELS)
     }
     reference = store.read(REFERENCE_LABELS)
-    classes = label_classes(settings, reference)
+    classes = label_classes(settings.labels, reference)
     chunks = store.read(DOCUMENT_CHUNKS).select("chunk_id", "path", "section", "text").sort("chunk_id")
     if not classes:
         warn("no label classes (set labels.classes or reference labels): chunks stay unlabeled")
-    lfs = labeling_functions(settings, classes)
+    lfs = labeling_functions(classes, labels=settings.labels, sources=settings.sources)
 
     zero_shot = None
     if settings.labels.zero_shot and classes:

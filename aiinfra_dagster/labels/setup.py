@@ -16,44 +16,47 @@ from aiinfra_dagster.labels.functions import LabelingFunction, generic_labeling_
 from aiinfra_dagster.labels.reference import ReferenceLabel, load_reference_file
 from aiinfra_dagster.python_docs.chapters import LIBRARY_INDEX, parse_library_chapters
 from aiinfra_dagster.python_docs.labeling import python_labeling_functions
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import LabelSettings, SourceSettings
 
 
-def reference_mode(settings: Settings) -> str:
+def reference_mode(*, labels: LabelSettings, sources: Sequence[SourceSettings]) -> str:
     """`labels.reference` with `auto` resolved: file, python_library_chapters or none."""
-    labels = settings.labels
     return python_docs.resolve_auto(
         labels.reference,
-        settings.sources,
+        sources,
         given=bool(labels.reference_path),
         given_mode="file",
         pack_mode="python_library_chapters",
     )
 
 
-def reference_labels(settings: Settings) -> tuple[list[ReferenceLabel], str]:
+def reference_labels(
+    *, labels: LabelSettings, sources: Sequence[SourceSettings], python_docs_dir: str
+) -> tuple[list[ReferenceLabel], str]:
     """The reference labels and where they came from (shown in the UI)."""
-    mode = reference_mode(settings)
+    mode = reference_mode(labels=labels, sources=sources)
     if mode == "python_library_chapters":
-        sources_dir = Path(settings.python_docs_dir)
+        sources_dir = Path(python_docs_dir)
         if not (sources_dir / LIBRARY_INDEX).exists():
             return [], f"{sources_dir / LIBRARY_INDEX} not found"
         return parse_library_chapters(sources_dir), "Python library index chapters"
     if mode == "file":
-        assert settings.labels.reference_path is not None
-        path = Path(settings.labels.reference_path)
+        assert labels.reference_path is not None
+        path = Path(labels.reference_path)
         return load_reference_file(path), f"file {path.name}"
     return [], "none configured (labels.reference: none)"
 
 
-def labeling_functions(settings: Settings, classes: Sequence[str]) -> list[LabelingFunction]:
+def labeling_functions(
+    classes: Sequence[str], *, labels: LabelSettings, sources: Sequence[SourceSettings]
+) -> list[LabelingFunction]:
     """Generic LFs from the user's classes and keywords, plus the Python pack's LFs for python_docs sources."""
-    lfs = generic_labeling_functions(classes, settings.labels.keyword_functions)
-    if settings.labels.builtin_functions and python_docs.enabled(settings.sources):
+    lfs = generic_labeling_functions(classes, labels.keyword_functions)
+    if labels.builtin_functions and python_docs.enabled(sources):
         lfs = python_labeling_functions(classes) + lfs
     return lfs
 
 
-def label_classes(settings: Settings, reference: pl.DataFrame) -> list[str]:
+def label_classes(labels: LabelSettings, reference: pl.DataFrame) -> list[str]:
     """The configured label set, or the classes of the reference labels."""
-    return list(settings.labels.classes) or sorted(set(reference["label"].to_list()))
+    return list(labels.classes) or sorted(set(reference["label"].to_list()))

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiinfra_dagster.lineage.hops import Hop
 from aiinfra_dagster.markdown import markdown_table
-from aiinfra_dagster.settings import Settings
-from aiinfra_dagster.settings.locations import location
 
 if TYPE_CHECKING:  # the result types import this module for their to_markdown(): names for the type checker only
     from aiinfra_dagster.lineage.audit import DeploymentLineage
@@ -186,11 +184,6 @@ def document_markdown(impact: DocumentImpact) -> str:
         else "none",
     ]
     return "\n".join(lines) + "\n"
-
-
-def audit_dir(settings: Settings) -> Path:
-    """Where lineage reports go: monitoring.audit_dir (default <storage.home>/reports/lineage_audit)."""
-    return location(settings.monitoring.audit_dir, "monitoring.audit_dir")
 
 
 def write_report(directory: Path, name: str, markdown: str, data: dict[str, Any]) -> tuple[Path, Path]:

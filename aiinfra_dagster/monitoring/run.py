@@ -82,7 +82,7 @@ def report_drift(
     )
     loaded = cache(encoder)
     reference, current, index_version = drift_samples(
-        settings, questions, window, lambda texts: loaded().encode(texts), classifier.get("model_path")
+        settings.qdrant, questions, window, lambda texts: loaded().encode(texts), classifier.get("model_path")
     )
     inputs["index_version"] = index_version
     comparison = compare(

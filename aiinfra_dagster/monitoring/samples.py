@@ -16,12 +16,12 @@ import polars as pl
 from aiinfra_dagster.monitoring.report import TrafficSample, top_scores
 from aiinfra_dagster.retrieval.hits import IndexNotFoundError
 from aiinfra_dagster.retrieval.index import open_index
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import QdrantSettings
 from aiinfra_dagster.training.classifier_predict import predict_topics
 
 
 def drift_samples(
-    settings: Settings,
+    qdrant: QdrantSettings,
     questions: list[str],
     window: pl.DataFrame,
     encode: Callable[[list[str]], np.ndarray],
@@ -34,7 +34,7 @@ def drift_samples(
         empty = np.zeros((0, 1))
         return TrafficSample(questions, empty, [], []), TrafficSample(texts, empty, [], logged), None
     reference_vectors, current_vectors = encode(questions), encode(texts)
-    reference_best, index_version = best_scores(settings, reference_vectors)
+    reference_best, index_version = best_scores(qdrant, reference_vectors)
     topics = predicted_topics(classifier_path, [*questions, *texts])
     return (
         TrafficSample(questions, reference_vectors, topics[: len(questions)], reference_best),
@@ -43,10 +43,10 @@ def drift_samples(
     )
 
 
-def best_scores(settings: Settings, vectors: np.ndarray) -> tuple[list[float], str | None]:
+def best_scores(qdrant: QdrantSettings, vectors: np.ndarray) -> tuple[list[float], str | None]:
     """Best score of each vector in the index the service reads (0 each while there is none), and its version."""
     try:
-        index = open_index(settings)
+        index = open_index(qdrant)
     except IndexNotFoundError:
         return [0.0] * len(vectors), None
     try:

@@ -35,7 +35,7 @@ from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.markdown import markdown_table
 from aiinfra_dagster.serving.gateway import API_KEY_HEADER, REQUEST_ID_HEADER
 from aiinfra_dagster.serving.process import running_server
-from aiinfra_dagster.settings import Settings, TrafficSettings
+from aiinfra_dagster.settings import StorageSettings, TrafficSettings
 from aiinfra_dagster.synthetic.tables import TRAINING_SET
 
 Kind = Literal["in-distribution", "shifted"]
@@ -102,9 +102,9 @@ class TrafficSummary:
 # --------------------------------------------------------------------------- questions
 
 
-def training_questions(settings: Settings) -> list[str]:
+def training_questions(storage: StorageSettings) -> list[str]:
     """The distinct questions of the training_set table, sorted (a stable pool to sample from)."""
-    store = DeltaStore.for_storage(settings.storage)
+    store = DeltaStore.for_storage(storage)
     if not store.exists(TRAINING_SET.name):
         raise TrafficError(f"no training_set table at {store.uri(TRAINING_SET.name)}: materialize training_set first")
     pool = _distinct(store.read(TRAINING_SET, columns=["question"])["question"].to_list())
@@ -138,11 +138,12 @@ def shifted_questions(path: str | Path | None = None) -> list[str]:
     return pool
 
 
-def question_pool(settings: Settings, kind: Kind) -> list[str]:
+def question_pool(kind: Kind, *, storage: StorageSettings, traffic: TrafficSettings) -> list[str]:
+    """In-distribution questions from the training_set table under `storage`, or `traffic`'s shifted questions."""
     if kind == "in-distribution":
-        return training_questions(settings)
+        return training_questions(storage)
     if kind == "shifted":
-        return shifted_questions(settings.monitoring.traffic.shifted_questions_path)
+        return shifted_questions(traffic.shifted_questions_path)
     raise TrafficError(f"unknown traffic kind {kind!r}: one of {', '.join(KINDS)}")
 
 
@@ -175,11 +176,11 @@ def check_bounds(count: int, rate_per_second: float, limits: TrafficSettings) ->
         )
 
 
-def deployed_url(settings: Settings) -> str:
+def deployed_url(storage: StorageSettings) -> str:
     """The URL of the `bentoml serve` this storage home runs (the bento_deployment asset starts it)."""
-    state = running_server(settings)
+    state = running_server(storage)
     if state is None:
-        raise TrafficError(f"nothing is served for storage home {settings.storage.home}: {DEPLOY_HINT}, or pass --url")
+        raise TrafficError(f"nothing is served for storage home {storage.home}: {DEPLOY_HINT}, or pass --url")
     return state.url
 
 

@@ -107,7 +107,9 @@ def run_check(settings: Settings, *, embed: bool = False, encoder: object | None
     started = time.perf_counter()
     report = CheckReport()
     documents = [
-        d for source in settings.sources for d in ingest.iter_source_documents(source, settings.python_docs_dir)
+        d
+        for source in settings.sources
+        for d in ingest.iter_source_documents(source, settings.python_docs_dir, max_bytes=settings.validation.max_bytes)
     ]
     raw = ingest.raw_rows(documents, datetime.now(UTC))
     split = split_documents(raw, 0, settings.validation, settings.pii, datetime.now(UTC))
@@ -127,7 +129,9 @@ def run_check(settings: Settings, *, embed: bool = False, encoder: object | None
     for cid in chunks["chunk_id"].to_list():
         report.rows[chunk_fmt[cid]].chunks += 1
 
-    pairs, report.golden_origin = load_golden_set(settings)
+    pairs, report.golden_origin = load_golden_set(
+        golden=settings.golden, sources=settings.sources, python_docs_dir=settings.python_docs_dir
+    )
     report.golden_pairs = len(pairs)
     golden = GOLDEN_QA.conform([vars(p) for p in pairs])
     judged = relevant_chunks(golden, chunks)
@@ -190,7 +194,7 @@ def _filter(
         chunk_ids=chunks["chunk_id"].to_list(),
         chunk_texts=chunks["text"].to_list(),
         golden_pairs=golden,
-        params=filter_params(settings),
+        params=filter_params(synthetic=settings.synthetic, pii=settings.pii),
     )
     report.filters = (
         "all (format, PII, decontamination, round-trip retrieval, near duplicates)"

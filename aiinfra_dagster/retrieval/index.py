@@ -1,6 +1,6 @@
 """The reader API: search whatever version an alias names, and follow blue/green switches with `refresh()`.
 
-    index = open_index(settings)            # or open_index(settings.qdrant) when qdrant.path / url is set
+    index = open_index(settings.qdrant)     # the loaded settings' section: its embedded path is resolved
     hits = index.search(vectors, k=5, label="Networking and Interprocess Communication")
     index.refresh()                         # cheap: re-reads the alias, opens the new version if it moved
 
@@ -18,8 +18,8 @@ import numpy as np
 
 from aiinfra_dagster.retrieval.edge import EdgeStore
 from aiinfra_dagster.retrieval.hits import IndexNotFoundError, SearchHit
-from aiinfra_dagster.retrieval.store import IndexStore, VersionReader, resolve_qdrant
-from aiinfra_dagster.settings import QdrantSettings, Settings
+from aiinfra_dagster.retrieval.store import IndexStore, VersionReader
+from aiinfra_dagster.settings import QdrantSettings
 
 __all__ = ["IndexNotFoundError", "SearchHit", "VectorIndex", "open_index", "open_store"]
 
@@ -131,25 +131,28 @@ class VectorIndex:
         self.close()
 
 
-def open_store(settings: Settings | QdrantSettings) -> IndexStore:
+def open_store(qdrant: QdrantSettings) -> IndexStore:
     """Server/cluster when `qdrant.url` is set; else the embedded engine the settings choose.
 
     qdrant-client is imported only on its path: it costs ~1 s, and the Dagster definitions import this module at load.
     """
-    q = resolve_qdrant(settings)
-    if q.url is not None or q.embedded_engine == "client_local":
+    if qdrant.url is None and qdrant.path is None:
+        raise ValueError(
+            "qdrant.path is unset: a QdrantSettings built on its own knows no storage.home; pass the section of "
+            "loaded settings (settings.qdrant), whose embedded path is resolved at load"
+        )
+    if qdrant.url is not None or qdrant.embedded_engine == "client_local":
         from aiinfra_dagster.retrieval.client import ClientStore  # local import: qdrant-client costs ~1 s to import
 
-        return ClientStore.for_server(q) if q.url is not None else ClientStore.for_local_path(q)
-    return EdgeStore(q)
+        return ClientStore.for_server(qdrant) if qdrant.url is not None else ClientStore.for_local_path(qdrant)
+    return EdgeStore(qdrant)
 
 
-def open_index(settings: Settings | QdrantSettings, alias: str | None = None) -> VectorIndex:
+def open_index(qdrant: QdrantSettings, alias: str | None = None) -> VectorIndex:
     """Open the version `alias` (default: `qdrant.alias`) names now; IndexNotFoundError when it names none."""
-    q = resolve_qdrant(settings)
-    store = open_store(q)
+    store = open_store(qdrant)
     try:
-        return VectorIndex(store, alias or q.alias)
+        return VectorIndex(store, alias or qdrant.alias)
     except BaseException:
         store.close()
         raise

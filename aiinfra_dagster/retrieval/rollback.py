@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from aiinfra_dagster.retrieval.hits import IndexNotFoundError
 from aiinfra_dagster.retrieval.index import open_store
-from aiinfra_dagster.retrieval.store import resolve_qdrant
-from aiinfra_dagster.settings import QdrantSettings, Settings
+from aiinfra_dagster.settings import QdrantSettings
 
 
-def use_version(settings: Settings | QdrantSettings, version: str | None = None, alias: str | None = None) -> str:
+def use_version(qdrant: QdrantSettings, version: str | None = None, alias: str | None = None) -> str:
     """Switch `alias` (default qdrant.alias) to `version`, or to the newest kept version before the current one.
 
     Returns the version now served. Readers pick it up on their next `refresh()`; the next vector_index run
     switches back to the version its inputs give (after verifying it).
     """
-    q = resolve_qdrant(settings)
-    alias = alias or q.alias
-    store = open_store(q)
+    alias = alias or qdrant.alias
+    store = open_store(qdrant)
     try:
         current = store.alias_target(alias)
         kept = [v.name for v in store.versions()]

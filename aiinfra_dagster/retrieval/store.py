@@ -12,7 +12,6 @@ import numpy as np
 
 from aiinfra_dagster.retrieval.hits import SearchHit
 from aiinfra_dagster.retrieval.rows import IndexRows
-from aiinfra_dagster.settings import QdrantSettings, Settings
 
 
 class VersionReader(Protocol):
@@ -52,15 +51,3 @@ class IndexStore(Protocol):
     def delete_version(self, version: str) -> None: ...
 
     def close(self) -> None: ...
-
-
-def resolve_qdrant(settings: Settings | QdrantSettings) -> QdrantSettings:
-    """The qdrant section to open: the settings resolved its embedded path at load; a bare section must have one."""
-    if isinstance(settings, QdrantSettings):
-        if settings.url is None and settings.path is None:
-            raise ValueError(
-                "qdrant.path is unset and this QdrantSettings does not know storage.home: pass the full Settings "
-                "(open_index(settings)) or resolve_qdrant(settings) first"
-            )
-        return settings
-    return settings.qdrant

@@ -34,7 +34,7 @@ from aiinfra_dagster.serving.config import (
     portable_settings,
     write_config,
 )
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import ServingSettings, Settings, StorageSettings
 
 SERVICE = "aiinfra_dagster.serving.service:DocsAssistant"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -83,20 +83,16 @@ class BuiltBento:
     config: ServingConfig
 
 
-def bentoml_home(settings: Settings) -> Path:
-    return settings.storage.bentoml_home
-
-
-def bentoml_env(settings: Settings) -> dict[str, str]:
+def bentoml_env(storage: StorageSettings) -> dict[str, str]:
     """Environment for every BentoML child process: our home, no telemetry, offline."""
     env = dict(os.environ)
-    env.update(BENTOML_HOME=str(bentoml_home(settings)), BENTOML_DO_NOT_TRACK="true", HF_HUB_OFFLINE="1")
+    env.update(BENTOML_HOME=str(storage.bentoml_home), BENTOML_DO_NOT_TRACK="true", HF_HUB_OFFLINE="1")
     return env
 
 
-def thread_env(settings: Settings) -> dict[str, str]:
+def thread_env(serving: ServingSettings) -> dict[str, str]:
     """Thread counts for the server's numeric libraries, set before torch loads."""
-    n = str(settings.serving.torch_threads)
+    n = str(serving.torch_threads)
     return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -111,7 +107,10 @@ def code_fingerprint() -> str:
 def bento_config(
     settings: Settings, llm: ModelSource, classifier: ModelSource, encoder: ModelSource, index_alias: str
 ) -> ServingConfig:
-    """The serving config, with the Bento tag derived from everything it contains."""
+    """The serving config, with the Bento tag derived from everything it contains.
+
+    It takes the whole `Settings`: the Bento carries all of them (`portable_settings`) for the service it runs.
+    """
     portable = portable_settings(settings)
     parts = {
         "models": [m.tag for m in (llm, classifier, encoder)],
@@ -132,14 +131,14 @@ def bento_config(
     )
 
 
-def bento_dir(settings: Settings, tag: str) -> Path:
+def bento_dir(storage: StorageSettings, tag: str) -> Path:
     name, version = tag.split(":", 1)
-    return bentoml_home(settings) / "bentos" / name / version
+    return storage.bentoml_home / "bentos" / name / version
 
 
-def model_dir(settings: Settings, tag: str) -> Path:
+def model_dir(storage: StorageSettings, tag: str) -> Path:
     name, version = tag.split(":", 1)
-    return bentoml_home(settings) / "models" / name / version
+    return storage.bentoml_home / "models" / name / version
 
 
 def build_bento(
@@ -152,7 +151,7 @@ def build_bento(
                 f"{model.asset}: model directory {model.path} does not exist (materialize {model.asset})"
             )
     config = bento_config(settings, llm, classifier, encoder, index_alias)
-    path = bento_dir(settings, config.bento_tag)
+    path = bento_dir(settings.storage, config.bento_tag)
     reused = (path / "bento.yaml").is_file()
     if not reused:
         work = settings.storage.serving_dir / "build" / config.bento_tag.split(":")[1]
@@ -168,7 +167,7 @@ def build_bento(
                 }
             )
         )
-        env = bentoml_env(settings) | {CONFIG_ENV: str(context / "serving_config.json")}
+        env = bentoml_env(settings.storage) | {CONFIG_ENV: str(context / "serving_config.json")}
         if settings.serving.api_key:  # the service module refuses to load without it
             env[API_KEY_ENV] = settings.serving.api_key
         proc = subprocess.run(
@@ -181,7 +180,7 @@ def build_bento(
         if proc.returncode != 0:
             raise RuntimeError(f"bentoml build failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
         shutil.rmtree(work, ignore_errors=True)
-    models_bytes = sum(directory_bytes(model_dir(settings, m.tag)) for m in (llm, classifier, encoder))
+    models_bytes = sum(directory_bytes(model_dir(settings.storage, m.tag)) for m in (llm, classifier, encoder))
     return BuiltBento(config.bento_tag, path, directory_bytes(path), models_bytes, reused, config)
 
 

@@ -1,9 +1,11 @@
-"""ASGI middleware in front of the service: API key, request ids, and one log row per API request.
+"""ASGI middleware in front of the service: body size limit, API key, request ids, one log row per API request.
 
 It sees every request, including those the service rejects before any handler
-runs (bad JSON, failed validation, a missing key), so the inference log holds
-every call with its status.  Handlers add what only they know (answer,
-retrieved ids, versions) with `RequestLog.note(request_id, ...)`.
+runs (a body over `serving.max_request_bytes` -> 413, bad JSON, failed
+validation, a missing key), so the inference log holds every call with its
+status; building the row never raises (a body nested too deep to parse is
+logged as text).  Handlers add what only they know (answer, retrieved ids,
+versions) with `RequestLog.note(request_id, ...)`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import time
 import uuid
 from collections import OrderedDict
@@ -23,14 +26,18 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
+logger = logging.getLogger(__name__)
 API_PATHS = {"/ask": "ask", "/search": "search", "/classify": "classify"}
 OPEN_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
 API_KEY_HEADER = "x-api-key"
 REQUEST_ID_HEADER = "x-request-id"
 QUERY_FIELDS = ("question", "query", "text")
 MAX_NOTES = 10_000
-MAX_CAPTURED_BODY = 64_000
 MAX_ERROR_CHARS = 1000
+DEFAULT_MAX_REQUEST_BYTES = 1 << 20
+"""serving.max_request_bytes's default: a body over it gets 413 before anything parses it."""
+CLIENT_CLOSED = 499
+"""Logged (never sent) when the client went away before its body arrived, as nginx logs it."""
 
 
 class RequestLog:
@@ -59,20 +66,33 @@ class RequestLog:
             return self._notes.pop(request_id, {})
 
     def record(self, row: dict[str, Any]) -> None:
-        if self.writer is not None:
+        """Never raises: logging must not fail the request it logs."""
+        if self.writer is None:
+            return
+        try:
             self.writer.log({**self.base, **row})
+        except Exception:
+            logger.exception("inference log row for request %s could not be handed on", row.get("request_id"))
 
 
 REQUEST_LOG = RequestLog()
 
 
 class Gateway:
-    """Checks the API key (when configured) and logs each API request; health and metrics stay open."""
+    """Checks the body size and the API key (when configured) and logs each API request; health and metrics stay
+    open. The body is read (at most `max_request_bytes`, else 413 before anything parses it) and handed on whole."""
 
-    def __init__(self, app: ASGIApp, api_key: str | None = None, request_log: RequestLog = REQUEST_LOG) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        api_key: str | None = None,
+        request_log: RequestLog = REQUEST_LOG,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    ) -> None:
         self.app = app
         self.api_key = api_key.encode() if api_key else None
         self.log = request_log
+        self.max_request_bytes = max_request_bytes
 
     async def __call__(
         self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
@@ -91,13 +111,6 @@ class Gateway:
         headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != REQUEST_ID_HEADER.encode()]
         scope = {**scope, "headers": [*headers, (REQUEST_ID_HEADER.encode(), request_id.encode())]}
         body = bytearray()
-
-        async def capture() -> Message:
-            message = await receive()
-            if message.get("type") == "http.request" and len(body) < MAX_CAPTURED_BODY:
-                body.extend(message.get("body", b"")[: MAX_CAPTURED_BODY - len(body)])
-            return message
-
         status = {"code": 500}
         error_body = bytearray()
 
@@ -114,32 +127,43 @@ class Gateway:
                 error_body.extend(message.get("body", b"")[:MAX_ERROR_CHARS])
             await send(message)
 
-        if self.api_key is not None and not self._authorised(headers):
+        details: dict[str, Any] = {}
+        try:
+            if _content_length(headers) > self.max_request_bytes:
+                arrival = "too large"  # refused unread
+            else:
+                arrival = await _read_body(receive, body, self.max_request_bytes)
+            if arrival == "too large":
+                await _json_response(
+                    send_with_id,
+                    413,
+                    {"error": "request body too large", "detail": f"the limit is {self.max_request_bytes} bytes"},
+                )
+            elif arrival == "disconnected":
+                status["code"] = CLIENT_CLOSED
+                details["error"] = "client disconnected before sending the whole body"
+            elif self.api_key is not None and not self._authorised(headers):
+                await _json_response(
+                    send_with_id,
+                    401,
+                    {
+                        "error": "unauthorized",
+                        "detail": f"missing or wrong API key (send it in the {API_KEY_HEADER} header "
+                        "or as a Bearer token)",
+                    },
+                )
+            else:
+                await self.app(scope, _replay(body, receive), send_with_id)
+        except asyncio.CancelledError:  # serving.request_timeout_s ran out (BentoML answers 504)
             if endpoint:
-                await _drain(capture)
-            await _json_response(
-                send_with_id,
-                401,
-                {
-                    "error": "unauthorized",
-                    "detail": f"missing or wrong API key (send it in the {API_KEY_HEADER} header or as a Bearer token)",
-                },
-            )
-        else:
-            try:
-                await self.app(scope, capture, send_with_id)
-            except asyncio.CancelledError:  # serving.request_timeout_s ran out (BentoML answers 504)
-                if endpoint:
-                    self._record(
-                        endpoint, request_id, arrived, started, 504, body, {"error": "timeout: request cancelled"}
-                    )
-                raise
-            except Exception as exc:
-                if endpoint:
-                    self._record(endpoint, request_id, arrived, started, status["code"], body, {"error": repr(exc)})
-                raise
+                self._record(endpoint, request_id, arrived, started, 504, body, {"error": "timeout: request cancelled"})
+            raise
+        except Exception as exc:
+            if endpoint:
+                self._record(endpoint, request_id, arrived, started, status["code"], body, {"error": repr(exc)})
+            raise
         if endpoint:
-            details = self.log.pop(request_id)
+            details = {**self.log.pop(request_id), **details}
             if status["code"] >= 400 and error_body:
                 details.setdefault("error", error_body[:MAX_ERROR_CHARS].decode("utf-8", "replace"))
             self._record(endpoint, request_id, arrived, started, status["code"], body, details)
@@ -169,6 +193,23 @@ class Gateway:
         body: bytes | bytearray,
         details: dict[str, Any],
     ) -> None:
+        """Hand one row to the log; whatever goes wrong building it, a row with the error still goes."""
+        try:
+            row = self._row(endpoint, request_id, arrived, started, code, body, details)
+        except Exception as exc:  # e.g. a body nested too deep for json (RecursionError): log the request anyway
+            row = self._row(endpoint, request_id, arrived, started, code, b"", {"error": f"logging failed: {exc!r}"})
+        self.log.record(row)
+
+    def _row(
+        self,
+        endpoint: str,
+        request_id: str,
+        arrived: datetime,
+        started: float,
+        code: int,
+        body: bytes | bytearray,
+        details: dict[str, Any],
+    ) -> dict[str, Any]:
         row = {
             "request_id": request_id,
             "ts": arrived,
@@ -185,33 +226,69 @@ class Gateway:
             "error": None if code < 400 else _error_from(code),
         }
         row.update(details)
-        self.log.record(row)
+        if isinstance(row["error"], str):
+            row["error"] = row["error"][:MAX_ERROR_CHARS]
+        return row
 
 
 def _query_from(body: bytes | bytearray, limit: int) -> str | None:
+    """The query field of a JSON body; the body's start as text when it is not JSON (or nested too deep to parse)."""
     try:
         payload = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return body[:limit].decode("utf-8", "replace") or None
-    if isinstance(payload, dict):
-        for name in QUERY_FIELDS:
-            if name in payload:
-                value = payload[name]
-                return (value if isinstance(value, str) else json.dumps(value))[:limit]
+        if isinstance(payload, dict):
+            for name in QUERY_FIELDS:
+                if name in payload:
+                    value = payload[name]
+                    return (value if isinstance(value, str) else json.dumps(value))[:limit]
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return bytes(body[: limit * 4]).decode("utf-8", "replace")[:limit] or None
     return None
 
 
-def _error_from(code: int) -> str:
-    return {400: "invalid input", 401: "unauthorized", 404: "not found", 422: "invalid input", 504: "timeout"}.get(
-        code, f"HTTP {code}"
-    )
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int:
+    """The declared body size; 0 when absent (chunked) or unreadable (the server refuses those itself)."""
+    for key, value in headers:
+        if key.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
 
 
-async def _drain(receive: Callable[[], Awaitable[Message]]) -> None:
+async def _read_body(receive: Callable[[], Awaitable[Message]], body: bytearray, limit: int) -> str:
+    """Read the whole body into `body`: "complete", or "too large" as soon as it passes `limit` (what arrived so far is
+    kept), or "disconnected"."""
     while True:
         message = await receive()
-        if message.get("type") != "http.request" or not message.get("more_body"):
-            return
+        if message.get("type") != "http.request":
+            return "disconnected"
+        body.extend(message.get("body", b""))
+        if len(body) > limit:
+            return "too large"
+        if not message.get("more_body"):
+            return "complete"
+
+
+def _replay(body: bytearray, receive: Callable[[], Awaitable[Message]]) -> Callable[[], Awaitable[Message]]:
+    """A `receive` that hands the app the body already read, then passes on what follows (a disconnect)."""
+    pending = [{"type": "http.request", "body": bytes(body), "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
+def _error_from(code: int) -> str:
+    return {
+        400: "invalid input",
+        401: "unauthorized",
+        404: "not found",
+        413: "request body too large",
+        422: "invalid input",
+        504: "timeout",
+    }.get(code, f"HTTP {code}")
 
 
 async def _json_response(send: Callable[[Message], Awaitable[None]], code: int, payload: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from aiinfra_dagster.k8s.validation import (
 )
 from aiinfra_dagster.serving.bento import thread_env
 from aiinfra_dagster.serving.config import API_KEY_ENV
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import K8sSettings, ServingSettings
 
 BENTO_PORT = 3000
 
@@ -31,17 +31,16 @@ def k8s_name(name: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].rstrip("-") or "bento"
 
 
-def serving_manifests(settings: Settings, bento_tag: str) -> list[dict[str, Any]]:
+def serving_manifests(bento_tag: str, *, serving: ServingSettings, k8s: K8sSettings) -> list[dict[str, Any]]:
     """[Deployment, Service] serving `bento_tag` with the serving and k8s settings."""
     bento_name, version = bento_tag.split(":", 1)
     name = k8s_name(bento_name)
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "aiinfra-dagster"}
     pod_labels = {**labels, "app.kubernetes.io/version": version[:63]}
-    serving, k8s = settings.serving, settings.k8s
     env: list[dict[str, Any]] = [
         {"name": "BENTOML_DO_NOT_TRACK", "value": "true"},
         {"name": "HF_HUB_OFFLINE", "value": "1"},
-        *({"name": k, "value": v} for k, v in thread_env(settings).items()),
+        *({"name": k, "value": v} for k, v in thread_env(serving).items()),
     ]
     if serving.api_key:
         env.append({"name": API_KEY_ENV, "valueFrom": {"secretKeyRef": {"name": f"{name}-api-key", "key": "api-key"}}})

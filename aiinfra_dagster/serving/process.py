@@ -29,7 +29,7 @@ import httpx
 from aiinfra_dagster.net import free_port
 from aiinfra_dagster.serving.bento import bentoml_env, thread_env
 from aiinfra_dagster.serving.config import API_KEY_ENV, QDRANT_API_KEY_ENV
-from aiinfra_dagster.settings import Settings, get_settings
+from aiinfra_dagster.settings import ServingSettings, StorageSettings, get_settings
 
 STOP_TIMEOUT_S = 30.0
 
@@ -62,21 +62,21 @@ class Deployment:
     ready_s: float
 
 
-def serving_dir(settings: Settings) -> Path:
-    path = settings.storage.serving_dir
+def serving_dir(storage: StorageSettings) -> Path:
+    path = storage.serving_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def read_state(settings: Settings) -> ServerState | None:
-    path = serving_dir(settings) / "server.json"
+def read_state(storage: StorageSettings) -> ServerState | None:
+    path = serving_dir(storage) / "server.json"
     if not path.is_file():
         return None
     return ServerState(**json.loads(path.read_text()))
 
 
-def _write_state(settings: Settings, state: ServerState | None) -> None:
-    directory = serving_dir(settings)
+def _write_state(storage: StorageSettings, state: ServerState | None) -> None:
+    directory = serving_dir(storage)
     if state is None:
         (directory / "server.json").unlink(missing_ok=True)
         (directory / "server.pid").unlink(missing_ok=True)
@@ -108,22 +108,28 @@ def _alive_without_proc(pid: int) -> bool:
     return True
 
 
-def running_server(settings: Settings) -> ServerState | None:
-    state = read_state(settings)
+def running_server(storage: StorageSettings) -> ServerState | None:
+    state = read_state(storage)
     return state if state is not None and is_running(state) else None
 
 
-def start(settings: Settings, bento_tag: str, port: int | None = None) -> ServerState:
+def start(
+    bento_tag: str,
+    port: int | None = None,
+    *,
+    storage: StorageSettings,
+    serving: ServingSettings,
+    qdrant_api_key: str | None,
+) -> ServerState:
     """Start `bentoml serve <bento_tag>` detached and wait until /readyz answers 200."""
-    serving = settings.serving
     port = port or serving.port or free_port()
-    directory = serving_dir(settings)
+    directory = serving_dir(storage)
     log_path = directory / "logs" / f"{bento_tag.replace(':', '-')}-{int(time.time())}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "bentoml", "serve", bento_tag, "--host", serving.host, "--port", str(port)]
     with log_path.open("ab") as log:
-        env = bentoml_env(settings) | thread_env(settings)
-        for name, secret in ((API_KEY_ENV, serving.api_key), (QDRANT_API_KEY_ENV, settings.qdrant.api_key)):
+        env = bentoml_env(storage) | thread_env(serving)
+        for name, secret in ((API_KEY_ENV, serving.api_key), (QDRANT_API_KEY_ENV, qdrant_api_key)):
             env.pop(name, None)
             if secret:
                 env[name] = secret
@@ -137,11 +143,11 @@ def start(settings: Settings, bento_tag: str, port: int | None = None) -> Server
             start_new_session=True,
         )
     state = ServerState(proc.pid, serving.host, port, bento_tag, datetime.now(UTC).isoformat(), str(log_path))
-    _write_state(settings, state)
+    _write_state(storage, state)
     try:
         wait_ready(state, serving.ready_timeout_s, proc)
     except ServerError:
-        stop(settings, state)
+        stop(storage, state)
         raise
     return state
 
@@ -167,15 +173,15 @@ def wait_ready(state: ServerState, timeout_s: float, proc: subprocess.Popen | No
     )
 
 
-def stop(settings: Settings, state: ServerState | None = None, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+def stop(storage: StorageSettings, state: ServerState | None = None, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     """SIGTERM the server's process group (graceful: the inference log is flushed), SIGKILL at the deadline."""
-    state = state or read_state(settings)
+    state = state or read_state(storage)
     if state is None:
         return False
     stopped = _terminate(state, timeout_s)
-    current = read_state(settings)
+    current = read_state(storage)
     if current is not None and current.pid == state.pid:
-        _write_state(settings, None)
+        _write_state(storage, None)
     return stopped
 
 
@@ -194,21 +200,27 @@ def stop_all_under(root: Path) -> list[ServerState]:
     return stopped
 
 
-def deploy(settings: Settings, bento_tag: str) -> Deployment:
-    """Serve `bento_tag`: start it, keep it when it already runs, or replace the running Bento."""
-    current = running_server(settings)
+def deploy(
+    bento_tag: str, *, storage: StorageSettings, serving: ServingSettings, qdrant_api_key: str | None
+) -> Deployment:
+    """Serve `bento_tag`: start it, keep it when it already runs, or replace the running Bento.
+
+    `storage` says where the server's state lives, `serving` how it is served; `qdrant_api_key` (the
+    `qdrant.api_key` secret) reaches the server through its environment, never the Bento.
+    """
+    current = running_server(storage)
     if current is not None and current.bento_tag == bento_tag:
-        ready = wait_ready(current, settings.serving.ready_timeout_s)
+        ready = wait_ready(current, serving.ready_timeout_s)
         return Deployment(current, "unchanged", bento_tag, 0.0, ready)
-    port = settings.serving.port or (current.port if current else free_port())
+    port = serving.port or (current.port if current else free_port())
     down_since = time.monotonic()
     if current is not None:
-        stop(settings, current)
+        stop(storage, current)
     try:
-        state = start(settings, bento_tag, port)
+        state = start(bento_tag, port, storage=storage, serving=serving, qdrant_api_key=qdrant_api_key)
     except ServerError:
-        if current is not None:
-            start(settings, current.bento_tag, port)  # roll back to what was serving
+        if current is not None:  # roll back to what was serving
+            start(current.bento_tag, port, storage=storage, serving=serving, qdrant_api_key=qdrant_api_key)
         raise
     downtime = time.monotonic() - down_since if current is not None else 0.0
     return Deployment(
@@ -261,8 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aiinfra_dagster.serving.process", description=main.__doc__)
     parser.add_argument("command", choices=["status", "stop"])
     args = parser.parse_args(argv)
-    settings = get_settings()
-    state = running_server(settings)
+    storage = get_settings().storage
+    state = running_server(storage)
     if args.command == "status":
         print(
             f"serving {state.bento_tag} at {state.url} (pid {state.pid}, log {state.log_path})"
@@ -270,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             else "not serving"
         )
         return 0 if state else 1
-    print(f"stopped {state.bento_tag} (pid {state.pid})" if stop(settings, state) and state else "not serving")
+    print(f"stopped {state.bento_tag} (pid {state.pid})" if stop(storage, state) and state else "not serving")
     return 0
 
 

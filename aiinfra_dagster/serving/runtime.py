@@ -91,7 +91,7 @@ class Assistant:
             self.settings.features.embedding_max_length,
             self.settings.features.embedding_batch_size,
         )
-        self.index = open_index(self.settings, alias=self.index_alias)
+        self.index = open_index(self.settings.qdrant, alias=self.index_alias)
         self._refreshed = time.monotonic()
 
     @property

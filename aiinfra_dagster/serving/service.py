@@ -2,7 +2,8 @@
 
 BentoML provides `/livez`, `/readyz` and Prometheus `/metrics`; input is
 validated by the pydantic annotations below (bad types, empty or too-long text
--> 400 JSON); the `Gateway` middleware enforces the API key and logs every API
+-> 400 JSON); the `Gateway` middleware refuses bodies over
+`serving.max_request_bytes` (413), enforces the API key and logs every API
 request to the inference log through a batched background writer.
 """
 
@@ -70,6 +71,7 @@ class DocsAssistant:
             batch_rows=SERVING.log_batch_rows,
             flush_seconds=SERVING.log_flush_seconds,
             max_queue_rows=SERVING.log_queue_rows,
+            check=INFERENCE_LOG.conform,  # a row the table refuses is kept aside alone, not with its whole batch
         )
         REQUEST_LOG.configure(
             self.writer,
@@ -133,4 +135,6 @@ class DocsAssistant:
         return {"label": topic.label, "probability": topic.probability, "classifier_version": CONFIG.classifier.version}
 
 
-DocsAssistant.add_asgi_middleware(Gateway, api_key=CONFIG.api_key())  # type: ignore[attr-defined]  # a bentoml Service
+DocsAssistant.add_asgi_middleware(  # type: ignore[attr-defined]  # a bentoml Service
+    Gateway, api_key=CONFIG.api_key(), max_request_bytes=SERVING.max_request_bytes
+)

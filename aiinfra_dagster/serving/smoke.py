@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from aiinfra_dagster.serving.gateway import API_KEY_HEADER
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import ServingSettings
 
 
 @dataclass(frozen=True)
@@ -25,17 +25,17 @@ class SmokeResult:
         return self.ready and self.status_code == 200 and self.error is None
 
 
-def auth_headers(settings: Settings) -> dict[str, str]:
-    return {API_KEY_HEADER: settings.serving.api_key} if settings.serving.api_key else {}
+def auth_headers(serving: ServingSettings) -> dict[str, str]:
+    return {API_KEY_HEADER: serving.api_key} if serving.api_key else {}
 
 
-def smoke_check(url: str, settings: Settings, timeout_s: float | None = None) -> SmokeResult:
-    timeout = timeout_s or float(settings.serving.request_timeout_s)
+def smoke_check(url: str, serving: ServingSettings, timeout_s: float | None = None) -> SmokeResult:
+    timeout = timeout_s or float(serving.request_timeout_s)
     with httpx.Client(timeout=timeout) as client:
         try:
             ready = client.get(f"{url}/readyz").status_code == 200
             response = client.post(
-                f"{url}/ask", json={"question": settings.serving.sample_question}, headers=auth_headers(settings)
+                f"{url}/ask", json={"question": serving.sample_question}, headers=auth_headers(serving)
             )
         except httpx.HTTPError as exc:
             return SmokeResult(False, 0, "", [], None, f"{type(exc).__name__}: {exc}")

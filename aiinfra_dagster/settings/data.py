@@ -23,7 +23,9 @@ DEFAULT_SOURCE_GLOBS: tuple[str, ...] = (
 
 
 class SourceSettings(Section):
-    """One document source. `python_docs` falls back to `pydoc_data.topics` when the docs are absent."""
+    """One document source. `python_docs` reads `python_docs_dir` and fails when it is missing, unless
+    `pydoc_fallback` asks for `pydoc_data.topics` instead; a run that would remove more than
+    `max_shrink_fraction` of the documents stored for the source (or all of them) fails unless `allow_shrink`."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     kind: Literal["directory", "python_docs", "pydoc_topics"] = "directory"
@@ -34,11 +36,30 @@ class SourceSettings(Section):
     sample: Literal["first", "hash"] = Field(
         default="first", description="Which max_documents to keep: first by path, or a stable hash-sampled subset"
     )
+    pydoc_fallback: bool = Field(
+        default=False,
+        description="python_docs only: read pydoc_data.topics (with a warning) when python_docs_dir is missing, "
+        "instead of failing",
+    )
+    allow_shrink: bool = Field(
+        default=False,
+        description="Let a run remove any share of this source's stored documents (an emptied or unmounted "
+        "directory included); off, such a run fails and writes nothing",
+    )
+    max_shrink_fraction: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Largest share of the documents stored for this source that one run may remove (no longer "
+        "listed by the source, before max_documents) without allow_shrink; a source listing none always needs it",
+    )
 
     @model_validator(mode="after")
     def _directory_needs_path(self) -> SourceSettings:
         if self.kind == "directory" and not self.path:
             raise ValueError("a source of kind 'directory' needs 'path'")
+        if self.pydoc_fallback and self.kind != "python_docs":
+            raise ValueError("pydoc_fallback applies to sources of kind 'python_docs' only")
         return self
 
 

@@ -7,9 +7,16 @@ from typing import Any
 PROFILE_PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
         # The FAQ pages hold the golden answers: without them retrieval and the gate would measure nothing.
+        # pydoc_fallback: where python3.11-doc could not be installed, both read pydoc_data.topics (with a warning).
         "sources": [
-            {"name": "python-faq", "kind": "python_docs", "globs": ["faq/*.rst.txt"]},
-            {"name": "python-docs", "kind": "python_docs", "exclude": ["faq/*"], "max_documents": 30},
+            {"name": "python-faq", "kind": "python_docs", "globs": ["faq/*.rst.txt"], "pydoc_fallback": True},
+            {
+                "name": "python-docs",
+                "kind": "python_docs",
+                "exclude": ["faq/*"],
+                "max_documents": 30,
+                "pydoc_fallback": True,
+            },
         ],
         "golden": {"max_pairs": 20},
         "chunking": {"max_tokens": 128, "dedup_num_perm": 64},
@@ -29,8 +36,9 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
     "demo": {
         # A stable third of the docs (changelogs and the removed distutils left out) plus the FAQ:
         # embedding all ~16k chunks alone takes ~10 minutes on 2 cores; `full` takes everything.
+        # pydoc_fallback: where python3.11-doc could not be installed, both read pydoc_data.topics (with a warning).
         "sources": [
-            {"name": "python-faq", "kind": "python_docs", "globs": ["faq/*.rst.txt"]},
+            {"name": "python-faq", "kind": "python_docs", "globs": ["faq/*.rst.txt"], "pydoc_fallback": True},
             {
                 "name": "python-docs",
                 "kind": "python_docs",
@@ -38,6 +46,7 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
                 "exclude": ["faq/*", "whatsnew/*", "distutils/*"],
                 "max_documents": 160,
                 "sample": "hash",
+                "pydoc_fallback": True,
             },
         ],
         "synthetic": {"generator": "llm", "max_chunks": 100},

@@ -87,6 +87,12 @@ class ServingSettings(Section):
         "(concurrent requests oversubscribe the cores otherwise)",
     )
     max_query_chars: int = Field(default=2000, ge=1)
+    max_request_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        description="Largest request body the service reads; a larger one gets 413 before any parsing "
+        "(keep it well above max_query_chars: JSON escapes take up to 12 bytes a character)",
+    )
     top_k: int = Field(default=4, ge=1, le=100)
     max_top_k: int = Field(default=20, ge=1, le=1000)
     max_new_tokens: int = Field(default=96, ge=1)

@@ -8,44 +8,40 @@ import polars as pl
 
 from aiinfra_dagster.data.chunking import parse_blocks
 from aiinfra_dagster.models.locate import resolve_model_path
-from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings import ModelSettings, PiiSettings, SyntheticSettings
 from aiinfra_dagster.synthetic.filters import FilterParams
 from aiinfra_dagster.synthetic.generate import Generator, LLMGenerator, QACandidate, TemplateGenerator
 from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA
 from aiinfra_dagster.synthetic.text import ChunkInput
 
 
-def make_generator(settings: Settings) -> Generator:
+def make_generator(*, synthetic: SyntheticSettings, models: ModelSettings) -> Generator:
     """Templates (cheap, the quick profile) or the configured base LLM (GGUF file or HF directory)."""
-    params = settings.synthetic
-    if params.generator == "template":
-        return TemplateGenerator(questions_per_chunk=params.questions_per_chunk)
-    path = resolve_model_path(
-        settings.models.llm, "models.llm", allow_hub_downloads=settings.models.allow_hub_downloads
-    )
+    if synthetic.generator == "template":
+        return TemplateGenerator(questions_per_chunk=synthetic.questions_per_chunk)
+    path = resolve_model_path(models.llm, "models.llm", allow_hub_downloads=models.allow_hub_downloads)
     gguf = path.name if path.suffix == ".gguf" else None
     return LLMGenerator(
         model_path=path.parent if gguf else path,
         gguf_file=gguf,
-        max_new_tokens=params.max_new_tokens,
-        batch_size=params.batch_size,
-        seed=params.seed,
+        max_new_tokens=synthetic.max_new_tokens,
+        batch_size=synthetic.batch_size,
+        seed=synthetic.seed,
     )
 
 
-def filter_params(settings: Settings) -> FilterParams:
+def filter_params(*, synthetic: SyntheticSettings, pii: PiiSettings) -> FilterParams:
     """The filter chain's thresholds from the synthetic and PII settings."""
-    params = settings.synthetic
     return FilterParams(
-        min_question_chars=params.min_question_chars,
-        max_question_chars=params.max_question_chars,
-        min_answer_chars=params.min_answer_chars,
-        max_answer_chars=params.max_answer_chars,
-        pii_types=tuple(settings.pii.types),
-        pii_allowlist=tuple(settings.pii.allowlist),
-        dedup_threshold=params.near_duplicate_threshold,
-        decontamination_threshold=params.decontamination_threshold,
-        round_trip_k=params.round_trip_k,
+        min_question_chars=synthetic.min_question_chars,
+        max_question_chars=synthetic.max_question_chars,
+        min_answer_chars=synthetic.min_answer_chars,
+        max_answer_chars=synthetic.max_answer_chars,
+        pii_types=tuple(pii.types),
+        pii_allowlist=tuple(pii.allowlist),
+        dedup_threshold=synthetic.near_duplicate_threshold,
+        decontamination_threshold=synthetic.decontamination_threshold,
+        round_trip_k=synthetic.round_trip_k,
     )
 
 

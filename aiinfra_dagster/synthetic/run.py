@@ -75,7 +75,7 @@ def generate_synthetic_qa(
     focus = record_focus(store, focus_chunk_ids, drift_report_id, dagster_run_id)
     stable = select_chunks(chunks, params.max_chunks, params.seed)
     sample = with_focus(stable, chunks, focus)
-    generator = make_generator(settings)
+    generator = make_generator(synthetic=settings.synthetic, models=settings.models)
     version = generation_version(generator.name, params)
 
     previous = store.read(SYNTHETIC_QA).filter(
@@ -98,7 +98,7 @@ def generate_synthetic_qa(
         chunk_ids=embeddings["chunk_id"].to_list(),
         chunk_embeddings=embedding_matrix(embeddings),
         golden_pairs=list(golden.select("question", "answer").iter_rows()),
-        params=filter_params(settings),
+        params=filter_params(synthetic=settings.synthetic, pii=settings.pii),
     )
     write = store.sync(SYNTHETIC_QA, synthetic_rows(kept, dropped, version))
     return SyntheticQA(

@@ -23,7 +23,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from aiinfra_dagster.models.files import directory_bytes, file_sha256
 from aiinfra_dagster.models.locate import ModelNotFoundError, resolve_model_path
-from aiinfra_dagster.settings import ModelRef, Settings
+from aiinfra_dagster.settings import ModelRef, ModelSettings
+from aiinfra_dagster.settings.locations import location
 
 MANIFEST = "manifest.json"
 SETTING = "models.llm"
@@ -89,10 +90,10 @@ def ensure_base_model(ref: ModelRef, store: Path, *, allow_hub_downloads: bool =
     return StoredBaseModel(target, manifest, converted=True)
 
 
-def configured_base_model(settings: Settings) -> StoredBaseModel:
-    """`ensure_base_model` for `models.llm` into the settings' model store."""
+def configured_base_model(models: ModelSettings) -> StoredBaseModel:
+    """`ensure_base_model` for `models.llm` into the model store `models.store`."""
     return ensure_base_model(
-        settings.models.llm, settings.model_store, allow_hub_downloads=settings.models.allow_hub_downloads
+        models.llm, location(models.store, "models.store"), allow_hub_downloads=models.allow_hub_downloads
     )
 
 

@@ -22,7 +22,8 @@ from transformers import TrainerCallback
 
 from aiinfra_dagster.models.embedding import model_fingerprint
 from aiinfra_dagster.net import free_port
-from aiinfra_dagster.settings import ClassifierSettings, Settings, TrainingSettings
+from aiinfra_dagster.settings import ClassifierSettings, K8sSettings, TrainingSettings
+from aiinfra_dagster.settings.locations import location
 from aiinfra_dagster.training.base_model import StoredBaseModel
 from aiinfra_dagster.training.classifier import ClassifierResult, load_classifier_result, train_topic_classifier
 from aiinfra_dagster.training.classifier_data import ClassifierData
@@ -31,7 +32,6 @@ from aiinfra_dagster.training.launch import (
     LAUNCHER_ENV,
     launch_mode,
     single_process_env,
-    torch_extensions_dir,
     torchrun_command,
 )
 from aiinfra_dagster.training.sft import (
@@ -86,13 +86,13 @@ def training_fingerprint(
     return hashlib.sha256(json.dumps(decided_by, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def checkpoint_dir(settings: Settings, fingerprint: str) -> Path:
-    return settings.model_store / STORE_DIR / fingerprint
+def checkpoint_dir(model_store: Path, fingerprint: str) -> Path:
+    return model_store / STORE_DIR / fingerprint
 
 
-def device_count(settings: Settings) -> int:
+def device_count(k8s: K8sSettings) -> int:
     """Accelerators this step may use: the pod's GPUs in the k8s mode, else what torch sees here."""
-    return settings.k8s.gpu_count if settings.k8s.enabled else torch.cuda.device_count()
+    return k8s.gpu_count if k8s.enabled else torch.cuda.device_count()
 
 
 def resolved_deepspeed_config(params: TrainingSettings, world_size: int) -> dict[str, Any] | None:
@@ -104,42 +104,44 @@ def resolved_deepspeed_config(params: TrainingSettings, world_size: int) -> dict
 
 
 def fine_tune(
-    settings: Settings,
     base: StoredBaseModel,
     examples: pl.DataFrame,
     *,
+    training: TrainingSettings,
+    k8s: K8sSettings,
+    model_store: Path,
     callbacks: Sequence[TrainerCallback] = (),
 ) -> FineTune:
-    """Train (or resume, or reuse) the LoRA checkpoint for these inputs.
+    """Train (or resume, or reuse) the LoRA checkpoint for these inputs, under `model_store`.
 
     In-process on CPU or one GPU (DeepSpeed over a one-rank gloo/nccl group); with several
-    GPUs, `torchrun` starts one worker per GPU inside this step's pod.
+    GPUs (the pod's `k8s.gpu_count` in the k8s mode), `torchrun` starts one worker per GPU inside this step's pod.
     """
-    params = settings.training
-    gpus = device_count(settings)
-    mode = launch_mode(params, gpus)
+    gpus = device_count(k8s)
+    mode = launch_mode(training, gpus)
     world_size = max(gpus, 1) if mode == "torchrun" else 1
-    ds_config = resolved_deepspeed_config(params, world_size)
-    fingerprint = training_fingerprint(base.manifest.source_sha256, examples, params, ds_config)
-    output_dir = checkpoint_dir(settings, fingerprint)
+    ds_config = resolved_deepspeed_config(training, world_size)
+    fingerprint = training_fingerprint(base.manifest.source_sha256, examples, training, ds_config)
+    output_dir = checkpoint_dir(model_store, fingerprint)
     if is_complete(output_dir):
         return FineTune(fingerprint, output_dir, read_result(output_dir), True, ds_config)
     train, evaluation = split_messages(examples)
     if mode == "torchrun":
-        run_torchrun(settings, base, train, evaluation, output_dir, ds_config, world_size)
+        run_torchrun(training, base, train, evaluation, output_dir, ds_config, world_size)
         return FineTune(fingerprint, output_dir, read_result(output_dir), False, ds_config)
     if ds_config is None:
-        result = train_lora(base.path, train, evaluation, params, output_dir, callbacks=callbacks)
+        result = train_lora(base.path, train, evaluation, training, output_dir, callbacks=callbacks)
     else:
-        with single_process_env(torch_extensions_dir(settings), params.deepspeed.master_port):
+        extensions_dir = location(training.deepspeed.extensions_dir, "training.deepspeed.extensions_dir")
+        with single_process_env(extensions_dir, training.deepspeed.master_port):
             result = train_lora(
-                base.path, train, evaluation, params, output_dir, deepspeed_config=ds_config, callbacks=callbacks
+                base.path, train, evaluation, training, output_dir, deepspeed_config=ds_config, callbacks=callbacks
             )
     return FineTune(fingerprint, output_dir, result, False, ds_config)
 
 
 def run_torchrun(
-    settings: Settings,
+    training: TrainingSettings,
     base: StoredBaseModel,
     train: list[Messages],
     evaluation: list[Messages],
@@ -152,13 +154,13 @@ def run_torchrun(
         base.path,
         train,
         evaluation,
-        settings.training,
+        training,
         output_dir,
         deepspeed_config=ds_config,
-        extensions_dir=torch_extensions_dir(settings),
+        extensions_dir=location(training.deepspeed.extensions_dir, "training.deepspeed.extensions_dir"),
     ).write(output_dir / "worker_spec.json")
     env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_ENV}
-    port = settings.training.deepspeed.master_port or free_port()
+    port = training.deepspeed.master_port or free_port()
     completed = subprocess.run(torchrun_command(nproc, spec, port), env=env, check=False)
     if completed.returncode != 0 or not is_complete(output_dir):
         raise RuntimeError(f"torchrun training failed (exit {completed.returncode}); checkpoints kept in {output_dir}")
@@ -184,12 +186,12 @@ def classifier_fingerprint(encoder_sha: str, data: ClassifierData, params: Class
     return digest.hexdigest()[:16]
 
 
-def fit_topic_classifier(settings: Settings, model_dir: Path, data: ClassifierData) -> FittedClassifier:
-    """Train the topic classifier for this data, or reuse the finished model trained on exactly it."""
-    fingerprint = classifier_fingerprint(model_fingerprint(model_dir), data, settings.classifier)
-    output_dir = settings.model_store / "topic_classifier" / fingerprint
+def fit_topic_classifier(
+    model_dir: Path, data: ClassifierData, *, classifier: ClassifierSettings, model_store: Path
+) -> FittedClassifier:
+    """Train the topic classifier for this data (under `model_store`), or reuse the model trained on exactly it."""
+    fingerprint = classifier_fingerprint(model_fingerprint(model_dir), data, classifier)
+    output_dir = model_store / "topic_classifier" / fingerprint
     if (output_dir / "metrics.json").is_file():
         return FittedClassifier(fingerprint, load_classifier_result(output_dir), True)
-    return FittedClassifier(
-        fingerprint, train_topic_classifier(model_dir, data, settings.classifier, output_dir), False
-    )
+    return FittedClassifier(fingerprint, train_topic_classifier(model_dir, data, classifier, output_dir), False)

@@ -3,8 +3,8 @@
 On CPU (and on one GPU) DeepSpeed runs in the calling process over gloo once the
 launcher variables are present (`single_process_env`); with several GPUs the step
 runs ``torch.distributed.run`` inside its pod (`torchrun_command` + `worker`).
-Compiled DeepSpeed ops are cached in `torch_extensions_dir`. The config itself is
-`deepspeed_config`.
+Compiled DeepSpeed ops are cached in `training.deepspeed.extensions_dir` (a cold build takes ~1 min for
+shm_comm, ~3 min more for offload's cpu_adam). The config itself is `deepspeed_config`.
 """
 
 from __future__ import annotations
@@ -17,21 +17,12 @@ from pathlib import Path
 from typing import Literal
 
 from aiinfra_dagster.net import free_port
-from aiinfra_dagster.settings import Settings, TrainingSettings
-from aiinfra_dagster.settings.locations import location
+from aiinfra_dagster.settings import TrainingSettings
 
 LaunchMode = Literal["in_process", "torchrun"]
 
 WORKER_MODULE = "aiinfra_dagster.training.worker"
 LAUNCHER_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-
-
-def torch_extensions_dir(settings: Settings) -> Path:
-    """Where compiled DeepSpeed ops are cached.
-
-    A cold build takes ~1 min (shm_comm), ~3 min more for offload (cpu_adam).
-    """
-    return location(settings.training.deepspeed.extensions_dir, "training.deepspeed.extensions_dir")
 
 
 @contextmanager

@@ -77,7 +77,8 @@ def run_main_on_corpus(name: str, overrides: dict, make_settings, instance):
     # The served assistant answers from this corpus.
     documents = set(store.read(VALIDATED_DOCUMENTS)["path"].to_list())
     golden = json.loads(Path(settings.golden.paths[0]).read_text().splitlines()[0])
-    answer = httpx.post(f"{deployed_url(settings)}/ask", json={"question": golden["question"]}, timeout=120).json()
+    url = deployed_url(settings.storage)
+    answer = httpx.post(f"{url}/ask", json={"question": golden["question"]}, timeout=120).json()
     cited = {s["document_path"] for s in answer["sources"]}
     assert answer["citations"] and cited <= documents, cited
     return settings
@@ -123,5 +124,6 @@ def test_markdown_handbook_end_to_end_then_a_corpus_with_no_training_example_sto
     reason = check.metadata["reason"].value
     assert "no train example" in reason and "format.answer_too_short" in reason and "synthetic.generator" in reason
     assert not any(e.step_key in ("lora_checkpoint", "champion_model") for e in second.all_events if e.is_step_success)
-    answer = httpx.post(f"{deployed_url(settings)}/ask", json={"question": "How do I deploy?"}, timeout=120).json()
+    url = deployed_url(settings.storage)
+    answer = httpx.post(f"{url}/ask", json={"question": "How do I deploy?"}, timeout=120).json()
     assert answer["model_version"] == serving

@@ -40,8 +40,9 @@ def wait_logged(store: DeltaStore, queries: list[str], timeout_s: float = 60.0) 
 
 
 def traffic(settings, kind: str, count: int, store: DeltaStore) -> list[str]:
-    questions = sample_questions(question_pool(settings, kind), count, seed=1)
-    summary = send_traffic(deployed_url(settings), questions, count=count, rate_per_second=25, timeout_s=120)
+    pool = question_pool(kind, storage=settings.storage, traffic=settings.monitoring.traffic)
+    questions = sample_questions(pool, count, seed=1)
+    summary = send_traffic(deployed_url(settings.storage), questions, count=count, rate_per_second=25, timeout_s=120)
     assert summary.ok == count, summary.errors
     wait_logged(store, questions)
     return questions
@@ -121,7 +122,8 @@ def test_shifted_traffic_triggers_exactly_one_retraining_that_redeploys_with_lin
     deployed = latest_metadata(instance, "bento_deployment")
     assert deployed["bento_tag"] != first_bento and deployed["previous_bento_tag"] == first_bento
     champion = latest_metadata(instance, "champion_model")
-    answer = httpx.post(f"{deployed_url(settings)}/ask", json={"question": "How do I open a file?"}, timeout=60).json()
+    url = deployed_url(settings.storage)
+    answer = httpx.post(f"{url}/ask", json={"question": "How do I open a file?"}, timeout=60).json()
     assert answer["model_version"] == champion["model_version"]
 
     # The audit explains the new deployment: its training-set version, and the drift episode behind the run.

@@ -143,9 +143,12 @@ def test_hostile_corpus_is_quarantined_with_reasons_and_nothing_is_lost(hostile_
     assert "duplicate_of=" in by_path["mirror/sockets.rst"]["reason"]
     assert "max_bytes=100000" in by_path["bad/huge.txt"]["reason"]
 
-    # Raw keeps the original bytes of every file, including the bad ones.
+    # Raw keeps the original bytes of every file, including the bad ones, except one over max_bytes: it is never
+    # read, and its row holds its size from stat.
     raw_bytes = dict(raw.select("path", "content").iter_rows())
-    assert raw_bytes == {p: (c.encode() if isinstance(c, str) else c) for p, c in HOSTILE.items()}
+    expected = {p: (c.encode() if isinstance(c, str) else c) for p, c in HOSTILE.items()}
+    assert raw_bytes == {**expected, "bad/huge.txt": b""}
+    assert raw.filter(pl.col("path") == "bad/huge.txt")["bytes"].item() == len(expected["bad/huge.txt"])
 
     # PII is redacted downstream, kept in raw, and never reaches chunks.
     contacts = valid.filter(pl.col("path") == "good/contacts.rst").row(0, named=True)

@@ -31,7 +31,7 @@ STAGE = ["bento_build", "bento_deployment", "inference_logs"]
 def record_upstream(instance: dg.DagsterInstance, settings, tiny_lm: Path, home: Path) -> str:
     encoder_dir = resolve_model_path(settings.models.embedding, "models.embedding")
     classifier_dir = build_untrained_topic_classifier(encoder_dir, home / "classifier", list(TEST_LABELS))
-    version = build_test_index(settings, topic_rows(encoder_dir, 30), model_id="minilm")
+    version = build_test_index(settings.qdrant, topic_rows(encoder_dir, 30), model_id="minilm")
     for asset, metadata in {
         "champion_model": {"model_version": "tiny-champion", "model_path": dg.MetadataValue.path(str(tiny_lm))},
         "topic_classifier": {"model_version": "untrained", "model_path": dg.MetadataValue.path(str(classifier_dir))},
@@ -96,9 +96,9 @@ def test_deployment_stage_serves_the_champion_and_compacts_its_log(make_settings
         assert again["action"].value == "unchanged" and again["pid"].value == deployed["pid"].value
         # What a test of the whole main job calls at teardown: the Bento keeps serving after a run, by design.
         assert [s.pid for s in process.stop_all_under(tmp_path)] == [deployed["pid"].value]
-        assert process.running_server(settings) is None
+        assert process.running_server(settings.storage) is None
     finally:
-        process.stop(settings)
+        process.stop(settings.storage)
 
 
 def test_k8s_mode_renders_valid_manifests_instead_of_serving(make_settings, instance, tmp_path, tiny_causal_lm):
@@ -106,7 +106,7 @@ def test_k8s_mode_renders_valid_manifests_instead_of_serving(make_settings, inst
     record_upstream(instance, settings, tiny_causal_lm, tmp_path)
     result = materialize_assets(settings, instance, ["bento_build", "bento_deployment"])
     meta = materialization_metadata(result, "bento_deployment")
-    assert meta["mode"].value == "k8s" and process.running_server(settings) is None
+    assert meta["mode"].value == "k8s" and process.running_server(settings.storage) is None
     deployment, service = yaml.safe_load_all(Path(meta["manifests_path"].value).read_text())
     assert deployment["kind"] == "Deployment" and service["kind"] == "Service"
     assert (

@@ -181,7 +181,7 @@ def write_index(settings) -> str:
         }
         for (name, *_), text, v in zip(FACTS, texts, vectors, strict=True)
     ]
-    return build_test_index(settings, rows, model_id=encoder.model_id)
+    return build_test_index(settings.qdrant, rows, model_id=encoder.model_id)
 
 
 def test_report_numbers_match_the_rows_they_came_from(make_settings, tiny_causal_lm, instance):

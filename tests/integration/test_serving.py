@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import bentoml
@@ -71,13 +74,15 @@ def served(tmp_path_factory: pytest.TempPathFactory, tiny_causal_lm: Path):
         serving={"port": free_port(), "api_key": KEY, "log_flush_seconds": 0.2, "log_batch_rows": 32},
     )
     models, encoder_dir = served_models(settings, home, tiny_causal_lm)
-    first_index = build_test_index(settings, topic_rows(encoder_dir, 30), model_id="minilm")
+    first_index = build_test_index(settings.qdrant, topic_rows(encoder_dir, 30), model_id="minilm")
     bento = build_bento(settings, *models, settings.qdrant.alias)
-    deployment = process.deploy(settings, bento.tag)
+    deployment = process.deploy(
+        bento.tag, storage=settings.storage, serving=settings.serving, qdrant_api_key=settings.qdrant.api_key
+    )
     try:
         yield Served(settings, deployment.state.url, bento, models, encoder_dir, first_index)
     finally:
-        process.stop(settings)
+        process.stop(settings.storage)
 
 
 def logged(settings: Settings) -> pl.DataFrame:
@@ -174,6 +179,73 @@ def test_every_request_reaches_the_inference_log(served: Served):
     assert "unauthorized" in unauthorised["error"] and unauthorised["query"] == "no key"
 
 
+def test_oversized_and_deeply_nested_bodies_are_refused_and_logged(served: Served):
+    limit = served.settings.serving.max_request_bytes
+    json_type = {"content-type": "application/json"}
+    big = b'{"question": "' + b"x" * limit + b'"}'
+    deep = b'{"question": ' + b"[" * 5000 + b"]" * 5000 + b"}"  # RecursionError for json.loads
+    with httpx.Client(base_url=served.url, headers=HEADERS, timeout=60) as client:
+        responses = {
+            "declared": client.post("/ask", content=big, headers=json_type),
+            "chunked": client.post("/search", content=iter([big[:65536]] * (limit // 65536 + 2)), headers=json_type),
+            "nested": client.post("/ask", content=deep, headers=json_type),
+            "nested_no_key": client.post("/classify", content=deep, headers={**json_type, "X-API-Key": "wrong"}),
+            "after": client.post("/ask", json={"question": "Is logging still fine?"}),
+        }
+    codes = {name: r.status_code for name, r in responses.items()}
+    assert codes == {"declared": 413, "chunked": 413, "nested": 400, "nested_no_key": 401, "after": 200}, codes
+    assert responses["declared"].json()["error"] == "request body too large"
+    ids = {r.headers["x-request-id"]: name for name, r in responses.items()}
+
+    def logged_rows() -> pl.DataFrame | None:
+        rows = logged(served.settings).filter(pl.col("request_id").is_in(list(ids)))
+        return rows if rows.height == len(ids) else None
+
+    table = wait_until(logged_rows, 30)
+    assert table is not None, "not every refused request reached the inference log in 30 s"
+    rows = {ids[r["request_id"]]: r for r in table.iter_rows(named=True)}
+    assert {name: r["status_code"] for name, r in rows.items()} == codes
+    assert "request body too large" in rows["declared"]["error"] and rows["declared"]["query"] is None
+    assert rows["chunked"]["query"].startswith('{"question": "xxx')  # what arrived before the cut, as text
+    assert rows["nested"]["query"].startswith('{"question": [[[') and "recursion" in rows["nested"]["error"]
+    assert (
+        rows["nested_no_key"]["query"].startswith('{"question": [[[')
+        and "unauthorized" in rows["nested_no_key"]["error"]
+    )
+
+
+def test_a_corrupt_spill_file_neither_stops_nor_loses_inference_logging(served: Served):
+    spill = served.settings.storage.serving_dir / "inference_log_spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    planted_ids = [f"planted-{uuid.uuid4().hex}" for _ in range(2)]
+    row = {column: None for column in INFERENCE_LOG.columns} | {
+        "ts": datetime.now(UTC).isoformat(),
+        "endpoint": "search",
+        "status_code": 200,
+        "latency_ms": 1.0,
+        "model_version": "tiny-1",
+        "classifier_version": "untrained-1",
+        "index_alias": served.settings.qdrant.alias,
+        "bento_tag": served.bento.tag,
+    }
+    lines = [json.dumps({**row, "request_id": rid}).encode() + b"\n" for rid in planted_ids]
+    damaged = json.dumps({**row, "request_id": "cut-off"}).encode()[:40]  # a write cut off mid-line
+    name = f"spill-{time.time_ns()}-planted.jsonl"
+    (spill / f".planting-{name}").write_bytes(b"".join(lines) + damaged)
+    (spill / f".planting-{name}").rename(spill / name)  # in place at once: the running writer scans this directory
+    with httpx.Client(base_url=served.url, headers=HEADERS, timeout=60) as client:
+        sent = [client.post("/search", json={"query": f"after the damage {i}"}) for i in range(3)]
+    assert [r.status_code for r in sent] == [200] * 3
+    expected = set(planted_ids) | {r.headers["x-request-id"] for r in sent}
+
+    def all_logged() -> bool:
+        return expected <= set(logged(served.settings)["request_id"])
+
+    assert wait_until(all_logged, 60), "the planted file's good rows or later requests did not reach Delta in 60 s"
+    assert (spill / "corrupt" / name).read_bytes() == damaged + b"\n" and not (spill / name).exists()
+    assert "truncated" in (spill / "corrupt" / f"{name}.reasons.txt").read_text()
+
+
 def test_index_alias_swap_while_queries_run_gives_no_errors_and_no_empty_results(served: Served):
     new_rows = topic_rows(served.encoder_dir, 30, offset=30, suffix="-v2")
     queries = ["assert statement", "binary arithmetic", "class definitions", "exceptions", "for loops", "imports"]
@@ -195,7 +267,7 @@ def test_index_alias_swap_while_queries_run_gives_no_errors_and_no_empty_results
     with ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(query_until_swapped, w) for w in range(4)]
         wait_until(lambda: len(results) >= 20 or None, 60)
-        swapped["version"] = build_test_index(served.settings, new_rows, model_id="minilm")
+        swapped["version"] = build_test_index(served.settings.qdrant, new_rows, model_id="minilm")
         for f in futures:
             f.result()
     codes = Counter(code for code, _, _ in results)
@@ -227,20 +299,22 @@ def test_bounded_load_gives_no_server_errors(served: Served):
 
 
 def test_a_new_bento_replaces_the_running_one_on_the_same_port(served: Served):
-    before = process.running_server(served.settings)
+    before = process.running_server(served.settings.storage)
     assert before is not None and before.bento_tag == served.bento.tag
     # The new Bento: top_k 2, and a 1 s request timeout that 8 queued 600-token generations cannot all meet.
     serving = served.settings.serving.model_copy(update={"top_k": 2, "request_timeout_s": 1, "max_new_tokens": 600})
     changed = served.settings.model_copy(update={"serving": serving})
     bento = build_bento(changed, *served.models, changed.qdrant.alias)
     assert bento.tag != served.bento.tag and not bento.reused
-    deployment = process.deploy(changed, bento.tag)
+    deployment = process.deploy(
+        bento.tag, storage=changed.storage, serving=changed.serving, qdrant_api_key=changed.qdrant.api_key
+    )
     assert (deployment.action, deployment.previous_tag, deployment.state.port) == (
         "replaced",
         served.bento.tag,
         before.port,
     )
-    assert not process.is_running(before) and process.running_server(changed).bento_tag == bento.tag
+    assert not process.is_running(before) and process.running_server(changed.storage).bento_tag == bento.tag
     with httpx.Client(base_url=served.url, headers=HEADERS, timeout=60) as client:
         assert len(client.post("/search", json={"query": "lists"}).json()["hits"]) == 2  # the new Bento's top_k
         with ThreadPoolExecutor(8) as pool:
@@ -261,5 +335,8 @@ def test_a_new_bento_replaces_the_running_one_on_the_same_port(served: Served):
     rows = wait_until(essay_rows, 120)  # a cancelled request is logged when its generation thread returns
     assert rows is not None and Counter(rows["status_code"].to_list()) == codes
     assert set(rows["bento_tag"]) == {bento.tag}
-    assert process.deploy(changed, bento.tag).action == "unchanged"
+    redeployed = process.deploy(
+        bento.tag, storage=changed.storage, serving=changed.serving, qdrant_api_key=changed.qdrant.api_key
+    )
+    assert redeployed.action == "unchanged"
     assert build_bento(changed, *served.models, changed.qdrant.alias).reused

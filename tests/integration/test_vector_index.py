@@ -79,7 +79,7 @@ def test_vector_index_builds_verifies_reuses_and_switches(settings, instance, do
 
     # The served index answers a real question with the FAQ chunk that answers it.
     encoder = load_encoder(str(resolve_model_path(settings.models.embedding, "models.embedding")))
-    with open_index(settings) as index:
+    with open_index(settings.qdrant) as index:
         assert index.version == meta["index_version"] and index.count() == chunks.height
         hits = index.search(encoder.encode(["How do I open a network connection?"]), k=3)[0]
         assert any(h.document_path == "faq/general.rst.txt" and "create_connection" in h.text for h in hits)
@@ -89,7 +89,7 @@ def test_vector_index_builds_verifies_reuses_and_switches(settings, instance, do
     again = materialize_assets(settings, instance, ["vector_index"])
     meta2 = {k: v.value for k, v in materialization_metadata(again, "vector_index").items()}
     assert (meta2["index_version"], meta2["built"], meta2["switched"]) == (meta["index_version"], False, False)
-    store = open_store(settings)
+    store = open_store(settings.qdrant)
     try:
         assert [v.name for v in store.versions()] == [meta["index_version"]]
     finally:
@@ -107,11 +107,11 @@ def test_vector_index_builds_verifies_reuses_and_switches(settings, instance, do
     assert (meta3["chunks_new_vs_previous"], meta3["chunks_dropped_vs_previous"]) == (new_chunks, 0)
     assert meta3["chunks_unchanged_vs_previous"] == chunks.height and meta2["chunks_new_vs_previous"] == 0
     assert materialization_metadata(third, "chunk_embeddings")["reused"].value == chunks.height  # not re-embedded
-    with open_index(settings) as index:
+    with open_index(settings.qdrant) as index:
         assert index.version == meta3["index_version"] and index.count() == grown.height
         hit = index.search(encoder.encode(["create an executable zip archive of Python code"]), k=1)[0][0]
         assert hit.document_path == "library/zipapp.rst.txt"
-    store = open_store(settings)
+    store = open_store(settings.qdrant)
     try:
         assert {v.name for v in store.versions()} == {meta["index_version"], meta3["index_version"]}
     finally:
@@ -130,7 +130,7 @@ def test_vector_index_on_the_qdrant_client_collection_path(make_settings, docs, 
     meta = {k: v.value for k, v in materialization_metadata(result, "vector_index").items()}
     assert meta["engine"] == "qdrant-client-local" and meta["switched"] is True
     assert check_results(result)["vector_index_alias_current"].passed
-    store = open_store(settings)
+    store = open_store(settings.qdrant)
     try:
         assert store.alias_target(settings.qdrant.alias) == meta["index_version"]
         reader = store.open_version(meta["index_version"])

@@ -14,7 +14,6 @@ import pytest
 from aiinfra_dagster.retrieval.build import GoldenQueries, build_and_switch
 from aiinfra_dagster.retrieval.index import open_store
 from aiinfra_dagster.retrieval.rows import IndexRows
-from aiinfra_dagster.retrieval.store import resolve_qdrant
 from aiinfra_dagster.testing.retrieval_index import build_test_index
 from tests.unit.test_retrieval_index import make_rows
 
@@ -59,9 +58,8 @@ def wait_for(path: Path, proc: subprocess.Popen, deadline_s: float = 60) -> None
 @pytest.mark.parametrize("keep", [1, 2])
 def test_reader_process_sees_no_errors_and_no_empty_results_across_switches(make_settings, tmp_path, keep):
     """keep=1 deletes the previous version right after each switch, while the reader may still be on it."""
-    settings = make_settings(qdrant={"keep_versions": keep})
-    q = resolve_qdrant(settings)
-    first = build_test_index(settings, make_rows(200, seed=1))
+    q = make_settings(qdrant={"keep_versions": keep}).qdrant
+    first = build_test_index(q, make_rows(200, seed=1))
     queries = [r["embedding"] for r in make_rows(3, seed=99)]
     proc = subprocess.Popen(
         [sys.executable, "-c", READER, q.model_dump_json(), str(tmp_path), json.dumps(queries)],

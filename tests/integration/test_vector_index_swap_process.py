@@ -14,7 +14,6 @@ import numpy as np
 from aiinfra_dagster.retrieval.build import GoldenQueries, build_and_switch
 from aiinfra_dagster.retrieval.index import open_index, open_store
 from aiinfra_dagster.retrieval.rows import IndexRows
-from aiinfra_dagster.retrieval.store import resolve_qdrant
 from aiinfra_dagster.settings import Settings
 
 DIM = 16
@@ -48,7 +47,7 @@ def reader_process(settings_json: str, stop, searches, empties, errors, seen) ->
     settings = Settings.model_validate_json(settings_json)
     queries = np.random.default_rng(99).standard_normal((3, DIM)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    with open_index(settings) as index:
+    with open_index(settings.qdrant) as index:
         seen.put(index.version)
         while not stop.is_set():
             try:
@@ -84,7 +83,7 @@ def test_reader_in_another_process_sees_no_errors_or_empty_results_across_switch
     # qdrant-edge (the embedded default) is the engine several processes can open; qdrant-client local mode locks
     # its directory to one process, and a server resolves the alias itself.
     settings = make_settings(qdrant={"embedded_engine": "edge", "keep_versions": 1, "sample_queries": 4})
-    q = resolve_qdrant(settings)
+    q = settings.qdrant
     store = open_store(q)
     ctx = mp.get_context("spawn")  # a fresh interpreter, like `bentoml serve`
     stop, searches, empties = ctx.Event(), ctx.Value("i", 0), ctx.Value("i", 0)

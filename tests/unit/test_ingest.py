@@ -1,4 +1,4 @@
-"""Reading sources: directories, the Python docs with their pydoc fallback, stable ids."""
+"""Reading sources: directories, the Python docs with their pydoc fallback (when asked for), stable ids."""
 
 from __future__ import annotations
 
@@ -31,8 +31,10 @@ def test_missing_directory_names_the_setting(tmp_path):
         list(iter_source_documents(source, "/nonexistent"))
 
 
-def test_python_docs_fall_back_to_pydoc_topics(tmp_path):
-    source = SourceSettings(name="python-docs", kind="python_docs", max_documents=5)
+def test_python_docs_fall_back_to_pydoc_topics_when_asked(tmp_path):
+    with pytest.raises(SourceError, match="python_docs_dir"):
+        resolve_source(SourceSettings(name="python-docs", kind="python_docs"), str(tmp_path / "absent"))
+    source = SourceSettings(name="python-docs", kind="python_docs", max_documents=5, pydoc_fallback=True)
     assert resolve_source(source, str(tmp_path / "absent")).kind == "pydoc_topics"
     docs = list(iter_source_documents(source, str(tmp_path / "absent")))
     assert len(docs) == 5 and all(d.path.startswith("pydoc_data.topics/") for d in docs)
@@ -54,15 +56,20 @@ def test_golden_set_from_files_caps_stably_and_rejects_repeated_ids(tmp_path, ma
 
     from aiinfra_dagster.data.golden_source import load_golden_set
 
+    def golden_set(settings):
+        return load_golden_set(
+            golden=settings.golden, sources=settings.sources, python_docs_dir=settings.python_docs_dir
+        )
+
     path = tmp_path / "g.jsonl"
     path.write_text("".join(json.dumps({"question": f"Q{i}?", "answer": f"A{i}"}) + "\n" for i in range(10)))
-    pairs, origin = load_golden_set(make_settings(golden={"kind": "files", "paths": [str(path)], "max_pairs": 4}))
-    again, _ = load_golden_set(make_settings(golden={"kind": "files", "paths": [str(path)], "max_pairs": 4}))
+    pairs, origin = golden_set(make_settings(golden={"kind": "files", "paths": [str(path)], "max_pairs": 4}))
+    again, _ = golden_set(make_settings(golden={"kind": "files", "paths": [str(path)], "max_pairs": 4}))
     assert len(pairs) == 4 and [p.qa_id for p in pairs] == [p.qa_id for p in again]
     assert "g.jsonl" in origin and "first 4" in origin
     with pytest.raises(ValueError, match="repeated ids"):
-        load_golden_set(make_settings(golden={"kind": "files", "paths": [str(path), str(path)]}))
-    empty, why = load_golden_set(make_settings(python_docs_dir=str(tmp_path / "none")))
+        golden_set(make_settings(golden={"kind": "files", "paths": [str(path), str(path)]}))
+    empty, why = golden_set(make_settings(python_docs_dir=str(tmp_path / "none")))
     assert empty == [] and "python3.11-doc" in why
 
 

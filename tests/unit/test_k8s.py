@@ -1,7 +1,7 @@
 """The Kubernetes deployment mode: GPU placement, the executor, the step Job manifests and the deploy files.
 
 No Kubernetes API server can run on these machines. The step Jobs are therefore built by dagster-k8s's
-own `K8sStepHandler` (created by `k8s_job_executor` from `build_executor(settings)`, with a
+own `K8sStepHandler` (created by `k8s_job_executor` from `k8s_executor(settings.k8s)`, with a
 K8sRunLauncher and container context as the Helm values in deploy/helm produce them); only its API
 client's BatchV1Api is replaced by a stub that captures the Job body instead of sending it. The bodies
 are validated with kubernetes-validate in strict mode plus the API server's value rules.
@@ -64,10 +64,10 @@ def _chart() -> ChartRelease:
 
 def _gpu_manifests(settings: Settings) -> dict[str, dict[str, Any]]:
     defs = build_definitions(settings)
-    manifests = step_job_manifests(settings, defs, chart=_chart())
+    manifests = step_job_manifests(settings.k8s, defs, chart=_chart())
     assert manifests, (
         "no step of the main job carries a dagster-k8s/config tag: the GPU training assets "
-        f"({sorted(EXPECTED_GPU_ASSETS)}) must be declared with @dg.asset(**gpu_step(settings))"
+        f"({sorted(EXPECTED_GPU_ASSETS)}) must be declared with @dg.asset(**gpu_step(k8s=..., dagster=...))"
     )
     return manifests
 
@@ -108,7 +108,7 @@ def test_gpu_step_jobs_validate_strictly_and_carry_the_placement(
 
 def test_steps_without_the_tag_get_no_gpu(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
-    job = step_job_manifest(settings, build_definitions(settings), dg.AssetKey("raw_documents"), chart=_chart())
+    job = step_job_manifest(settings.k8s, build_definitions(settings), dg.AssetKey("raw_documents"), chart=_chart())
     validate_manifest(job)
     pod = job["spec"]["template"]["spec"]
     assert "tolerations" not in pod and "nodeSelector" not in pod
@@ -130,20 +130,20 @@ def test_gpu_assets_carry_the_k8s_tag_and_the_gpu_pool(make_settings: Callable[.
     assert set(k8s_step_keys(defs)) == set(tagged)
     for op in tagged.values():
         assert op.pool == "gpu-a"
-        assert json.loads(op.tags[K8S_CONFIG_TAG]) == gpu_k8s_config(settings)
+        assert json.loads(op.tags[K8S_CONFIG_TAG]) == gpu_k8s_config(settings.k8s)
     # dagster-k8s's snake_case form, whichever case the settings used.
-    tolerations = gpu_k8s_config(settings)["pod_spec_config"]["tolerations"]
+    tolerations = gpu_k8s_config(settings.k8s)["pod_spec_config"]["tolerations"]
     assert tolerations[1]["toleration_seconds"] == 600 and "tolerationSeconds" not in tolerations[1]
 
 
 def test_gpu_assets_run_locally_with_no_kubernetes(make_settings: Callable[..., Settings], instance) -> None:
     settings = make_settings()
 
-    @dg.asset(**gpu_step(settings))
+    @dg.asset(**gpu_step(k8s=settings.k8s, dagster=settings.dagster))
     def tiny_gpu_step() -> int:
         return 1
 
-    defs = dg.Definitions(assets=[tiny_gpu_step], executor=build_executor(settings))
+    defs = dg.Definitions(assets=[tiny_gpu_step], executor=build_executor(k8s=settings.k8s, dagster=settings.dagster))
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
     assert result.success and result.output_for_node("tiny_gpu_step") == 1
 
@@ -151,12 +151,12 @@ def test_gpu_assets_run_locally_with_no_kubernetes(make_settings: Callable[..., 
 def test_memory_that_is_not_a_quantity_is_refused(make_settings: Callable[..., Settings]) -> None:
     bad = make_settings(k8s={"memory": "lots"})
     with pytest.raises(ValueError, match=r"k8s\.memory: 'lots' is not a Kubernetes quantity"):
-        gpu_step(bad)
+        gpu_step(k8s=bad.k8s, dagster=bad.dagster)
     with pytest.raises(ValueError, match=r"k8s\.memory"):
         build_definitions(bad)  # the training assets are placed at definition load, not mid-run
 
     settings = make_settings()
-    job = step_job_manifest(settings, build_definitions(settings), "lora_checkpoint", chart=_chart())
+    job = step_job_manifest(settings.k8s, build_definitions(settings), "lora_checkpoint", chart=_chart())
     job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "lots"
     # The JSON schemas type quantities as any string, so kubernetes-validate alone lets it through ...
     kubernetes_validate.validate(job, DEFAULT_KUBERNETES_VERSION, strict=True)
@@ -172,19 +172,19 @@ def test_toleration_mistakes_are_caught(make_settings: Callable[..., Settings]) 
         k8s={"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "efect": "NoSchedule"}]}
     )
     with pytest.raises(ValueError, match=r"k8s\.tolerations.*V1Toleration.*efect"):
-        gpu_step(misspelt_key)
+        gpu_step(k8s=misspelt_key.k8s, dagster=misspelt_key.dagster)
 
     misspelt_effect = make_settings(
         k8s={"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedul"}]}
     )
-    job = step_job_manifest(misspelt_effect, build_definitions(misspelt_effect), "lora_checkpoint", chart=_chart())
+    job = step_job_manifest(misspelt_effect.k8s, build_definitions(misspelt_effect), "lora_checkpoint", chart=_chart())
     with pytest.raises(ManifestError, match=r"tolerations\[0\]\.effect: 'NoSchedul' must be one of"):
         validate_manifest(job)
 
 
 def test_strict_schema_rejects_fields_the_cluster_version_does_not_know(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
-    job = step_job_manifest(settings, build_definitions(settings), "lora_checkpoint", chart=_chart())
+    job = step_job_manifest(settings.k8s, build_definitions(settings), "lora_checkpoint", chart=_chart())
     validate_manifest(job, "1.31")
 
     pod_resources = copy.deepcopy(job)  # pod-level resources exist from Kubernetes 1.32 on
@@ -200,22 +200,26 @@ def test_strict_schema_rejects_fields_the_cluster_version_does_not_know(make_set
 
 
 def test_build_executor_k8s_mode_and_local_modes(make_settings: Callable[..., Settings]) -> None:
-    k8s = make_settings(
+    settings = make_settings(
         k8s={"enabled": True, "service_account": "trainer", "max_concurrent_steps": 3, "env_secrets": ["s3"]}
     )
-    executor = build_executor(k8s)
+    k8s = settings.k8s
+    executor = build_executor(k8s=k8s, dagster=settings.dagster)
     assert executor.executor_creation_fn is k8s_job_executor.executor_creation_fn
     config = executor.apply_config_mapping({}).value["config"]
-    assert config["job_namespace"] == "aiinfra" and config["job_image"] == k8s.k8s.image
-    assert config["image_pull_policy"] == k8s.k8s.image_pull_policy
+    assert config["job_namespace"] == "aiinfra" and config["job_image"] == k8s.image
+    assert config["image_pull_policy"] == k8s.image_pull_policy
     assert config["service_account_name"] == "trainer" and config["max_concurrent"] == 3
     assert config["env_secrets"] == ["s3"] and config["env_config_maps"] == []
 
-    unlimited = build_executor(make_settings(k8s={"enabled": True})).apply_config_mapping({}).value["config"]
+    enabled = make_settings(k8s={"enabled": True})
+    unlimited = build_executor(k8s=enabled.k8s, dagster=enabled.dagster).apply_config_mapping({}).value["config"]
     assert "max_concurrent" not in unlimited and "service_account_name" not in unlimited
 
-    assert build_executor(make_settings()) is dg.in_process_executor
-    assert build_executor(make_settings(dagster={"executor": "multiprocess"})) is dg.multiprocess_executor
+    local = make_settings()
+    assert build_executor(k8s=local.k8s, dagster=local.dagster) is dg.in_process_executor
+    multiprocess = make_settings(dagster={"executor": "multiprocess"})
+    assert build_executor(k8s=multiprocess.k8s, dagster=multiprocess.dagster) is dg.multiprocess_executor
 
 
 def test_helm_values_and_dockerfile_agree_with_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -237,7 +241,8 @@ def test_helm_values_and_dockerfile_agree_with_the_settings(monkeypatch: pytest.
     settings = load_settings(REPO / "aiinfra.yaml")
     assert settings.profile == "full" and settings.k8s.enabled
     assert settings.k8s.image == image and settings.k8s.namespace == _chart().namespace
-    assert build_executor(settings).executor_creation_fn is k8s_job_executor.executor_creation_fn
+    executor = build_executor(k8s=settings.k8s, dagster=settings.dagster)
+    assert executor.executor_creation_fn is k8s_job_executor.executor_creation_fn
 
     docker = DOCKERFILE.read_text()
     instructions = [

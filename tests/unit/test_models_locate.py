@@ -38,7 +38,8 @@ def test_demo_profile_builds_the_llm_generator_from_the_packaged_gguf():
     from aiinfra_dagster.synthetic.generate import LLMGenerator, TemplateGenerator
     from aiinfra_dagster.synthetic.pipeline import make_generator
 
-    demo = make_generator(load_settings(None, profile="demo"))
+    demo_settings, quick = load_settings(None, profile="demo"), load_settings(None, profile="quick")
+    demo = make_generator(synthetic=demo_settings.synthetic, models=demo_settings.models)
     assert isinstance(demo, LLMGenerator) and demo.gguf_file == "SmolLM2-135M-Instruct.Q4_1.gguf"
     assert (demo.model_path / demo.gguf_file).is_file()
-    assert isinstance(make_generator(load_settings(None, profile="quick")), TemplateGenerator)
+    assert isinstance(make_generator(synthetic=quick.synthetic, models=quick.models), TemplateGenerator)

@@ -66,13 +66,14 @@ def test_in_distribution_questions_come_from_the_training_set_table(make_setting
     settings = make_settings()
     write_training_set(settings, [*TRAINING_QUESTIONS, "  How do I open a file?  "])  # a duplicate, padded
 
-    assert training_questions(settings) == sorted(TRAINING_QUESTIONS)
-    assert question_pool(settings, "in-distribution") == sorted(TRAINING_QUESTIONS)
+    assert training_questions(settings.storage) == sorted(TRAINING_QUESTIONS)
+    pool = question_pool("in-distribution", storage=settings.storage, traffic=settings.monitoring.traffic)
+    assert pool == sorted(TRAINING_QUESTIONS)
 
 
 def test_in_distribution_without_a_training_set_says_to_materialize_it(make_settings) -> None:
     with pytest.raises(TrafficError, match="materialize training_set first"):
-        training_questions(make_settings())
+        training_questions(make_settings().storage)
 
 
 def test_sample_is_stable_per_seed_and_repeats_only_beyond_the_pool() -> None:
@@ -106,7 +107,8 @@ def test_shifted_questions_from_a_configured_file(make_settings, tmp_path) -> No
     path.write_text("# comment\nHow do I reset my router?\n\nWhat is a VLAN?\n")
     settings = make_settings(monitoring={"traffic": {"shifted_questions_path": str(path)}})
 
-    assert question_pool(settings, "shifted") == ["How do I reset my router?", "What is a VLAN?"]
+    pool = question_pool("shifted", storage=settings.storage, traffic=settings.monitoring.traffic)
+    assert pool == ["How do I reset my router?", "What is a VLAN?"]
     path.write_text("# only a comment\n\n")
     with pytest.raises(TrafficError, match="shifted_questions_path .* has no questions"):
         shifted_questions(path)

@@ -11,7 +11,6 @@ from aiinfra_dagster.retrieval.index import open_store
 from aiinfra_dagster.retrieval.metrics import first_relevant_rank, retrieval_metrics
 from aiinfra_dagster.retrieval.relevance import relevant_chunks
 from aiinfra_dagster.retrieval.rows import IndexRows
-from aiinfra_dagster.retrieval.store import resolve_qdrant
 from tests.unit.test_retrieval_index import make_rows
 
 
@@ -78,8 +77,7 @@ def _golden(rows: IndexRows, relevant_index: int, relevant_id: str | None = None
 
 
 def test_failed_verification_keeps_the_old_version_serving(make_settings):
-    settings = make_settings(qdrant={"min_recall_at_10": 0.5})
-    q = resolve_qdrant(settings)
+    q = make_settings(qdrant={"min_recall_at_10": 0.5}).qdrant
     good = IndexRows.from_records(make_rows(20, seed=1))
     store = open_store(q)
     try:
@@ -97,8 +95,7 @@ def test_failed_verification_keeps_the_old_version_serving(make_settings):
 
 
 def test_old_versions_are_collected_beyond_keep_but_never_the_aliased_one(make_settings):
-    settings = make_settings(qdrant={"keep_versions": 2})
-    q = resolve_qdrant(settings)
+    q = make_settings(qdrant={"keep_versions": 2}).qdrant
     store = open_store(q)
     try:
         builds = []
@@ -136,15 +133,15 @@ def test_rollback_points_the_alias_at_the_previous_kept_version(make_settings):
     from aiinfra_dagster.retrieval.rollback import use_version
     from aiinfra_dagster.testing.retrieval_index import build_test_index
 
-    settings = make_settings()
-    first = build_test_index(settings, make_rows(6, seed=1))
+    qdrant = make_settings().qdrant
+    first = build_test_index(qdrant, make_rows(6, seed=1))
     with pytest.raises(IndexNotFoundError, match="no kept version older"):
-        use_version(settings)
-    second = build_test_index(settings, make_rows(7, seed=2))
-    with open_index(settings) as index:
+        use_version(qdrant)
+    second = build_test_index(qdrant, make_rows(7, seed=2))
+    with open_index(qdrant) as index:
         assert index.version == second
-        assert use_version(settings) == first
+        assert use_version(qdrant) == first
         assert index.refresh() and index.version == first and index.count() == 6
-        assert use_version(settings, second) == second
+        assert use_version(qdrant, second) == second
         with pytest.raises(IndexNotFoundError, match="not kept"):
-            use_version(settings, "no-such-version")
+            use_version(qdrant, "no-such-version")
