@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from aiinfra_dagster.settings.base import Section
 
@@ -68,7 +68,14 @@ class StorageSettings(Section):
 
     home: str = ".aiinfra"
     root: str | None = Field(default=None, description="Delta table root; defaults to <home>/lake")
-    storage_options: dict[str, str] = Field(default_factory=dict)
+    storage_options: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="deltalake/object_store options (credentials, endpoint); secret: never in run config or a Bento",
+    )
+
+    def delta_options(self) -> dict[str, str]:
+        """The storage options in clear, for deltalake only."""
+        return {name: value.get_secret_value() for name, value in self.storage_options.items()}
 
     @property
     def lake_root(self) -> str:
