@@ -109,7 +109,7 @@ def _traffic(args: argparse.Namespace) -> int:
             count=count,
             rate_per_second=rate,
             endpoint=args.endpoint,
-            api_key=settings.serving.api_key,
+            api_key=settings.serving.api_key.get_secret_value() if settings.serving.api_key else None,
             timeout_s=limits.timeout_s,
             on_response=progress,
             limits=limits,

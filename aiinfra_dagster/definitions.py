@@ -19,14 +19,14 @@ from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.sensors.retraining import build_retraining_sensor
 from aiinfra_dagster.sensors.schedules import build_schedules, with_automation
 from aiinfra_dagster.settings import Settings, get_settings
+from aiinfra_dagster.settings.secrets import secrets_ref
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    aiinfra = SettingsResource.from_settings(settings)
     return {
-        "lakehouse": LakehouseResource(
-            root=settings.storage.lake_root, storage_options=settings.storage.storage_options
-        ),
-        "aiinfra": SettingsResource.from_settings(settings),
+        "lakehouse": LakehouseResource(root=settings.storage.lake_root, secrets_ref=secrets_ref(aiinfra.settings_json)),
+        "aiinfra": aiinfra,
         "embedding_model": EmbeddingModelResource(
             model_ref_json=settings.models.embedding.model_dump_json(),
             allow_hub_downloads=settings.models.allow_hub_downloads,

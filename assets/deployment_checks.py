@@ -13,17 +13,19 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.serving.bento import bento_dir, model_dir
 from aiinfra_dagster.serving.config import CONFIG_FILE
-from aiinfra_dagster.serving.k8s import validate_serving_manifest
+from aiinfra_dagster.serving.k8s import validate_serving_manifests
 from aiinfra_dagster.serving.process import running_server
 from aiinfra_dagster.serving.smoke import smoke_check
 from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
+from aiinfra_dagster.settings.secrets import files_holding, secrets_of
 
 
 @dg.asset_check(
     asset=BENTO_BUILD_KEY,
     blocking=True,
     description=(
-        "The Bento exists, carries its serving config without secrets, and every model it names is in the model store."
+        "The Bento exists, no file of it holds a configured secret (API keys, storage options), and every model it "
+        "names is in the model store."
     ),
 )
 def bento_complete(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
@@ -37,9 +39,10 @@ def bento_complete(context: dg.AssetCheckExecutionContext, aiinfra: SettingsReso
     config = json.loads(config_path.read_text()) if config_path.is_file() else {}
     if not config:
         problems.append(f"no {CONFIG_FILE} in the Bento")
-    served = json.loads(config.get("settings_json", "{}"))
-    if (served.get("serving") or {}).get("api_key") or (served.get("qdrant") or {}).get("api_key"):
-        problems.append("the Bento's settings contain an API key")
+    # Every configured secret value, searched for in every file the Bento (and so its image) would carry.
+    leaked = files_holding(path, secrets_of(settings))
+    if leaked:
+        problems.append(f"files of the Bento contain a configured secret: {leaked}")
     tags = [config[role]["tag"] for role in ("llm", "classifier", "encoder") if role in config]
     for model_tag in tags:
         directory = model_dir(settings.storage, model_tag)
@@ -56,15 +59,15 @@ def bento_complete(context: dg.AssetCheckExecutionContext, aiinfra: SettingsReso
     blocking=True,
     description="Local: the server runs the latest Bento, /readyz is 200 and the sample question "
     "(serving.sample_question) is answered over /ask. "
-    "k8s: the rendered manifests validate against the Kubernetes schemas.",
+    "k8s: the rendered manifests validate against the Kubernetes schemas, the pods take their API key from a "
+    "Secret and a NetworkPolicy limits who reaches them.",
 )
 def deployment_answers(context: dg.AssetCheckExecutionContext, aiinfra: SettingsResource) -> dg.AssetCheckResult:
     settings = aiinfra.value
     meta = require_latest_metadata(context.instance, BENTO_DEPLOYMENT_KEY)
     if meta.get("mode") == "k8s":
         manifests = list(yaml.safe_load_all(Path(str(meta["manifests_path"])).read_text()))
-        for manifest in manifests:
-            validate_serving_manifest(manifest)
+        validate_serving_manifests(manifests)  # each valid, the key from a Secret, a NetworkPolicy on the pods
         return dg.AssetCheckResult(passed=True, metadata={"manifests": len(manifests)})
     state = running_server(settings.storage)
     if state is None or state.bento_tag != meta["bento_tag"]:

@@ -22,7 +22,7 @@ from aiinfra_dagster.settings import Settings, load_settings
 
 
 def sample_texts(settings: Settings, n: int) -> list[str]:
-    store = DeltaStore(settings.storage.lake_root, settings.storage.storage_options)
+    store = DeltaStore.for_storage(settings.storage)
     if store.exists(DOCUMENT_CHUNKS.name):
         texts = store.read(DOCUMENT_CHUNKS).sort("chunk_id")["text"].to_list()
     else:

@@ -27,6 +27,7 @@ from aiinfra_dagster.serving import process
 from aiinfra_dagster.serving.bento import ModelSource, build_bento
 from aiinfra_dagster.serving.runtime import Assistant
 from aiinfra_dagster.settings import load_settings
+from aiinfra_dagster.settings.secrets import secrets_of
 from aiinfra_dagster.testing.retrieval_index import build_test_index
 from aiinfra_dagster.testing.serving_models import TEST_LABELS, build_untrained_topic_classifier, topic_rows
 from aiinfra_dagster.testing.tiny_models import build_tiny_causal_lm, sample_texts
@@ -104,7 +105,7 @@ def main() -> None:
         )
         bento = build_bento(settings, *models, settings.qdrant.alias)
         deployment = process.deploy(
-            bento.tag, storage=settings.storage, serving=settings.serving, qdrant_api_key=settings.qdrant.api_key
+            bento.tag, storage=settings.storage, serving=settings.serving, secrets=secrets_of(settings)
         )
         url = deployment.state.url
         try:

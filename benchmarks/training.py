@@ -47,7 +47,7 @@ class StepTimer(TrainerCallback):
 
 
 def conversations(settings: Settings, n: int) -> list[list[dict[str, str]]]:
-    store = DeltaStore(settings.storage.lake_root, settings.storage.storage_options)
+    store = DeltaStore.for_storage(settings.storage)
     if store.exists(TRAINING_SET.name):
         train, evaluation = split_messages(store.read(TRAINING_SET))
         if train:

@@ -8,17 +8,22 @@ import dagster as dg
 from pydantic import Field
 
 from aiinfra_dagster.lakehouse import DeltaStore, TableSchema, WriteResult
+from aiinfra_dagster.settings.secrets import runtime_secrets
 
 
 class LakehouseResource(dg.ConfigurableResource):
     """Delta tables under one root URI (local path, s3://, gs://, az://) with validated schemas."""
 
     root: str = Field(description="Root URI holding one Delta table per asset")
-    storage_options: dict[str, str] = Field(default_factory=dict, description="deltalake storage options")
+    secrets_ref: str = Field(
+        default="", description="Names the settings whose storage options (secrets) this lake uses; not the values"
+    )
 
     @property
     def store(self) -> DeltaStore:
-        return DeltaStore(self.root, self.storage_options)
+        """Storage options are secrets: they come from this process's sources, never from run config."""
+        options = runtime_secrets(self.secrets_ref).storage_options if self.secrets_ref else {}
+        return DeltaStore(self.root, {name: value.get_secret_value() for name, value in options.items()})
 
     def table_metadata(self, schema: TableSchema, result: WriteResult, **extra: Any) -> dict[str, Any]:
         """What a person auditing lineage needs: version, counts, schema, where the table lives."""

@@ -62,7 +62,7 @@ class DeltaStore:
     @classmethod
     def for_storage(cls, storage: StorageSettings) -> DeltaStore:
         """The lake the `storage` settings name (for code outside a Dagster run: the CLI, the service)."""
-        return cls(storage.lake_root, storage.storage_options)
+        return cls(storage.lake_root, storage.delta_options())
 
     def uri(self, name: str) -> str:
         return table_uri(self.root, name)

@@ -82,7 +82,8 @@ class ClientStore:
 
     @classmethod
     def for_server(cls, settings: QdrantSettings) -> ClientStore:
-        client = QdrantClient(url=settings.url, api_key=settings.api_key)
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        client = QdrantClient(url=settings.url, api_key=key)
         return cls(client, settings, "qdrant-server", str(settings.url))
 
     @classmethod

@@ -169,7 +169,7 @@ def build_bento(
         )
         env = bentoml_env(settings.storage) | {CONFIG_ENV: str(context / "serving_config.json")}
         if settings.serving.api_key:  # the service module refuses to load without it
-            env[API_KEY_ENV] = settings.serving.api_key
+            env[API_KEY_ENV] = settings.serving.api_key.get_secret_value()
         proc = subprocess.run(
             [sys.executable, "-m", "aiinfra_dagster.serving.bento", str(spec)],
             env=env,

@@ -14,6 +14,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings.secrets import (
+    SERVING_API_KEY_ENV,
+    environment_secrets,
+    settings_with_secrets,
+    without_secrets,
+)
 
 CONFIG_FILE = "serving_config.json"
 CONFIG_ENV = "AIINFRA_SERVING_CONFIG"
@@ -43,9 +49,7 @@ class ServingConfig(BaseModel):
     @property
     def settings(self) -> Settings:
         """The served settings with the secrets of this process's environment put back."""
-        settings = Settings.model_validate_json(self.settings_json)
-        qdrant_key = os.environ.get(QDRANT_API_KEY_ENV) or None
-        return settings.model_copy(update={"qdrant": settings.qdrant.model_copy(update={"api_key": qdrant_key})})
+        return settings_with_secrets(self.settings_json, environment_secrets())
 
     def api_key(self) -> str | None:
         """The key requests must send; refuses to serve when the Bento requires one and none is set."""
@@ -55,20 +59,19 @@ class ServingConfig(BaseModel):
         return key
 
 
-API_KEY_ENV = "AIINFRA_SERVING__API_KEY"
-QDRANT_API_KEY_ENV = "AIINFRA_QDRANT__API_KEY"
+API_KEY_ENV = SERVING_API_KEY_ENV
 
 
 def portable_settings(settings: Settings) -> Settings:
     """The settings a Bento carries: no secrets (its locations are absolute already: the settings resolve them).
 
-    API keys never enter the Bento; the server reads them from its environment
-    (`AIINFRA_SERVING__API_KEY`, `AIINFRA_QDRANT__API_KEY`). The bind address is
-    the server's command line, not the service's concern, so it is recorded as loopback.
+    API keys and storage options never enter the Bento (`bentoml containerize` copies it into the image); the
+    server reads them from its environment (`settings.secrets.secret_environment`). The bind address is the
+    server's command line, not the service's concern, so it is recorded as loopback.
     """
-    qdrant = settings.qdrant.model_copy(update={"api_key": None})
-    serving = settings.serving.model_copy(update={"api_key": None, "require_api_key": False, "host": "127.0.0.1"})
-    return settings.model_copy(update={"qdrant": qdrant, "serving": serving})
+    public = without_secrets(settings)
+    serving = public.serving.model_copy(update={"require_api_key": False, "host": "127.0.0.1"})
+    return public.model_copy(update={"serving": serving})
 
 
 def write_config(config: ServingConfig, directory: Path) -> Path:

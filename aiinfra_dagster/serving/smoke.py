@@ -26,7 +26,7 @@ class SmokeResult:
 
 
 def auth_headers(serving: ServingSettings) -> dict[str, str]:
-    return {API_KEY_HEADER: serving.api_key} if serving.api_key else {}
+    return {API_KEY_HEADER: serving.api_key.get_secret_value()} if serving.api_key else {}
 
 
 def smoke_check(url: str, serving: ServingSettings, timeout_s: float | None = None) -> SmokeResult:

@@ -23,6 +23,7 @@ from aiinfra_dagster.serving import process
 from aiinfra_dagster.serving.bento import BuiltBento, ModelSource, build_bento
 from aiinfra_dagster.serving.tables import INFERENCE_LOG
 from aiinfra_dagster.settings import Settings, load_settings
+from aiinfra_dagster.settings.secrets import secrets_of
 from aiinfra_dagster.testing.retrieval_index import build_test_index
 from aiinfra_dagster.testing.serving_models import TEST_LABELS, build_untrained_topic_classifier, topic_rows
 
@@ -77,7 +78,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, tiny_causal_lm: Path):
     first_index = build_test_index(settings.qdrant, topic_rows(encoder_dir, 30), model_id="minilm")
     bento = build_bento(settings, *models, settings.qdrant.alias)
     deployment = process.deploy(
-        bento.tag, storage=settings.storage, serving=settings.serving, qdrant_api_key=settings.qdrant.api_key
+        bento.tag, storage=settings.storage, serving=settings.serving, secrets=secrets_of(settings)
     )
     try:
         yield Served(settings, deployment.state.url, bento, models, encoder_dir, first_index)
@@ -307,7 +308,7 @@ def test_a_new_bento_replaces_the_running_one_on_the_same_port(served: Served):
     bento = build_bento(changed, *served.models, changed.qdrant.alias)
     assert bento.tag != served.bento.tag and not bento.reused
     deployment = process.deploy(
-        bento.tag, storage=changed.storage, serving=changed.serving, qdrant_api_key=changed.qdrant.api_key
+        bento.tag, storage=changed.storage, serving=changed.serving, secrets=secrets_of(changed)
     )
     assert (deployment.action, deployment.previous_tag, deployment.state.port) == (
         "replaced",
@@ -336,7 +337,7 @@ def test_a_new_bento_replaces_the_running_one_on_the_same_port(served: Served):
     assert rows is not None and Counter(rows["status_code"].to_list()) == codes
     assert set(rows["bento_tag"]) == {bento.tag}
     redeployed = process.deploy(
-        bento.tag, storage=changed.storage, serving=changed.serving, qdrant_api_key=changed.qdrant.api_key
+        bento.tag, storage=changed.storage, serving=changed.serving, secrets=secrets_of(changed)
     )
     assert redeployed.action == "unchanged"
     assert build_bento(changed, *served.models, changed.qdrant.alias).reused

@@ -54,9 +54,7 @@ def write_training_set(settings: Settings, questions: list[str]) -> None:
         }
         for i, q in enumerate(questions)
     ]
-    DeltaStore(settings.storage.lake_root, settings.storage.storage_options).write(
-        TRAINING_SET, pl.DataFrame(rows, schema=TRAINING_SET.polars_schema)
-    )
+    DeltaStore.for_storage(settings.storage).write(TRAINING_SET, pl.DataFrame(rows, schema=TRAINING_SET.polars_schema))
 
 
 # --------------------------------------------------------------------------- questions

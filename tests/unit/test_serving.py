@@ -62,7 +62,7 @@ def test_binding_beyond_loopback_needs_an_api_key(make_settings):
         make_settings(serving={"host": "0.0.0.0"})
     with pytest.raises(SettingsError, match="serving.require_api_key is true but serving.api_key is not set"):
         make_settings(serving={"require_api_key": True})
-    assert make_settings(serving={"host": "0.0.0.0", "api_key": "k"}).serving.api_key == "k"
+    assert make_settings(serving={"host": "0.0.0.0", "api_key": "k"}).serving.api_key.get_secret_value() == "k"
     assert make_settings().serving.max_new_tokens == 8  # quick preset: tiny generations
 
 

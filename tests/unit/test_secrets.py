@@ -1,0 +1,96 @@
+"""Secrets stay out of everything written down: run config, the Bento's settings, `aiinfra settings`, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import dagster as dg
+
+from aiinfra_dagster.definitions import build_resources
+from aiinfra_dagster.resources.lakehouse import LakehouseResource
+from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.serving.config import portable_settings
+from aiinfra_dagster.settings.secrets import (
+    environment_secrets,
+    files_holding,
+    secret_environment,
+    secrets_of,
+)
+
+API_KEY, QDRANT_KEY, CLOUD_KEY = "serve-SECRET-1111", "qdrant-SECRET-2222", "cloud-SECRET-3333"
+SECRETS = (API_KEY, QDRANT_KEY, CLOUD_KEY)
+
+
+def secret_settings(make_settings):
+    return make_settings(
+        serving={"api_key": API_KEY},
+        qdrant={"api_key": QDRANT_KEY},
+        storage={"home": make_settings().storage.home, "storage_options": {"aws_secret_access_key": CLOUD_KEY}},
+    )
+
+
+def test_resources_carry_no_secret_in_their_config_and_give_them_back_at_run_time(make_settings):
+    settings = secret_settings(make_settings)
+    resources = build_resources(settings)
+    aiinfra, lakehouse = resources["aiinfra"], resources["lakehouse"]
+    assert isinstance(aiinfra, SettingsResource) and isinstance(lakehouse, LakehouseResource)
+    config = json.dumps([aiinfra.settings_json, lakehouse.root, lakehouse.secrets_ref])
+    assert not [s for s in SECRETS if s in config]
+    value = aiinfra.value
+    assert value.serving.api_key and value.serving.api_key.get_secret_value() == API_KEY
+    assert value.qdrant.api_key and value.qdrant.api_key.get_secret_value() == QDRANT_KEY
+    assert lakehouse.store.storage_options == {"aws_secret_access_key": CLOUD_KEY}
+    assert sorted(secrets_of(value).values()) == sorted(SECRETS)
+
+
+def test_a_run_records_the_settings_without_their_secrets(make_settings, instance):
+    settings = secret_settings(make_settings)
+
+    @dg.asset
+    def reads_settings(aiinfra: SettingsResource, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+        key = aiinfra.value.serving.api_key
+        return dg.MaterializeResult(
+            metadata={"has_key": key is not None and key.get_secret_value() == API_KEY, "lake": lakehouse.root}
+        )
+
+    result = dg.materialize([reads_settings], resources=build_resources(settings), instance=instance)
+    assert result.success
+    event = instance.get_latest_materialization_event(dg.AssetKey("reads_settings"))
+    assert event is not None and event.asset_materialization.metadata["has_key"].value is True
+    run = instance.get_run_by_id(result.run_id)
+    stored = json.dumps(run.run_config) + json.dumps([str(e) for e in instance.all_logs(result.run_id)], default=str)
+    assert not [s for s in SECRETS if s in stored]
+
+
+def test_the_bento_settings_and_the_cli_show_no_secret(make_settings, tmp_path, monkeypatch):
+    settings = secret_settings(make_settings)
+    portable = portable_settings(settings).model_dump_json()
+    assert not [s for s in SECRETS if s in portable]
+    monkeypatch.setenv("AIINFRA_PROFILE", "quick")
+    monkeypatch.setenv("AIINFRA_SERVING__API_KEY", API_KEY)
+    monkeypatch.setenv("AIINFRA_STORAGE__STORAGE_OPTIONS__AWS_SECRET_ACCESS_KEY", CLOUD_KEY)
+    out = subprocess.run(
+        [sys.executable, "-m", "aiinfra_dagster.cli", "settings"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert "api_key: '**********'" in out.stdout and API_KEY not in out.stdout and CLOUD_KEY not in out.stdout
+
+
+def test_secrets_reach_a_child_process_through_its_environment_only(make_settings, monkeypatch):
+    env = secret_environment(secrets_of(secret_settings(make_settings)))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    back = environment_secrets()
+    assert sorted(back.values()) == sorted(SECRETS)
+
+
+def test_files_holding_finds_a_secret_across_chunk_boundaries(make_settings, tmp_path):
+    secrets = secrets_of(secret_settings(make_settings))
+    root = tmp_path / "bento"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "clean.json").write_text("{}" * 5000)
+    (root / "src" / "leak.bin").write_bytes(b"x" * 10 + CLOUD_KEY.encode() + b"y" * 10)
+    assert files_holding(root, secrets, chunk_bytes=16) == ["src/leak.bin"]
+    assert files_holding(root, secrets_of(make_settings())) == []
