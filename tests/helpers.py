@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from pydantic import SecretStr
 
 from aiinfra_dagster.settings import Settings
+from aiinfra_dagster.settings.secrets import Secrets, files_holding
 
 
 def write_files(root: Path, files: dict[str, bytes | str]) -> Path:
@@ -56,3 +58,19 @@ def materialization_metadata(result: dg.ExecuteInProcessResult, key: str) -> dic
         for e in result.all_events
         if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key.to_user_string() == key
     )
+
+
+def secrets_left(instance: dg.DagsterInstance, run_id: str, root: Path, values: list[str]) -> list[str]:
+    """Where any of `values` was written by a run: files under `root` (the lake, the Bento, logs, the instance's
+    files) and what the instance stores compressed (run config, job snapshot, every event with its metadata)."""
+    needles = Secrets(storage_options={str(i): SecretStr(v) for i, v in enumerate(values)})
+    places = [f"file {p}" for p in files_holding(root, needles)]
+    run = instance.get_run_by_id(run_id)
+    assert run is not None
+    stored = {
+        "run config": dg.serialize_value(run.run_config),
+        "job snapshot": dg.serialize_value(instance.get_job_snapshot(run.job_snapshot_id)),
+        "event log": "\n".join(dg.serialize_value(e) for e in instance.all_logs(run_id)),
+    }
+    places += [name for name, text in stored.items() if any(v in text for v in values)]
+    return places

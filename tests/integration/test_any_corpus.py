@@ -17,8 +17,11 @@ from aiinfra_dagster.definitions import build_definitions
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.materializations import latest_metadata
 from aiinfra_dagster.monitoring.traffic import deployed_url
+from aiinfra_dagster.serving.smoke import auth_headers
+from aiinfra_dagster.settings.secrets import secrets_of
 from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA, TRAINING_SET
 from tests.corpora import CORPORA
+from tests.helpers import secrets_left
 
 pytestmark = pytest.mark.slow
 
@@ -78,17 +81,35 @@ def run_main_on_corpus(name: str, overrides: dict, make_settings, instance):
     documents = set(store.read(VALIDATED_DOCUMENTS)["path"].to_list())
     golden = json.loads(Path(settings.golden.paths[0]).read_text().splitlines()[0])
     url = deployed_url(settings.storage)
-    answer = httpx.post(f"{url}/ask", json={"question": golden["question"]}, timeout=120).json()
+    ask = {"json": {"question": golden["question"]}, "headers": auth_headers(settings.serving), "timeout": 120}
+    answer = httpx.post(f"{url}/ask", **ask).json()
     cited = {s["document_path"] for s in answer["sources"]}
     assert answer["citations"] and cited <= documents, cited
-    return settings
+    return settings, result.run_id
+
+
+# One corpus runs with a fake API key, Qdrant key and cloud key configured: none may be written anywhere.
+FAKE_SECRETS = {
+    "serving": {"api_key": "fake-api-SECRET-4242"},
+    "qdrant": {"api_key": "fake-qdrant-SECRET-4343"},
+    "storage": {"storage_options": {"aws_secret_access_key": "fake-cloud-SECRET-4444"}},
+}
 
 
 @pytest.mark.parametrize("name", ["html-site", "man-pages", "pdf-manual"])
 def test_main_job_runs_end_to_end_on_a_corpus_unlike_the_python_docs(
     name, tmp_path, make_settings, instance, tiny_causal_lm
 ):
-    run_main_on_corpus(name, corpus_settings(name, tmp_path, tiny_causal_lm), make_settings, instance)
+    overrides = corpus_settings(name, tmp_path, tiny_causal_lm)
+    if name == "man-pages":
+        home = make_settings().storage.home
+        overrides |= {**FAKE_SECRETS, "storage": {"home": home, **FAKE_SECRETS["storage"]}}
+    settings, run_id = run_main_on_corpus(name, overrides, make_settings, instance)
+    if name == "man-pages":
+        values = secrets_of(settings).values()
+        assert len(values) == 3
+        # The lake, the Bento, the model store, serving and step logs, the instance's run config, snapshot and events.
+        assert secrets_left(instance, run_id, tmp_path, values) == []
 
 
 def test_unreadable_files_of_the_pdf_corpus_are_quarantined_with_reasons(tmp_path, make_settings, instance):
@@ -107,7 +128,7 @@ def test_markdown_handbook_end_to_end_then_a_corpus_with_no_training_example_sto
     """The Markdown corpus runs like the others; then, on the same instance, nothing survives the synthetic filters:
     the run stops at training_set_has_examples with its reason and the champion of the first run keeps serving."""
     overrides = corpus_settings("markdown-handbook", tmp_path, tiny_causal_lm)
-    settings = run_main_on_corpus("markdown-handbook", overrides, make_settings, instance)
+    settings, _ = run_main_on_corpus("markdown-handbook", overrides, make_settings, instance)
     serving = latest_metadata(instance, "champion_model")["model_version"]
 
     # Every template answer is now too short for the filters: nothing is left to train on.
