@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from deltalake.exceptions import CommitFailedError
 
 from aiinfra_dagster.data.tables import DOCUMENT_CHUNKS, GOLDEN_QA
 from aiinfra_dagster.evaluation.champion import PromotionRefused, as_frame, promote, rollback
@@ -203,6 +204,9 @@ class ChampionUpdate:
     recent: pl.DataFrame
 
 
+CHAMPION_ATTEMPTS = 5
+
+
 def update_champion(
     store: DeltaStore, *, rollback_to: str, eval_report_id: str | None, dagster_run_id: str, recent: int = 10
 ) -> ChampionUpdate:
@@ -210,18 +214,27 @@ def update_champion(
 
     Raises PromotionRefused (with the reason) when the gate did not pass or there is nothing to promote.
     """
-    history = store.read(CHAMPION_HISTORY)
-    if rollback_to:
-        change = rollback(history, rollback_to, dagster_run_id=dagster_run_id)
+    for _ in range(CHAMPION_ATTEMPTS):
+        history = store.read(CHAMPION_HISTORY)
+        if rollback_to:
+            change = rollback(history, rollback_to, dagster_run_id=dagster_run_id)
+        else:
+            if eval_report_id is None:
+                raise PromotionRefused("no eval_report has been materialized: nothing has passed the gate")
+            change = promote(history, read_report(store, eval_report_id), dagster_run_id=dagster_run_id)
+        if change.row is None:
+            write = store.no_change(CHAMPION_HISTORY)
+            break
+        try:
+            # Serialised by `sequence`: a concurrent change (a rollback during a promotion) that took this sequence
+            # first makes this insert a no-op, and the change is decided again against the new history.
+            write = store.insert_new(CHAMPION_HISTORY, as_frame(change.row), on=["sequence"])
+        except CommitFailedError:
+            continue
+        if write.inserted:
+            break
     else:
-        if eval_report_id is None:
-            raise PromotionRefused("no eval_report has been materialized: nothing has passed the gate")
-        change = promote(history, read_report(store, eval_report_id), dagster_run_id=dagster_run_id)
-    write = (
-        store.write(CHAMPION_HISTORY, as_frame(change.row), mode="append")
-        if change.row
-        else store.no_change(CHAMPION_HISTORY)
-    )
+        raise PromotionRefused(f"champion_history kept changing under {CHAMPION_ATTEMPTS} attempts; run again")
     latest = (
         (pl.concat([history, as_frame(change.row)]) if change.row else history)
         .sort("sequence", descending=True)

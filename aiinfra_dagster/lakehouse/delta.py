@@ -110,6 +110,25 @@ class DeltaStore:
         rows = df.height if mode == "overwrite" else _count(dt)
         return WriteResult(schema.name, self.uri(schema.name), dt.version(), rows, inserted=df.height)
 
+    def insert_new(self, schema: TableSchema, df: pl.DataFrame, on: Sequence[str]) -> WriteResult:
+        """Insert the rows of `df` whose `on` columns no row of the table has yet (one MERGE commit).
+
+        An optimistic check for append-only logs: a writer that computed its row from an older version finds
+        `inserted == 0` (or Delta refuses the commit) instead of appending a duplicate.
+        """
+        df = schema.validate(df)
+        self._ensure_table(schema)
+        predicate = " AND ".join(f"t.{c} = s.{c}" for c in on)
+        metrics = (
+            self._table(schema.name)
+            .merge(df.to_arrow(), predicate=predicate, source_alias="s", target_alias="t")
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        dt = self._table(schema.name)
+        inserted = int(metrics.get("num_target_rows_inserted", 0))
+        return WriteResult(schema.name, self.uri(schema.name), dt.version(), _count(dt), inserted=inserted)
+
     def no_change(self, schema: TableSchema) -> WriteResult:
         """The result of a write that had nothing to commit (the table is created if missing)."""
         self._ensure_table(schema)
