@@ -17,7 +17,7 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.sensors.retraining import build_retraining_sensor
-from aiinfra_dagster.sensors.schedules import build_schedules, with_automation
+from aiinfra_dagster.sensors.schedules import build_automation_sensor, build_schedules, with_automation
 from aiinfra_dagster.settings import Settings, get_settings
 from aiinfra_dagster.settings.secrets import secrets_ref
 
@@ -54,7 +54,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=all_asset_checks(),
         jobs=JOBS,
         schedules=build_schedules(settings),
-        sensors=[build_retraining_sensor(settings, retraining_job)],
+        sensors=[build_retraining_sensor(settings, retraining_job), build_automation_sensor(settings)],
         resources=build_resources(settings),
         # Locally one process per run by default (steps share loaded models on small
         # machines); k8s.enabled swaps in dagster_k8s.k8s_job_executor.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aiinfra_dagster.atomic import write_text_atomic
+
 # Telemetry off. Runs are launched straight away (no daemon needed for
 # `dagster job execute` or tests); `dagster dev` still runs the daemon for
 # schedules and sensors.
@@ -31,5 +33,5 @@ def write_instance_yaml(dagster_home: Path, gpu_pool_limit: int = 1) -> Path:
     """Write dagster.yaml into `dagster_home` (created if needed) and return its path."""
     dagster_home.mkdir(parents=True, exist_ok=True)
     path = dagster_home / "dagster.yaml"
-    path.write_text(INSTANCE_YAML + pools_yaml(gpu_pool_limit))
+    write_text_atomic(path, INSTANCE_YAML + pools_yaml(gpu_pool_limit))  # a running webserver/daemon may read it
     return path

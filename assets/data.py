@@ -16,6 +16,7 @@ from aiinfra_dagster.assets.keys import (
 )
 from aiinfra_dagster.data.chunk_set import build_chunk_set, embedding_token_counter
 from aiinfra_dagster.data.golden_source import load_golden_set
+from aiinfra_dagster.data.render import quarantine_metadata, validated_documents_metadata
 from aiinfra_dagster.data.run import ingest_raw_documents
 from aiinfra_dagster.data.tables import (
     CHUNK_DUPLICATES,
@@ -106,35 +107,12 @@ def validated_documents(context: dg.AssetExecutionContext, lakehouse: LakehouseR
     yield dg.MaterializeResult(
         asset_key=VALIDATED_DOCUMENTS_KEY,
         metadata=lakehouse.table_metadata(
-            VALIDATED_DOCUMENTS,
-            valid_result,
-            **lineage,
-            raw_rows=raw.height,
-            valid_rows=split.valid.height,
-            quarantined_rows=split.quarantined.height,
-            accounting=dg.MetadataValue.md(
-                f"raw **{raw.height}** = valid **{split.valid.height}** + quarantined **{split.quarantined.height}**"
-            ),
-            pii_redactions=dg.MetadataValue.md(
-                markdown_table(["PII type", "redactions"], sorted(split.pii_counts.items()))
-            ),
-            expectations=dg.MetadataValue.md(split.suite.as_markdown()),
+            VALIDATED_DOCUMENTS, valid_result, **lineage, **validated_documents_metadata(split, raw.height)
         ),
     )
     yield dg.MaterializeResult(
         asset_key=QUARANTINE_KEY,
-        metadata=lakehouse.table_metadata(
-            QUARANTINE,
-            quarantine_result,
-            **lineage,
-            reasons=dg.MetadataValue.md(markdown_table(["check", "documents"], split.reasons.items())),
-            sample=dg.MetadataValue.md(
-                markdown_table(
-                    ["path", "reason"],
-                    split.quarantined.select("path", "reason").head(10).rows(),
-                )
-            ),
-        ),
+        metadata=lakehouse.table_metadata(QUARANTINE, quarantine_result, **lineage, **quarantine_metadata(split)),
     )
 
 

@@ -18,6 +18,7 @@ from aiinfra_dagster.assets.keys import (
     TOPIC_CLASSIFIER_KEY,
     VECTOR_INDEX_KEY,
 )
+from aiinfra_dagster.atomic import write_text_atomic
 from aiinfra_dagster.materializations import require_latest_metadata
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
@@ -27,7 +28,12 @@ from aiinfra_dagster.serving.inference_logs import (
     compact_inference_log,
     partition_values,
 )
-from aiinfra_dagster.serving.k8s import serving_manifests, validate_serving_manifest
+from aiinfra_dagster.serving.k8s import (
+    api_key_secret,
+    create_secret_command,
+    serving_manifests,
+    validate_serving_manifests,
+)
 from aiinfra_dagster.serving.process import deploy, serving_dir
 from aiinfra_dagster.serving.sources import (
     classifier_to_serve,
@@ -37,6 +43,7 @@ from aiinfra_dagster.serving.sources import (
 from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
 from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.settings.locations import is_local_uri
+from aiinfra_dagster.settings.secrets import secrets_of
 
 GROUP = "deployment"
 
@@ -101,8 +108,9 @@ def bento_build(
     description=(
         "The served Bento. Embedded: `bentoml serve` on serving.host:serving.port as a background process (pid file "
         "and state under <storage.home>/serving); a new Bento replaces the old one (stop, then start on the same "
-        "port; the old one is restarted if the new one never becomes ready). k8s mode: Deployment and Service "
-        "manifests, validated against the Kubernetes schemas."
+        "port; the old one is restarted if the new one never becomes ready). k8s mode: Deployment, Service and "
+        "NetworkPolicy manifests, validated against the Kubernetes schemas; refused without an API key (the pods "
+        "read it from a Secret), and only serving.k8s_allowed_from may connect."
     ),
 )
 def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResource) -> dg.MaterializeResult:
@@ -115,15 +123,21 @@ def bento_deployment(context: dg.AssetExecutionContext, aiinfra: SettingsResourc
 
 
 def _render_k8s_manifests(context: dg.AssetExecutionContext, settings: Settings, tag: str) -> dg.MaterializeResult:
-    """k8s mode: validated Deployment and Service manifests written next to the serving state."""
+    """k8s mode: validated Deployment, Service and NetworkPolicy manifests written next to the serving state."""
+    # Refused (ServingRefused, naming serving.api_key / serving.api_key_secret) when the pods would have no key.
     manifests = serving_manifests(tag, serving=settings.serving, k8s=settings.k8s)
-    for manifest in manifests:
-        validate_serving_manifest(manifest)
+    validate_serving_manifests(manifests)
+    secret = api_key_secret(tag.split(":", 1)[0], serving=settings.serving, k8s=settings.k8s)
+    create_secret = create_secret_command(secret, settings.k8s.namespace)
     path = serving_dir(settings.storage) / "k8s" / f"{tag.replace(':', '-')}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump_all(manifests, sort_keys=False)
-    path.write_text(text)
-    context.log.info(f"k8s manifests for {tag} written to {path}; build the image with `bentoml containerize {tag}`")
+    write_text_atomic(path, text)  # the deployment_answers check reads it back
+    context.log.info(
+        f"k8s manifests for {tag} written to {path}; build the image with `bentoml containerize {tag}`; the pods "
+        f"read their API key from the Secret {secret!r}"
+        + ("" if settings.serving.api_key_secret else f" (create it: {create_secret})")
+    )
     local = [
         name
         for name, is_local in (
@@ -142,6 +156,13 @@ def _render_k8s_manifests(context: dg.AssetExecutionContext, settings: Settings,
             "image": f"{tag}",
             "namespace": settings.k8s.namespace,
             "replicas": settings.serving.replicas,
+            "api_key_secret": secret,
+            "create_api_key_secret": dg.MetadataValue.md(
+                "managed in the cluster (serving.api_key_secret)"
+                if settings.serving.api_key_secret
+                else f"```bash\n{create_secret}\n```"
+            ),
+            "network_policy_allows": dg.MetadataValue.json([p.model_dump() for p in settings.serving.k8s_allowed_from]),
             "settings_local_to_this_machine": dg.MetadataValue.json(local),
             "manifests": dg.MetadataValue.md(f"```yaml\n{text}```"),
         }
@@ -151,7 +172,7 @@ def _render_k8s_manifests(context: dg.AssetExecutionContext, settings: Settings,
 def _serve_locally(context: dg.AssetExecutionContext, settings: Settings, tag: str) -> dg.MaterializeResult:
     """Embedded mode: `bentoml serve` in the background, replacing the running Bento."""
     # Returns once /readyz answers; the blocking check asks a sample question.
-    deployment = deploy(tag, storage=settings.storage, serving=settings.serving, qdrant_api_key=settings.qdrant.api_key)
+    deployment = deploy(tag, storage=settings.storage, serving=settings.serving, secrets=secrets_of(settings))
     state = deployment.state
     print(f"Serving {tag} at {state.url} (POST {state.url}/ask)")
     context.log.info(

@@ -28,6 +28,7 @@ from aiinfra_dagster.evaluation.champion import (
     current,
 )
 from aiinfra_dagster.evaluation.pipeline import EvalModel
+from aiinfra_dagster.evaluation.render import champion_metadata
 from aiinfra_dagster.evaluation.run import EvalOutcome, produce_report, update_champion
 from aiinfra_dagster.evaluation.summary import EvalVerdict
 from aiinfra_dagster.evaluation.tables import CHAMPION_HISTORY
@@ -262,40 +263,11 @@ def champion_model(
         )
     except PromotionRefused as err:
         raise dg.Failure(str(err)) from err
-    champion, write, recent = update.current, update.write, update.recent
+    champion = update.current
     context.log.info(
         f"champion: {champion['model_version']} ({'changed: ' + champion['action'] if update.changed else 'unchanged'})"
     )
     return dg.MaterializeResult(
         data_version=dg.DataVersion(f"{champion['model_version']}-{champion['sequence']}"),
-        metadata={
-            "model_version": champion["model_version"],
-            "model_path": dg.MetadataValue.path(champion["model_path"]),
-            "action": champion["action"],
-            "changed": update.changed,
-            "previous_version": champion["previous_version"] or "none",
-            "eval_report_id": champion["eval_report_id"] or "",
-            "reason": champion["reason"],
-            "input_training_set_version": champion["training_set_version"]
-            if champion["training_set_version"] is not None
-            else -1,
-            "input_base_model_sha256": champion["base_model_sha256"] or "",
-            "champion_history_version": write.version,
-            "history": dg.MetadataValue.md(
-                markdown_table(
-                    ["#", "when (UTC)", "action", "model", "previous", "eval report"],
-                    [
-                        [
-                            r["sequence"],
-                            r["changed_at"].strftime("%Y-%m-%d %H:%M:%S"),
-                            r["action"],
-                            r["model_version"],
-                            r["previous_version"] or "",
-                            r["eval_report_id"] or "",
-                        ]
-                        for r in recent.iter_rows(named=True)
-                    ],
-                )
-            ),
-        },
+        metadata=champion_metadata(update),
     )

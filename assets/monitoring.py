@@ -5,9 +5,6 @@ with the `training_set` questions and records the verdict in `drift_reports`;
 the retraining sensor (sensors/retraining.py) reads its materializations.
 """
 
-from datetime import UTC, datetime
-from typing import Any
-
 import dagster as dg
 
 from aiinfra_dagster.assets.common import DELTA, OWNERS, POLARS, SCIPY
@@ -19,8 +16,8 @@ from aiinfra_dagster.assets.keys import (
     VECTOR_INDEX_KEY,
 )
 from aiinfra_dagster.materializations import latest_metadata
-from aiinfra_dagster.monitoring.render import report_markdown, topic_shift_markdown
-from aiinfra_dagster.monitoring.run import report_drift
+from aiinfra_dagster.monitoring.render import drift_report_metadata, verdict_metadata
+from aiinfra_dagster.monitoring.run import parse_window_end, report_drift
 from aiinfra_dagster.monitoring.tables import DRIFT_REPORTS
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
@@ -69,61 +66,23 @@ def drift_report(
         lakehouse.store,
         embedding_model.encoder,
         classifier=latest_metadata(context.instance, TOPIC_CLASSIFIER_KEY) or {},
-        end=_window_end(config.window_end),
+        end=parse_window_end(config.window_end),
         dagster_run_id=context.run.run_id,
     )
     comparison, rid = drift.comparison, drift.report_id
     context.log.info(
         f"drift report {rid}: {comparison.label} over {comparison.n_requests} requests; {comparison.verdict.reasons}"
     )
-    verdict_metadata: dict[str, Any] = {
-        "verdict": comparison.label,
-        "drifted": comparison.verdict.drifted,
-        "reasons": dg.MetadataValue.json(comparison.verdict.reasons),
-    }
     return dg.MaterializeResult(
         metadata=lakehouse.table_metadata(
-            DRIFT_REPORTS,
-            drift.write,
-            **verdict_metadata,
-            drift_report_id=rid,
-            n_requests=comparison.n_requests,
-            n_reference=comparison.n_reference,
-            window_start=drift.start.isoformat(),
-            window_end=drift.end.isoformat(),
-            report=dg.MetadataValue.md(
-                report_markdown(
-                    comparison,
-                    drift.reference,
-                    drift.current,
-                    drift.history,
-                    settings.monitoring.thresholds,
-                    drift.start,
-                    drift.end,
-                )
-            ),
-            topic_shift=dg.MetadataValue.md(topic_shift_markdown(comparison)),
-            focus_chunk_ids=dg.MetadataValue.json(drift.focus),
-            served_model_versions=dg.MetadataValue.json(drift.row["served_model_versions"]),
-            **{
-                f"input_{name}": value
-                for name, value in drift.inputs.items()
-                if name.endswith("version") and value is not None
-            },
+            DRIFT_REPORTS, drift.write, **drift_report_metadata(drift, settings.monitoring.thresholds)
         ),
         check_results=[
             dg.AssetCheckResult(
                 check_name=DRIFT_CHECK,
                 passed=not comparison.verdict.drifted,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={**verdict_metadata, "drift_report_id": rid},
+                metadata={**verdict_metadata(comparison), "drift_report_id": rid},
             )
         ],
     )
-
-
-def _window_end(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(UTC)
-    end = datetime.fromisoformat(value)
-    return end if end.tzinfo else end.replace(tzinfo=UTC)

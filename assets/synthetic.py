@@ -14,6 +14,7 @@ from aiinfra_dagster.assets.keys import (
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.models import EmbeddingModelResource
 from aiinfra_dagster.resources.settings import SettingsResource
+from aiinfra_dagster.synthetic.render import synthetic_qa_metadata
 from aiinfra_dagster.synthetic.run import build_training_set, generate_synthetic_qa
 from aiinfra_dagster.synthetic.tables import SYNTHETIC_QA, TRAINING_SET
 
@@ -59,33 +60,9 @@ def synthetic_qa(
         dagster_run_id=context.run.run_id,
         log=context.log.info,
     )
-    report = generated.report
     return dg.MaterializeResult(
         metadata=lakehouse.table_metadata(
-            SYNTHETIC_QA,
-            generated.write,
-            **{f"input_{name}_version": v for name, v in generated.inputs.items()},
-            generator=generated.generator,
-            generation_version=generated.generation_version,
-            chunks_sampled=generated.chunks_sampled,
-            focus_chunks_added=generated.focus_chunks_added,
-            focus_chunks_total=generated.focus_chunks_total,
-            drift_report_id=config.drift_report_id or "none (not started by drift)",
-            generated=report.generated,
-            newly_generated=generated.newly_generated,
-            reused=generated.reused,
-            kept=report.kept,
-            dropped=dg.MetadataValue.md(
-                markdown_table(["filter", "dropped"], sorted(report.dropped_by_filter().items()))
-            ),
-            dropped_by_reason=dg.MetadataValue.md(
-                markdown_table(["reason", "dropped"], sorted(report.dropped.items()))
-            ),
-            sample_kept=dg.MetadataValue.md(
-                markdown_table(
-                    ["question", "answer (start)"], [[c.question, c.answer[:140]] for c in generated.kept[:8]]
-                )
-            ),
+            SYNTHETIC_QA, generated.write, **synthetic_qa_metadata(generated, config.drift_report_id)
         )
     )
 

@@ -50,14 +50,37 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     ]
 
 
+AUTOMATION_SENSOR_NAME = "data_stage_automation"
+
+EAGER_CONDITION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+"""Eager, but never past a failed blocking check of an input: Dagster's automation does not consult blocking checks on
+its own (dagster issue 17332), so without the second half a failed check on validated_documents would still let the
+daemon build chunks, embeddings and the index from that data."""
+
+
+def build_automation_sensor(settings: Settings) -> dg.AutomationConditionSensorDefinition:
+    """The sensor that evaluates the eager conditions; without it (Dagster's default one starts STOPPED) nothing
+    follows ingestion. Its default status and interval come from settings.monitoring.schedules."""
+    params = settings.monitoring.schedules
+    return dg.AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR_NAME,
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING if params.automation_running else dg.DefaultSensorStatus.STOPPED,
+        minimum_interval_seconds=params.automation_interval_seconds,
+        description="Materializes the eager data stage (chunks, labels, features, the index) when its inputs change "
+        "and their blocking checks passed.",
+    )
+
+
 def with_automation(settings: Settings, assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """The eager data stage (settings.monitoring.schedules.eager_data_assets), visible on each asset in the UI."""
+    """The eager data stage (settings.monitoring.schedules.eager_data_assets), gated on blocking checks, visible on
+    each asset in the UI."""
     if not settings.monitoring.schedules.eager_data_assets:
         return list(assets)
     return list(
         dg.map_asset_specs(
             lambda spec: (
-                spec.replace_attributes(automation_condition=dg.AutomationCondition.eager())
+                spec.replace_attributes(automation_condition=EAGER_CONDITION)
                 if spec.key.to_user_string() in EAGER_ASSETS
                 else spec
             ),

@@ -1,15 +1,20 @@
-"""The drift report as markdown for the UI: verdict, reasons, signals, charts, topic shift."""
+"""The drift report for the UI: markdown (verdict, reasons, signals, charts, topic shift) and the Dagster metadata of
+a drift_report run (`drift_report_metadata`, from the outcome `run.report_drift` returned; nothing is read or written
+here)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import dagster as dg
 import polars as pl
 
 from aiinfra_dagster.markdown import markdown_image, markdown_table
 from aiinfra_dagster.monitoring.charts import comparison_png, history_png
 from aiinfra_dagster.monitoring.drift_verdict import DriftThresholds
 from aiinfra_dagster.monitoring.report import DriftComparison, TrafficSample
+from aiinfra_dagster.monitoring.run import DriftOutcome
 
 
 def report_markdown(
@@ -55,3 +60,38 @@ def topic_shift_markdown(comparison: DriftComparison, rows: int = 10) -> str:
             for r in comparison.topic_psi.rows[:rows]
         ],
     )
+
+
+def verdict_metadata(comparison: DriftComparison) -> dict[str, Any]:
+    """The verdict as metadata: on the materialization and on the drift check's result alike."""
+    return {
+        "verdict": comparison.label,
+        "drifted": comparison.verdict.drifted,
+        "reasons": dg.MetadataValue.json(comparison.verdict.reasons),
+    }
+
+
+def drift_report_metadata(drift: DriftOutcome, thresholds: DriftThresholds) -> dict[str, Any]:
+    """drift_report's metadata beyond the drift_reports table's own (`LakehouseResource.table_metadata`)."""
+    comparison = drift.comparison
+    return {
+        **verdict_metadata(comparison),
+        "drift_report_id": drift.report_id,
+        "n_requests": comparison.n_requests,
+        "n_reference": comparison.n_reference,
+        "window_start": drift.start.isoformat(),
+        "window_end": drift.end.isoformat(),
+        "report": dg.MetadataValue.md(
+            report_markdown(
+                comparison, drift.reference, drift.current, drift.history, thresholds, drift.start, drift.end
+            )
+        ),
+        "topic_shift": dg.MetadataValue.md(topic_shift_markdown(comparison)),
+        "focus_chunk_ids": dg.MetadataValue.json(drift.focus),
+        "served_model_versions": dg.MetadataValue.json(drift.row["served_model_versions"]),
+        **{
+            f"input_{name}": value
+            for name, value in drift.inputs.items()
+            if name.endswith("version") and value is not None
+        },
+    }

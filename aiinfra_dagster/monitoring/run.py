@@ -110,3 +110,11 @@ def report_drift(
     write = store.merge(DRIFT_REPORTS, DRIFT_REPORTS.conform([row]))
     history = store.read(DRIFT_REPORTS).sort("window_end").tail(params.history_reports)
     return DriftOutcome(rid, start, end, comparison, reference, current, focus, row, inputs, history, write)
+
+
+def parse_window_end(value: str | None) -> datetime:
+    """The end of the window from an ISO 8601 string (UTC when it has no offset); now when empty."""
+    if not value:
+        return datetime.now(UTC)
+    end = datetime.fromisoformat(value)
+    return end if end.tzinfo else end.replace(tzinfo=UTC)

@@ -26,12 +26,15 @@ from pathlib import Path
 
 import httpx
 
+from aiinfra_dagster.atomic import write_text_atomic
 from aiinfra_dagster.net import free_port
 from aiinfra_dagster.serving.bento import bentoml_env, thread_env
-from aiinfra_dagster.serving.config import API_KEY_ENV, QDRANT_API_KEY_ENV
 from aiinfra_dagster.settings import ServingSettings, StorageSettings, get_settings
+from aiinfra_dagster.settings.secrets import Secrets, is_secret_env, secret_environment
 
 STOP_TIMEOUT_S = 30.0
+STATE_FILE = "server.json"
+PID_FILE = "server.pid"
 
 
 class ServerError(RuntimeError):
@@ -69,20 +72,27 @@ def serving_dir(storage: StorageSettings) -> Path:
 
 
 def read_state(storage: StorageSettings) -> ServerState | None:
-    path = serving_dir(storage) / "server.json"
+    path = serving_dir(storage) / STATE_FILE
     if not path.is_file():
         return None
-    return ServerState(**json.loads(path.read_text()))
+    try:
+        return ServerState(**json.loads(path.read_text()))
+    except (ValueError, TypeError) as exc:  # written in place by an older version and cut short
+        raise ServerError(
+            f"{path} is unreadable ({exc}): if the server it recorded still runs (pid in {path.with_name(PID_FILE)}), "
+            f"stop it, then delete {path}"
+        ) from None
 
 
 def _write_state(storage: StorageSettings, state: ServerState | None) -> None:
+    """Record (or forget) the running server; each file is replaced whole, so a crash leaves the old state."""
     directory = serving_dir(storage)
     if state is None:
-        (directory / "server.json").unlink(missing_ok=True)
-        (directory / "server.pid").unlink(missing_ok=True)
+        (directory / STATE_FILE).unlink(missing_ok=True)
+        (directory / PID_FILE).unlink(missing_ok=True)
         return
-    (directory / "server.json").write_text(json.dumps(asdict(state), indent=2))
-    (directory / "server.pid").write_text(f"{state.pid}\n")
+    write_text_atomic(directory / STATE_FILE, json.dumps(asdict(state), indent=2))
+    write_text_atomic(directory / PID_FILE, f"{state.pid}\n")
 
 
 def is_running(state: ServerState) -> bool:
@@ -119,7 +129,7 @@ def start(
     *,
     storage: StorageSettings,
     serving: ServingSettings,
-    qdrant_api_key: str | None,
+    secrets: Secrets,
 ) -> ServerState:
     """Start `bentoml serve <bento_tag>` detached and wait until /readyz answers 200."""
     port = port or serving.port or free_port()
@@ -128,11 +138,8 @@ def start(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "bentoml", "serve", bento_tag, "--host", serving.host, "--port", str(port)]
     with log_path.open("ab") as log:
-        env = bentoml_env(storage) | thread_env(serving)
-        for name, secret in ((API_KEY_ENV, serving.api_key), (QDRANT_API_KEY_ENV, qdrant_api_key)):
-            env.pop(name, None)
-            if secret:
-                env[name] = secret
+        env = {k: v for k, v in bentoml_env(storage).items() if not is_secret_env(k)}
+        env |= thread_env(serving) | secret_environment(secrets)
         proc = subprocess.Popen(
             cmd,
             env=env,
@@ -200,13 +207,11 @@ def stop_all_under(root: Path) -> list[ServerState]:
     return stopped
 
 
-def deploy(
-    bento_tag: str, *, storage: StorageSettings, serving: ServingSettings, qdrant_api_key: str | None
-) -> Deployment:
+def deploy(bento_tag: str, *, storage: StorageSettings, serving: ServingSettings, secrets: Secrets) -> Deployment:
     """Serve `bento_tag`: start it, keep it when it already runs, or replace the running Bento.
 
-    `storage` says where the server's state lives, `serving` how it is served; `qdrant_api_key` (the
-    `qdrant.api_key` secret) reaches the server through its environment, never the Bento.
+    `storage` says where the server's state lives, `serving` how it is served; the `secrets` (API keys, storage
+    options) reach the server through its environment, never the Bento.
     """
     current = running_server(storage)
     if current is not None and current.bento_tag == bento_tag:
@@ -217,10 +222,10 @@ def deploy(
     if current is not None:
         stop(storage, current)
     try:
-        state = start(bento_tag, port, storage=storage, serving=serving, qdrant_api_key=qdrant_api_key)
+        state = start(bento_tag, port, storage=storage, serving=serving, secrets=secrets)
     except ServerError:
         if current is not None:  # roll back to what was serving
-            start(current.bento_tag, port, storage=storage, serving=serving, qdrant_api_key=qdrant_api_key)
+            start(current.bento_tag, port, storage=storage, serving=serving, secrets=secrets)
         raise
     downtime = time.monotonic() - down_since if current is not None else 0.0
     return Deployment(

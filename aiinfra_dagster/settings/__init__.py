@@ -42,6 +42,7 @@ from aiinfra_dagster.settings.services import (
     DagsterSettings,
     K8sSettings,
     QdrantSettings,
+    ServingPeer,
     ServingSettings,
 )
 from aiinfra_dagster.settings.training import (
@@ -81,6 +82,7 @@ __all__ = [
     "QdrantSettings",
     "RetrainingSettings",
     "ScheduleSettings",
+    "ServingPeer",
     "ServingSettings",
     "Settings",
     "SettingsError",

@@ -54,6 +54,14 @@ class ScheduleSettings(Section):
     eager_data_assets: bool = Field(
         default=True, description="Data-stage assets downstream of ingestion materialize when their inputs change"
     )
+    automation_running: bool = Field(
+        default=True,
+        description="Default status of the automation condition sensor that evaluates the eager data stage "
+        "(stopped, nothing follows ingestion until it is switched on in the UI)",
+    )
+    automation_interval_seconds: int = Field(
+        default=30, ge=1, description="Minimum seconds between two evaluations of the automation condition sensor"
+    )
 
 
 class TrafficSettings(Section):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from aiinfra_dagster.settings.base import Section
 
@@ -13,7 +13,7 @@ class QdrantSettings(Section):
     """The vector index: one collection per (embedding model, chunk set), served through an alias (blue/green)."""
 
     url: str | None = Field(default=None, description="Qdrant server URL; embedded when unset")
-    api_key: str | None = None
+    api_key: SecretStr | None = Field(default=None, description="Qdrant server key (secret: AIINFRA_QDRANT__API_KEY)")
     path: str | None = Field(default=None, description="Embedded store directory; defaults to <home>/qdrant")
     collection_prefix: str = Field(default="aiinfra", pattern=r"^[A-Za-z0-9_-]+$")
     alias: str = Field(
@@ -70,13 +70,28 @@ class DagsterSettings(Section):
     gpu_pool_limit: int = Field(default=1, ge=1, description="Steps of the gpu pool at once (written to dagster.yaml)")
 
 
+class ServingPeer(Section):
+    """Pods allowed to reach the k8s serving pods (one `from` peer of their NetworkPolicy)."""
+
+    pod_labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels the client pods carry; empty = every pod of those namespaces"
+    )
+    namespace_labels: dict[str, str] | None = Field(
+        default=None,
+        description="Labels of the namespaces allowed (e.g. {kubernetes.io/metadata.name: ingress-nginx}); "
+        "unset = k8s.namespace only; {} = every namespace",
+    )
+
+
 class ServingSettings(Section):
     """The Bento service and its deployment (`bentoml serve` on loopback, or k8s manifests)."""
 
     bento_name: str = Field(default="aiinfra-docs-assistant", pattern=r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
     host: str = "127.0.0.1"
     port: int = Field(default=3100, ge=0, le=65535, description="0 = a free port picked at deployment")
-    api_key: str | None = Field(default=None, description="Required in the X-API-Key header when set")
+    api_key: SecretStr | None = Field(
+        default=None, description="Required in the X-API-Key header when set (secret: AIINFRA_SERVING__API_KEY)"
+    )
     require_api_key: bool = False
     request_timeout_s: int = Field(default=120, ge=1)
     max_concurrency: int = Field(default=32, ge=1)
@@ -108,6 +123,18 @@ class ServingSettings(Section):
     cpu: str = "2"
     memory: str = "4Gi"
     sample_question: str = "How do I read a file line by line in Python?"
+    api_key_secret: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        description="k8s mode: an existing Secret holding the API key under `api-key`; unset = "
+        "`<bento name>-api-key`, which you create from serving.api_key. k8s serving without either is refused",
+    )
+    k8s_allowed_from: list[ServingPeer] = Field(
+        default_factory=lambda: [ServingPeer()],
+        description="k8s mode: who may connect to the serving pods (their NetworkPolicy); default = the pods of "
+        "k8s.namespace, [] = nobody (the node's kubelet probes are always allowed)",
+    )
 
     @property
     def loopback(self) -> bool:

@@ -27,6 +27,7 @@ from transformers import (
     set_seed,
 )
 
+from aiinfra_dagster.atomic import write_text_atomic
 from aiinfra_dagster.models.files import directory_bytes
 from aiinfra_dagster.settings import ClassifierSettings
 from aiinfra_dagster.training.classifier_data import ClassifierData
@@ -216,7 +217,9 @@ def _finish(result: ClassifierResult, started: float) -> ClassifierResult:
     out = result.output_dir
     size = directory_bytes(out, exclude=[out / "metrics.json"])
     final = ClassifierResult(**{**result.__dict__, "wall_seconds": time.perf_counter() - started, "size_bytes": size})
-    (out / "metrics.json").write_text(json.dumps(final.metrics(), indent=2, default=_json_default))
+    # Replaced whole: metrics.json marks the directory as trained (fit_topic_classifier reuses it), so a write cut
+    # short must leave no file (or the previous one), never a half that later runs take as done and cannot read.
+    write_text_atomic(out / "metrics.json", json.dumps(final.metrics(), indent=2, default=_json_default))
     return final
 
 

@@ -107,11 +107,27 @@ def test_k8s_mode_renders_valid_manifests_instead_of_serving(make_settings, inst
     result = materialize_assets(settings, instance, ["bento_build", "bento_deployment"])
     meta = materialization_metadata(result, "bento_deployment")
     assert meta["mode"].value == "k8s" and process.running_server(settings.storage) is None
-    deployment, service = yaml.safe_load_all(Path(meta["manifests_path"].value).read_text())
-    assert deployment["kind"] == "Deployment" and service["kind"] == "Service"
+    deployment, service, policy = yaml.safe_load_all(Path(meta["manifests_path"].value).read_text())
+    assert (deployment["kind"], service["kind"], policy["kind"]) == ("Deployment", "Service", "NetworkPolicy")
+    assert meta["api_key_secret"].value == "aiinfra-docs-assistant-api-key"
     assert (
         deployment["spec"]["template"]["spec"]["containers"][0]["image"]
         == materialization_metadata(result, "bento_build")["bento_tag"].value
     )
     assert "k8s-key" not in Path(meta["manifests_path"].value).read_text()
     assert {c.check_name: c.passed for c in result.get_asset_check_evaluations()}["deployment_answers"]
+
+
+def test_k8s_mode_without_an_api_key_refuses_the_deployment(make_settings, instance):
+    settings = make_settings(k8s={"enabled": True})
+    # The Bento a bento_build run would have recorded; bento_deployment refuses before it touches it.
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("bento_build", metadata={"bento_tag": "aiinfra-docs-assistant:0123abcd"})
+    )
+    result = materialize_assets(settings, instance, ["bento_deployment"], raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    error = failure.step_failure_data.error
+    assert error is not None and "ServingRefused" in error.to_string()
+    assert "serving.api_key" in error.to_string() and "serving.api_key_secret" in error.to_string()
+    assert not (settings.storage.serving_dir / "k8s").exists()  # no manifests were written

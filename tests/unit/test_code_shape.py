@@ -4,7 +4,8 @@
   functions to dodge it;
 - an import inside a function says why on its line (`# local import: <reason>`), because the only good reason is an
   optional or heavy dependency that most callers never need;
-- no library module over 350 lines unless its docstring says why, in a sentence starting "Longer than 350 lines:".
+- no library module over 350 lines unless its docstring says why, in a sentence starting "Longer than 350 lines:";
+- assets stay thin wiring: every `@dg.asset` / `@dg.multi_asset` function in assets/ is at most 40 lines.
 
 The modules are those of the packages in pyproject.toml's `package-dir` (aiinfra_dagster, and the top-level folders
 assets/, resources/, sensors/ under their installed names aiinfra_dagster.assets etc.).
@@ -23,6 +24,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_LINES = 350
+MAX_ASSET_LINES = 40
+ASSET_DECORATORS = {"asset", "multi_asset"}
 LONG_REASON = re.compile(r"(?:^|[.!?:;]\s+|\n\s*)Longer than 350 lines:\s*\S+(?:\s+\S+){2,}")
 LOCAL_IMPORT = "# local import:"
 
@@ -297,6 +300,48 @@ def test_no_module_over_350_lines_without_a_reason():
     )
 
 
+def _is_asset_decorator(decorator: ast.expr) -> bool:
+    """`@dg.asset`, `@dg.asset(...)`, `@dg.multi_asset(...)` (or the bare names); not `@dg.asset_check`."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    name = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else ""
+    return name in ASSET_DECORATORS
+
+
+def asset_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Asset functions at any depth (the GPU assets are defined inside a factory function)."""
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and any(map(_is_asset_decorator, node.decorator_list))
+    ]
+
+
+def function_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """From the `def` line (decorators not counted) to the function's last line."""
+    return (node.end_lineno or node.lineno) - node.lineno + 1
+
+
+def test_asset_functions_are_thin_wiring():
+    """Every `@dg.asset` / `@dg.multi_asset` function in assets/ is at most 40 lines from `def` to its end.
+
+    An asset calls its stage's library entry with resources and config and turns the typed outcome into metadata
+    (CONTRIBUTING.md, "The shape of a stage"); reading inputs, building, experiment records and markdown live in the
+    stage package (`<stage>/run.py`, `<stage>/render.py`), where they are unit-tested without Dagster.
+    """
+    too_long = [
+        f"{module.where}:{node.lineno} {node.name}: {function_lines(node)} lines"
+        for name, module in modules().items()
+        if name == "aiinfra_dagster.assets" or name.startswith("aiinfra_dagster.assets.")
+        for node in asset_functions(module.tree)
+        if function_lines(node) > MAX_ASSET_LINES
+    ]
+    assert not too_long, (
+        f"asset functions over {MAX_ASSET_LINES} lines: move the logic into the stage's library entry and its "
+        "metadata into a render function, and keep the asset to wiring:\n" + "\n".join(too_long)
+    )
+
+
 def test_the_checks_see_what_they_should():
     """The checks themselves: a cycle, a TYPE_CHECKING import, and imports inside functions are told apart."""
     tree = ast.parse(
@@ -317,3 +362,24 @@ def test_the_checks_see_what_they_should():
     assert LONG_REASON.search("Parsers.\n\nLonger than 350 lines: one state machine, split it and it is unreadable.")
     assert not LONG_REASON.search("It is Longer than 350 lines: sorry.")
     assert len(modules()) > 50 and "aiinfra_dagster.assets" in modules()
+    assets = ast.parse(
+        "@dg.asset\n"
+        "def a(): pass\n"
+        "@dg.asset_check(asset=a)\n"
+        "def check(): pass\n"
+        "def factory():\n"
+        "    @dg.multi_asset(specs=[])\n"
+        "    def b():\n"
+        "        x = 1\n"
+        "        return x\n"
+        "    @asset(key='c')\n"
+        "    def c(): pass\n"
+    )
+    assert {n.name: function_lines(n) for n in asset_functions(assets)} == {"a": 1, "b": 3, "c": 1}
+    real = [
+        n.name
+        for m in modules().values()
+        if m.name.startswith("aiinfra_dagster.assets.")
+        for n in asset_functions(m.tree)
+    ]
+    assert {"raw_documents", "vector_index", "lora_checkpoint", "topic_classifier", "champion_model"} <= set(real)

