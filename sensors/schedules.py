@@ -52,7 +52,17 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
 
 AUTOMATION_SENSOR_NAME = "data_stage_automation"
 
-EAGER_CONDITION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+BLOCKING_CHECKS_PASSED = dg.AutomationCondition.all_deps_match(
+    dg.AutomationCondition.all_checks_match(dg.AutomationCondition.check_passed(), blocking_only=True)
+    | dg.AutomationCondition.will_be_requested()
+).with_label("inputs_passed_their_blocking_checks")
+"""Every input's blocking checks passed, or the input is requested on this tick: then it is in the same run as this
+asset, its checks ride along, and a failing one stops this asset's step. That is
+`AutomationCondition.all_deps_blocking_checks_passed()` except that it lets an input requested on the same tick through
+even though its checks (which have no automation condition of their own) are not "requested": the whole eager stage
+stays one run instead of one run per level."""
+
+EAGER_CONDITION = (dg.AutomationCondition.eager() & BLOCKING_CHECKS_PASSED).with_label("eager_past_blocking_checks")
 """Eager, but never past a failed blocking check of an input: Dagster's automation does not consult blocking checks on
 its own (dagster issue 17332), so without the second half a failed check on validated_documents would still let the
 daemon build chunks, embeddings and the index from that data."""

@@ -109,3 +109,20 @@ class MonitoringSettings(Section):
     audit_dir: str | None = Field(
         default=None, description="Lineage audit reports; defaults to <home>/reports/lineage_audit"
     )
+    redact_queries: bool = Field(
+        default=True,
+        description="Replace PII (pii.types, except pii.allowlist) in logged queries, answers and errors "
+        "with placeholders such as [EMAIL] before they are stored",
+    )
+    retention_days: float | None = Field(
+        default=30.0,
+        gt=0.0,
+        description="Inference-log rows older than this are deleted from the raw and compacted tables when "
+        "inference_logs runs; null keeps them forever",
+    )
+    vacuum_retention_hours: int = Field(
+        default=168,
+        ge=0,
+        description="inference_logs vacuums files unreferenced for longer than this (time travel ends there); below "
+        "168 (Delta's safety check) it is taken as meant",
+    )
