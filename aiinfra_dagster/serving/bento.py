@@ -115,7 +115,7 @@ def bento_config(
     parts = {
         "models": [m.tag for m in (llm, classifier, encoder)],
         "index_alias": index_alias,
-        "api_key_required": bool(settings.serving.api_key),
+        "api_key_required": key_required(settings.serving),
         "settings": json.loads(portable.model_dump_json()),
         "code": code_fingerprint(),
     }
@@ -127,8 +127,13 @@ def bento_config(
         encoder=ServedModel(tag=encoder.tag, version=encoder.version, source_path=encoder.path),
         index_alias=index_alias,
         settings_json=portable.model_dump_json(),
-        api_key_required=bool(settings.serving.api_key),
+        api_key_required=key_required(settings.serving),
     )
+
+
+def key_required(serving: ServingSettings) -> bool:
+    """A key configured here, or one held in a cluster Secret: either way the service refuses to run without it."""
+    return bool(serving.api_key or serving.api_key_secret)
 
 
 def bento_dir(storage: StorageSettings, tag: str) -> Path:
@@ -168,8 +173,9 @@ def build_bento(
             )
         )
         env = bentoml_env(settings.storage) | {CONFIG_ENV: str(context / "serving_config.json")}
-        if settings.serving.api_key:  # the service module refuses to load without it
-            env[API_KEY_ENV] = settings.serving.api_key.get_secret_value()
+        if key_required(settings.serving):  # the service module refuses to load without one; the build needs any
+            key = settings.serving.api_key
+            env[API_KEY_ENV] = key.get_secret_value() if key else "build-time-placeholder"
         proc = subprocess.run(
             [sys.executable, "-m", "aiinfra_dagster.serving.bento", str(spec)],
             env=env,

@@ -13,6 +13,7 @@ import pytest
 
 from aiinfra_dagster.k8s.validation import ManifestError
 from aiinfra_dagster.lakehouse import DeltaStore
+from aiinfra_dagster.serving.bento import key_required
 from aiinfra_dagster.serving.config import portable_settings
 from aiinfra_dagster.serving.inference_logs import compact_inference_log, partition_values
 from aiinfra_dagster.serving.k8s import k8s_name, serving_manifests, validate_serving_manifest
@@ -259,3 +260,9 @@ def test_the_served_llm_is_the_champion_and_nothing_else(instance):
     )
     served = llm_to_serve(instance)
     assert (served.tag, served.path, served.asset) == ("aiinfra-llm:v8", "/c", "champion_model")
+
+
+def test_a_bento_whose_key_lives_in_a_cluster_secret_still_requires_one(make_settings):
+    assert not key_required(make_settings().serving)
+    assert key_required(make_settings(serving={"api_key": "k"}).serving)
+    assert key_required(make_settings(serving={"api_key_secret": "assistant-key"}).serving)
