@@ -14,12 +14,15 @@ the new Bento never becomes ready the old one is started again.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,12 +210,40 @@ def stop_all_under(root: Path) -> list[ServerState]:
     return stopped
 
 
+@contextmanager
+def deployment_lock(storage: StorageSettings, timeout_s: float) -> Iterator[None]:
+    """One deployment at a time per serving directory (an exclusive `flock`, released if the holder dies): two runs
+    replacing the server at once would each stop what the other started."""
+    path = serving_dir(storage) / "deploy.lock"
+    with path.open("a+") as handle:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ServerError(
+                        f"another deployment holds {path} for more than {timeout_s:.0f} s; run again when it ends"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def deploy(bento_tag: str, *, storage: StorageSettings, serving: ServingSettings, secrets: Secrets) -> Deployment:
     """Serve `bento_tag`: start it, keep it when it already runs, or replace the running Bento.
 
     `storage` says where the server's state lives, `serving` how it is served; the `secrets` (API keys, storage
-    options) reach the server through its environment, never the Bento.
+    options) reach the server through its environment, never the Bento. Deployments are serialised.
     """
+    with deployment_lock(storage, timeout_s=2 * serving.ready_timeout_s):
+        return _deploy(bento_tag, storage=storage, serving=serving, secrets=secrets)
+
+
+def _deploy(bento_tag: str, *, storage: StorageSettings, serving: ServingSettings, secrets: Secrets) -> Deployment:
     current = running_server(storage)
     if current is not None and current.bento_tag == bento_tag:
         ready = wait_ready(current, serving.ready_timeout_s)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from aiinfra_dagster.serving.process import ServerError, ServerState, _write_state, read_state
+from aiinfra_dagster.serving.process import ServerError, ServerState, _write_state, deployment_lock, read_state
 from aiinfra_dagster.settings import Settings
 
 LIMIT_BYTES = 120  # below every payload written under the limit, above nothing that matters
@@ -123,3 +123,37 @@ def test_classifier_metrics_cut_short_never_mark_a_directory_trained(tmp_path):
     previous = load_classifier_result(retrained)
     assert previous.accuracy == 0.25 and previous.per_class == [{"class": "a", "note": "old"}]
     assert leftovers(retrained, keep=set()) == ["config.json", "metrics.json"]
+
+
+def test_a_second_deployment_waits_for_the_first_and_gives_up_with_a_reason(make_settings):
+    """Two runs deploying at once would each stop the server the other started: the lock serialises them."""
+    storage = make_settings().storage
+    done = Path(storage.home) / "holder-done"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from aiinfra_dagster.serving.process import deployment_lock\n"
+            "from aiinfra_dagster.settings import StorageSettings\n"
+            "storage = StorageSettings.model_validate_json(sys.argv[1])\n"
+            "with deployment_lock(storage, timeout_s=5):\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(3)\n"
+            "    open(sys.argv[2], 'w').close()\n",
+            storage.model_dump_json(),
+            str(done),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(ServerError, match="another deployment holds"):
+            with deployment_lock(storage, timeout_s=0.5):
+                pass
+        with deployment_lock(storage, timeout_s=30):  # waits until the holder is done, then goes ahead
+            assert done.exists()
+    finally:
+        holder.kill()
+        holder.wait()
