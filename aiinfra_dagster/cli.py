@@ -11,6 +11,7 @@ import yaml
 
 from aiinfra_dagster.instance import write_instance_yaml
 from aiinfra_dagster.lakehouse import DeltaStore
+from aiinfra_dagster.serving.retention import forget
 from aiinfra_dagster.settings import SettingsError, load_settings
 
 
@@ -160,6 +161,26 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _forget(args: argparse.Namespace) -> int:
+    """Right to erasure: delete matching inference-log rows from the raw and compacted tables, vacuum, record it."""
+    try:
+        settings = load_settings(args.config)
+        audit_dir = Path(settings.monitoring.audit_dir or ".")  # filled in at validation (settings.locations)
+        erasure = forget(
+            DeltaStore.for_storage(settings.storage),
+            audit_dir,
+            request_ids=args.request_id or (),
+            matching=args.matching,
+        )
+    except (SettingsError, ValueError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    for table, rows in erasure.rows_deleted.items():
+        print(f"{table}: {rows} row(s) deleted, {erasure.files_vacuumed.get(table, 0)} file(s) vacuumed")
+    print(f"{len(erasure.request_ids)} request id(s) erased ({erasure.criterion}); recorded in {erasure.record}")
+    return 0
+
+
 def _init(args: argparse.Namespace) -> int:
     """Write a starter aiinfra.yaml for the user's folders."""
     from aiinfra_dagster.onboarding.init import init  # local import: scans folders with the parsers (~0.2 s)
@@ -265,6 +286,14 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--out", metavar="DIR", help="also write <timestamp>_<subject>.md and .json into DIR")
     audit.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
     audit.set_defaults(func=_audit)
+    erase = sub.add_parser(
+        "forget",
+        help="erase logged requests (right to erasure) from the raw and compacted inference logs, vacuum, record it",
+    )
+    erase.add_argument("--request-id", action="append", metavar="ID", help="a request id (X-Request-Id); repeatable")
+    erase.add_argument("--matching", metavar="TEXT", help="every request whose query, answer or error contains TEXT")
+    erase.add_argument("--config", help="settings file (default: $AIINFRA_CONFIG or ./aiinfra.yaml)")
+    erase.set_defaults(func=_forget)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

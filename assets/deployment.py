@@ -211,12 +211,18 @@ def _serve_locally(context: dg.AssetExecutionContext, settings: Settings, tag: s
         "Every request the service answered or rejected (query, answer, retrieved ids and scores, latency, status, "
         "model and index versions), copied from the service's raw `inference_log` once per request id into a Delta "
         "table partitioned by UTC `date`, then drained from the raw log (each run reads only what arrived since the "
-        "last; time travel keeps the rest), with small files compacted; what monitoring reads."
+        "last; time travel keeps the rest until vacuumed), with small files compacted; what monitoring reads. Rows "
+        "older than monitoring.retention_days are deleted from both tables and files unreferenced for "
+        "monitoring.vacuum_retention_hours vacuumed; queries were PII-redacted by the service "
+        "(monitoring.redact_queries)."
     ),
 )
-def inference_logs(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+def inference_logs(
+    context: dg.AssetExecutionContext, aiinfra: SettingsResource, lakehouse: LakehouseResource
+) -> dg.MaterializeResult:
     store = lakehouse.store
-    compaction = compact_inference_log(store)
+    monitoring = aiinfra.value.monitoring
+    compaction = compact_inference_log(store, monitoring.retention_days, monitoring.vacuum_retention_hours)
     partitions = partition_values(store)
     context.log.info(f"inference_logs: {compaction.result.inserted} new requests over {len(partitions)} days")
     return dg.MaterializeResult(
@@ -228,6 +234,7 @@ def inference_logs(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
             duplicate_rows_dropped=compaction.duplicates_dropped,
             partitions=dg.MetadataValue.json(partitions),
             files_compacted=dg.MetadataValue.json(compaction.files_compacted),
+            retention=dg.MetadataValue.json(compaction.retention_summary(monitoring.retention_days)),
             per_day=dg.MetadataValue.md(
                 markdown_table(
                     ["date", "requests", "errors (4xx/5xx)", "median latency ms"],

@@ -5,7 +5,10 @@ runs (a body over `serving.max_request_bytes` -> 413, bad JSON, failed
 validation, a missing key), so the inference log holds every call with its
 status; building the row never raises (a body nested too deep to parse is
 logged as text).  Handlers add what only they know (answer, retrieved ids,
-versions) with `RequestLog.note(request_id, ...)`.
+versions) with `RequestLog.note(request_id, ...)`.  With a redactor
+(`monitoring.redact_queries`, `pii_redactor`) the row's free text (query,
+answer, error: a validation error echoes the input) is redacted before it
+reaches the writer, so neither the Delta table nor a spill file holds it.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping, Sequence
 from datetime import UTC, datetime
 from threading import Lock
 from typing import Any
+
+from aiinfra_dagster.data.pii import redact_pii
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -38,6 +43,18 @@ DEFAULT_MAX_REQUEST_BYTES = 1 << 20
 """serving.max_request_bytes's default: a body over it gets 413 before anything parses it."""
 CLIENT_CLOSED = 499
 """Logged (never sent) when the client went away before its body arrived, as nginx logs it."""
+REDACTED_FIELDS = ("query", "answer", "error")
+REDACTION_FAILED = "[REDACTION FAILED]"
+"""Stored instead of a text the redactor raised on: better no text than unredacted text."""
+
+
+def pii_redactor(types: Sequence[str], allowlist: Collection[str] = ()) -> Callable[[str], str]:
+    """The documents' PII redaction (`data.pii`) as a text -> text function for the log."""
+
+    def redact(text: str) -> str:
+        return redact_pii(text, types, allowlist).text
+
+    return redact
 
 
 class RequestLog:
@@ -47,11 +64,18 @@ class RequestLog:
         self.writer: Any = None
         self.base: dict[str, Any] = {}
         self.max_query_chars = 2000
+        self.redact: Callable[[str], str] | None = None
         self._notes: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = Lock()
 
-    def configure(self, writer: Any, base: dict[str, Any], max_query_chars: int) -> None:
-        self.writer, self.base, self.max_query_chars = writer, dict(base), max_query_chars
+    def configure(
+        self,
+        writer: Any,
+        base: dict[str, Any],
+        max_query_chars: int,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
+        self.writer, self.base, self.max_query_chars, self.redact = writer, dict(base), max_query_chars, redact
 
     def note(self, request_id: str | None, **details: Any) -> None:
         if not request_id:
@@ -70,9 +94,24 @@ class RequestLog:
         if self.writer is None:
             return
         try:
-            self.writer.log({**self.base, **row})
+            self.writer.log(self.redacted({**self.base, **row}))
         except Exception:
             logger.exception("inference log row for request %s could not be handed on", row.get("request_id"))
+
+    def redacted(self, row: dict[str, Any]) -> dict[str, Any]:
+        """`row` with its free text redacted (unchanged without a redactor); never raises."""
+        if self.redact is None:
+            return row
+        out = dict(row)
+        for name in REDACTED_FIELDS:
+            value = out.get(name)
+            if isinstance(value, str):
+                try:
+                    out[name] = self.redact(value)
+                except Exception:
+                    logger.exception("redacting %s of request %s failed; not stored", name, row.get("request_id"))
+                    out[name] = REDACTION_FAILED
+        return out
 
 
 REQUEST_LOG = RequestLog()

@@ -4,7 +4,8 @@ BentoML provides `/livez`, `/readyz` and Prometheus `/metrics`; input is
 validated by the pydantic annotations below (bad types, empty or too-long text
 -> 400 JSON); the `Gateway` middleware refuses bodies over
 `serving.max_request_bytes` (413), enforces the API key and logs every API
-request to the inference log through a batched background writer.
+request to the inference log through a batched background writer, with the
+query, answer and error PII-redacted first (`monitoring.redact_queries`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pydantic import AfterValidator, Field
 
 from aiinfra_dagster.lakehouse import DeltaStore
 from aiinfra_dagster.serving.config import read_config
-from aiinfra_dagster.serving.gateway import REQUEST_ID_HEADER, REQUEST_LOG, Gateway
+from aiinfra_dagster.serving.gateway import REQUEST_ID_HEADER, REQUEST_LOG, Gateway, pii_redactor
 from aiinfra_dagster.serving.log_writer import InferenceLogWriter, delta_sink
+from aiinfra_dagster.serving.retention import protect_text_columns
 from aiinfra_dagster.serving.tables import INFERENCE_LOG
 
 logger = logging.getLogger(__name__)
@@ -65,6 +67,10 @@ class DocsAssistant:
             index_alias=CONFIG.index_alias,
         )
         store = DeltaStore.for_storage(SETTINGS.storage)
+        try:  # before the first row: no statistics of user text in the transaction log (see serving.retention)
+            protect_text_columns(store, INFERENCE_LOG)
+        except Exception:  # an unreachable store must not stop the service: the writer spills meanwhile
+            logger.exception("could not set the inference log's table properties; inference_logs sets them later")
         self.writer = InferenceLogWriter(
             delta_sink(store, INFERENCE_LOG),
             SETTINGS.storage.serving_dir / "inference_log_spill",
@@ -82,6 +88,9 @@ class DocsAssistant:
                 "bento_tag": CONFIG.bento_tag,
             },
             SERVING.max_query_chars,
+            redact=pii_redactor(SETTINGS.pii.types, SETTINGS.pii.allowlist)
+            if SETTINGS.monitoring.redact_queries
+            else None,
         )
         self.ready = True
 

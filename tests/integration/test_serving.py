@@ -152,7 +152,7 @@ def test_every_request_reaches_the_inference_log(served: Served):
     with httpx.Client(base_url=served.url, timeout=60) as client:
         calls = [
             ("/ask", {"question": "How are exceptions raised?"}, HEADERS),
-            ("/search", {"query": "for loops", "label": "statements"}, HEADERS),
+            ("/search", {"query": "for loops, asks jane.doe@example.com", "label": "statements"}, HEADERS),
             ("/classify", {"text": "Integers and floats", "section": "Numeric types"}, HEADERS),
             ("/ask", {"question": ""}, HEADERS),
             ("/search", {"query": "no key"}, {}),
@@ -175,6 +175,7 @@ def test_every_request_reaches_the_inference_log(served: Served):
     assert ask["model_version"] == "tiny-1" and ask["index_version"] and ask["bento_tag"] == served.bento.tag
     assert ask["latency_ms"] > 0 and ask["index_alias"] == served.settings.qdrant.alias
     assert search["label_filter"] == "statements" and search["retrieved_ids"]
+    assert search["query"] == "for loops, asks [EMAIL]"  # monitoring.redact_queries: stored redacted
     assert classify["predicted_label"] in TEST_LABELS and classify["classifier_version"] == "untrained-1"
     assert bad["error"] and "string_too_short" in bad["error"]
     assert "unauthorized" in unauthorised["error"] and unauthorised["query"] == "no key"
