@@ -152,7 +152,7 @@ class DeltaStore:
             )
             return int(metrics.get("num_target_rows_deleted", 0))
 
-        return _retrying(delete)
+        return retry_commit(delete)
 
     def merge(self, schema: TableSchema, df: pl.DataFrame) -> WriteResult:
         """Upsert `df` by the schema key (no deletes); unchanged rows are not rewritten."""
@@ -183,7 +183,7 @@ class DeltaStore:
         """
         if partition_local and (delete_missing or not schema.partition_by):
             raise ValueError(f"table '{schema.name}': partition_local needs partition columns and delete_missing=False")
-        return _retrying(lambda: self._sync_once(schema, desired, compare, delete_missing, scope, partition_local))
+        return retry_commit(lambda: self._sync_once(schema, desired, compare, delete_missing, scope, partition_local))
 
     def _sync_once(
         self,
@@ -273,7 +273,7 @@ class DeltaStore:
         )
 
 
-def _retrying(commit: Callable[[], T]) -> T:
+def retry_commit(commit: Callable[[], T]) -> T:
     """Run a read-then-commit again when a concurrent transaction won (Delta refuses the later commit)."""
     for attempt in range(COMMIT_ATTEMPTS):
         try:

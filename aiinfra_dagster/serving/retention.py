@@ -25,18 +25,16 @@ from __future__ import annotations
 import getpass
 import json
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import polars as pl
 from deltalake import DeltaTable
-from deltalake.exceptions import CommitFailedError
 
 from aiinfra_dagster.lakehouse import DeltaStore, TableSchema
+from aiinfra_dagster.lakehouse.delta import retry_commit
 from aiinfra_dagster.serving.tables import INFERENCE_LOG, INFERENCE_LOGS
 
 logger = logging.getLogger(__name__)
@@ -50,8 +48,6 @@ ERASURE_LOG = "erasures.jsonl"
 LOG_RETENTION_PROPERTY = "delta.logRetentionDuration"
 DELTA_LOG_RETENTION = "interval 30 days"
 """Delta's default log retention, restored after `purge_log` when the table had none of its own."""
-COMMIT_ATTEMPTS = 5
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,7 +76,7 @@ def protect_text_columns(store: DeltaStore, schema: TableSchema, *, create: bool
     dt = _table(store, schema.name)
     wanted = stats_columns(schema)
     if dt.metadata().configuration.get(STATS_PROPERTY) != wanted:
-        _retrying(lambda: _table(store, schema.name).alter.set_table_properties({STATS_PROPERTY: wanted}))
+        retry_commit(lambda: _table(store, schema.name).alter.set_table_properties({STATS_PROPERTY: wanted}))
 
 
 def delete_older_than(store: DeltaStore, schema: TableSchema, cutoff: datetime) -> int:
@@ -164,9 +160,9 @@ def purge_log(store: DeltaStore, name: str) -> None:
     dt = _table(store, name)
     dt.create_checkpoint()
     previous = dt.metadata().configuration.get(LOG_RETENTION_PROPERTY) or DELTA_LOG_RETENTION
-    _retrying(lambda: _table(store, name).alter.set_table_properties({LOG_RETENTION_PROPERTY: "interval 0 seconds"}))
+    retry_commit(lambda: _table(store, name).alter.set_table_properties({LOG_RETENTION_PROPERTY: "interval 0 seconds"}))
     _table(store, name).cleanup_metadata()
-    _retrying(lambda: _table(store, name).alter.set_table_properties({LOG_RETENTION_PROPERTY: previous}))
+    retry_commit(lambda: _table(store, name).alter.set_table_properties({LOG_RETENTION_PROPERTY: previous}))
 
 
 def record_erasure(erasure: Erasure, audit_dir: Path) -> Erasure:
@@ -192,24 +188,12 @@ def _delete_ids(store: DeltaStore, schema: TableSchema, ids: list[str]) -> int:
 
 
 def _delete(store: DeltaStore, schema: TableSchema, predicate: str) -> int:
-    metrics = _retrying(lambda: _table(store, schema.name).delete(predicate))
+    metrics = retry_commit(lambda: _table(store, schema.name).delete(predicate))
     return int(metrics.get("num_deleted_rows", 0))
 
 
 def _table(store: DeltaStore, name: str) -> DeltaTable:
     return DeltaTable(store.uri(name), storage_options=store.storage_options or None)
-
-
-def _retrying(commit: Callable[[], T]) -> T:
-    """Run again when a concurrent commit (the service's append) won; each attempt reads the table afresh."""
-    for attempt in range(COMMIT_ATTEMPTS):
-        try:
-            return commit()
-        except CommitFailedError:
-            if attempt == COMMIT_ATTEMPTS - 1:
-                raise
-            time.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")
 
 
 def _user() -> str:
