@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
+import yaml
 
-from aiinfra_dagster.definitions import build_resources
+from aiinfra_dagster.definitions import build_definitions, build_resources
+from aiinfra_dagster.k8s.chart import ChartRelease
+from aiinfra_dagster.k8s.step_jobs import step_job_manifest
 from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.serving.config import portable_settings
+from aiinfra_dagster.serving.k8s import serving_manifests
 from aiinfra_dagster.settings.secrets import (
     environment_secrets,
     files_holding,
@@ -22,6 +27,7 @@ from tests.helpers import secrets_left
 
 API_KEY, QDRANT_KEY, CLOUD_KEY = "serve-SECRET-1111", "qdrant-SECRET-2222", "cloud-SECRET-3333"
 SECRETS = (API_KEY, QDRANT_KEY, CLOUD_KEY)
+HELM_VALUES = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "values.yaml"
 
 
 def secret_settings(make_settings):
@@ -93,3 +99,18 @@ def test_files_holding_finds_a_secret_across_chunk_boundaries(make_settings, tmp
     (root / "src" / "leak.bin").write_bytes(b"x" * 10 + CLOUD_KEY.encode() + b"y" * 10)
     assert files_holding(root, secrets, chunk_bytes=16) == ["src/leak.bin"]
     assert files_holding(root, secrets_of(make_settings())) == []
+
+
+def test_k8s_manifests_name_secrets_and_never_hold_them(make_settings):
+    """The serving Deployment reads its key from a Secret; a step Job carries run config: neither holds a value."""
+    settings = secret_settings(make_settings)
+    serving = serving_manifests("aiinfra-docs-assistant:abc123", serving=settings.serving, k8s=settings.k8s)
+    step = step_job_manifest(
+        settings.k8s,
+        build_definitions(settings),
+        "lora_checkpoint",
+        chart=ChartRelease.from_values_file(HELM_VALUES),
+    )
+    text = yaml.safe_dump_all([*serving, step])
+    assert "secretKeyRef" in text
+    assert not [s for s in SECRETS if s in text]
