@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aiinfra_dagster.atomic import write_text_atomic
 from aiinfra_dagster.lineage.hops import Hop
 from aiinfra_dagster.markdown import markdown_table
 
@@ -191,8 +192,8 @@ def write_report(directory: Path, name: str, markdown: str, data: dict[str, Any]
     directory.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
     md, js = directory / f"{stem}.md", directory / f"{stem}.json"
-    md.write_text(markdown)
-    js.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    write_text_atomic(md, markdown)  # the lineage check reads the JSON back: never half of one
+    write_text_atomic(js, json.dumps(data, indent=2, sort_keys=False) + "\n")
     return md, js
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import qdrant_edge as qe
 
+from aiinfra_dagster.atomic import write_text_atomic
 from aiinfra_dagster.retrieval.hits import IndexNotFoundError, SearchHit, hit_from_payload
 from aiinfra_dagster.retrieval.rows import IndexRows, point_id
 from aiinfra_dagster.retrieval.store import VersionInfo
@@ -52,11 +53,7 @@ def version_lock(version_dir: Path) -> Iterator[None]:
 
 def _write_json_atomic(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def _label_filter(label: str | None) -> qe.Filter | None:

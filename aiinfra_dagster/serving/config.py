@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from aiinfra_dagster.atomic import write_text_atomic
 from aiinfra_dagster.settings import Settings
 from aiinfra_dagster.settings.secrets import (
     SERVING_API_KEY_ENV,
@@ -76,7 +77,7 @@ def portable_settings(settings: Settings) -> Settings:
 
 def write_config(config: ServingConfig, directory: Path) -> Path:
     path = Path(directory) / CONFIG_FILE
-    path.write_text(config.model_dump_json(indent=2))
+    write_text_atomic(path, config.model_dump_json(indent=2))
     return path
 
 

@@ -29,6 +29,7 @@ from transformers import (
 )
 from transformers.trainer_callback import PrinterCallback
 
+from aiinfra_dagster.atomic import write_text_atomic
 from aiinfra_dagster.settings import TrainingSettings
 from aiinfra_dagster.training.deepspeed_checks import Precision
 from aiinfra_dagster.training.history import MetricsHistory
@@ -294,8 +295,8 @@ def train_lora(
         merged_dir = merge_adapter(base_dir, adapter_dir, output_dir / "merged", dtype)
     (output_dir / "training_args.json").write_text(args.to_json_string())
     result = _result(output_dir, merged_dir, history, trainer, output, eval_loss, throughput, resume, train, evaluation)
-    (output_dir / "result.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
-    (output_dir / COMPLETE).write_text("ok\n")
+    write_text_atomic(output_dir / "result.json", json.dumps(result.to_json(), indent=2) + "\n")
+    write_text_atomic(output_dir / COMPLETE, "ok\n")  # last: the marker says everything above is whole
     return result
 
 

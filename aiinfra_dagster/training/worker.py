@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiinfra_dagster.atomic import write_text_atomic
 from aiinfra_dagster.settings import TrainingSettings
 from aiinfra_dagster.training.launch import single_process_env
 from aiinfra_dagster.training.sft import train_lora
@@ -55,7 +56,7 @@ class WorkerSpec:
 
     def write(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self)))
+        write_text_atomic(path, json.dumps(asdict(self)))
         return path
 
     @classmethod
