@@ -30,7 +30,9 @@ queries = np.asarray(json.loads(sys.argv[3]), dtype=np.float32)
 stats = {"searches": 0, "errors": [], "empty": 0, "versions": []}
 deadline = time.monotonic() + 120
 with open_index(settings) as index:
-    while not (work / "stop").exists() and time.monotonic() < deadline:
+    last = False
+    while not last and time.monotonic() < deadline:
+        last = (work / "stop").exists()  # stop comes after the final switch: one more pass sees that version
         try:
             index.refresh()
             if index.version not in stats["versions"]:
