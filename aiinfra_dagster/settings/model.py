@@ -41,6 +41,9 @@ from aiinfra_dagster.settings.training import (
 )
 
 
+MASK = "**********"  # how pydantic prints a SecretStr
+
+
 class Settings(BaseSettings):
     """Everything a user can change without touching code."""
 
@@ -76,6 +79,18 @@ class Settings(BaseSettings):
     @classmethod
     def _resolve_locations(cls, data: Any) -> Any:
         return resolve_locations(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _no_masked_secret(self) -> Settings:
+        secrets = {
+            "serving.api_key": self.serving.api_key,
+            "qdrant.api_key": self.qdrant.api_key,
+            **{f"storage.storage_options.{k}": v for k, v in self.storage.storage_options.items()},
+        }
+        for name, secret in secrets.items():
+            if secret is not None and secret.get_secret_value() == MASK:
+                raise ValueError(f"{name} is the mask `aiinfra settings` prints, not a value: set the real one")
+        return self
 
     @property
     def model_store(self) -> Path:

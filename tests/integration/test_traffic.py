@@ -8,15 +8,25 @@ import yaml
 
 from aiinfra_dagster.cli import main
 from aiinfra_dagster.monitoring.traffic import sample_questions, shifted_questions
+from aiinfra_dagster.settings.secrets import secret_environment, secrets_of, without_secrets
 from tests.integration.test_serving import Served, logged, served, wait_until  # noqa: F401 (the module's server fixture)
 
 pytestmark = pytest.mark.slow
 COUNT = 8
 
 
-def test_shifted_traffic_reaches_the_service_and_its_inference_log(served: Served, tmp_path, capsys) -> None:  # noqa: F811
-    config = tmp_path / "aiinfra.yaml"  # the served settings as a file: the CLI finds the deployment and its API key
-    config.write_text(yaml.safe_dump(served.settings.model_dump(mode="json")))
+def test_shifted_traffic_reaches_the_service_and_its_inference_log(
+    served: Served,  # noqa: F811
+    tmp_path,
+    capsys,
+    monkeypatch,
+) -> None:
+    # The served settings as a file (the CLI finds the deployment there) and its API key in the environment, where
+    # secrets live: a settings dump shows them masked.
+    config = tmp_path / "aiinfra.yaml"
+    config.write_text(yaml.safe_dump(without_secrets(served.settings).model_dump(mode="json")))
+    for name, value in secret_environment(secrets_of(served.settings)).items():
+        monkeypatch.setenv(name, value)
 
     code = main(["traffic", "--kind", "shifted", "--count", str(COUNT), "--rate", "8", "--config", str(config)])
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import yaml
 
 from aiinfra_dagster.definitions import build_definitions, build_resources
@@ -17,6 +18,7 @@ from aiinfra_dagster.resources.lakehouse import LakehouseResource
 from aiinfra_dagster.resources.settings import SettingsResource
 from aiinfra_dagster.serving.config import portable_settings
 from aiinfra_dagster.serving.k8s import serving_manifests
+from aiinfra_dagster.settings import SettingsError, load_settings
 from aiinfra_dagster.settings.secrets import (
     environment_secrets,
     files_holding,
@@ -114,3 +116,12 @@ def test_k8s_manifests_name_secrets_and_never_hold_them(make_settings):
     text = yaml.safe_dump_all([*serving, step])
     assert "secretKeyRef" in text
     assert not [s for s in SECRETS if s in text]
+
+
+def test_a_settings_dump_fed_back_is_refused_rather_than_used_as_the_key(make_settings, tmp_path, monkeypatch):
+    """`aiinfra settings > aiinfra.yaml` writes the mask; loading it must not make `**********` the API key."""
+    dumped = secret_settings(make_settings).model_dump(mode="json")
+    path = tmp_path / "dumped.yaml"
+    path.write_text(yaml.safe_dump(dumped))
+    with pytest.raises(SettingsError, match="serving.api_key is the mask"):
+        load_settings(path)
