@@ -40,7 +40,6 @@ from aiinfra_dagster.settings.training import (
     TrainingSettings,
 )
 
-
 MASK = "**********"  # how pydantic prints a SecretStr
 
 
