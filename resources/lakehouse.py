@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from aiinfra_dagster.lakehouse import DeltaStore, TableSchema, WriteResult
+from aiinfra_dagster.settings.base import revealed
 from aiinfra_dagster.settings.secrets import runtime_secrets
 
 
@@ -23,7 +24,7 @@ class LakehouseResource(dg.ConfigurableResource):
     def store(self) -> DeltaStore:
         """Storage options are secrets: they come from this process's sources, never from run config."""
         options = runtime_secrets(self.secrets_ref).storage_options if self.secrets_ref else {}
-        return DeltaStore(self.root, {name: value.get_secret_value() for name, value in options.items()})
+        return DeltaStore(self.root, revealed(options))
 
     def table_metadata(self, schema: TableSchema, result: WriteResult, **extra: Any) -> dict[str, Any]:
         """What a person auditing lineage needs: version, counts, schema, where the table lives."""

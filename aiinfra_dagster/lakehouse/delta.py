@@ -70,11 +70,11 @@ class DeltaStore:
     def exists(self, name: str) -> bool:
         return DeltaTable.is_deltatable(self.uri(name), storage_options=self.storage_options or None)
 
-    def _table(self, name: str, version: int | None = None) -> DeltaTable:
+    def table(self, name: str, version: int | None = None) -> DeltaTable:
         return DeltaTable(self.uri(name), version=version, storage_options=self.storage_options or None)
 
     def version(self, name: str) -> int | None:
-        return self._table(name).version() if self.exists(name) else None
+        return self.table(name).version() if self.exists(name) else None
 
     def read(
         self,
@@ -95,7 +95,7 @@ class DeltaStore:
             return schema.empty()
         if any(not values for _, _, values in filters):
             return schema.empty()
-        arrow = self._table(schema.name, version).to_pyarrow_table(
+        arrow = self.table(schema.name, version).to_pyarrow_table(
             partitions=filters or None, columns=list(schema.columns)
         )
         frame = cast(pl.DataFrame, pl.from_arrow(arrow))  # a pyarrow Table always converts to a DataFrame
@@ -106,7 +106,7 @@ class DeltaStore:
         df = schema.validate(df)
         self._ensure_table(schema)
         write_deltalake(self.uri(schema.name), df.to_arrow(), mode=mode, storage_options=self.storage_options or None)
-        dt = self._table(schema.name)
+        dt = self.table(schema.name)
         rows = df.height if mode == "overwrite" else _count(dt)
         return WriteResult(schema.name, self.uri(schema.name), dt.version(), rows, inserted=df.height)
 
@@ -120,19 +120,19 @@ class DeltaStore:
         self._ensure_table(schema)
         predicate = " AND ".join(f"t.{c} = s.{c}" for c in on)
         metrics = (
-            self._table(schema.name)
+            self.table(schema.name)
             .merge(df.to_arrow(), predicate=predicate, source_alias="s", target_alias="t")
             .when_not_matched_insert_all()
             .execute()
         )
-        dt = self._table(schema.name)
+        dt = self.table(schema.name)
         inserted = int(metrics.get("num_target_rows_inserted", 0))
         return WriteResult(schema.name, self.uri(schema.name), dt.version(), _count(dt), inserted=inserted)
 
     def no_change(self, schema: TableSchema) -> WriteResult:
         """The result of a write that had nothing to commit (the table is created if missing)."""
         self._ensure_table(schema)
-        dt = self._table(schema.name)
+        dt = self.table(schema.name)
         return WriteResult(schema.name, self.uri(schema.name), dt.version(), _count(dt), committed=False)
 
     def delete_matching(self, schema: TableSchema, keys: pl.DataFrame) -> int:
@@ -145,7 +145,7 @@ class DeltaStore:
 
         def delete() -> int:
             metrics = (
-                self._table(schema.name)
+                self.table(schema.name)
                 .merge(keys.to_arrow(), predicate=predicate, source_alias="s", target_alias="t")
                 .when_matched_delete()
                 .execute()
@@ -237,14 +237,14 @@ class DeltaStore:
         predicate = " AND ".join([*(f"t.{k} = s.{k}" for k in key), *prune])
         columns = {c: f"s.{c}" for c in schema.columns}
         (
-            self._table(schema.name)
+            self.table(schema.name)
             .merge(source.to_arrow(), predicate=predicate, source_alias="s", target_alias="t")
             .when_matched_delete(predicate=f"s.{_OP} = 'delete'")
             .when_matched_update(updates=columns, predicate=f"s.{_OP} = 'upsert'")
             .when_not_matched_insert(updates=columns, predicate=f"s.{_OP} = 'upsert'")
             .execute()
         )
-        dt = self._table(schema.name)
+        dt = self.table(schema.name)
         return WriteResult(
             schema.name,
             self.uri(schema.name),
@@ -256,7 +256,7 @@ class DeltaStore:
         )
 
     def history(self, name: str, limit: int | None = None) -> list[dict[str, object]]:
-        return self._table(name).history(limit) if self.exists(name) else []
+        return self.table(name).history(limit) if self.exists(name) else []
 
     def _ensure_table(self, schema: TableSchema) -> None:
         """Create the table (version 0, empty) with the declared schema and partitions so merges have a target."""

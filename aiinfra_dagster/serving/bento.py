@@ -27,7 +27,6 @@ from typing import Any
 
 from aiinfra_dagster.models.files import directory_bytes
 from aiinfra_dagster.serving.config import (
-    API_KEY_ENV,
     CONFIG_ENV,
     ServedModel,
     ServingConfig,
@@ -35,6 +34,7 @@ from aiinfra_dagster.serving.config import (
     write_config,
 )
 from aiinfra_dagster.settings import ServingSettings, Settings, StorageSettings
+from aiinfra_dagster.settings.secrets import SERVING_API_KEY_ENV
 
 SERVICE = "aiinfra_dagster.serving.service:DocsAssistant"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -175,7 +175,7 @@ def build_bento(
         env = bentoml_env(settings.storage) | {CONFIG_ENV: str(context / "serving_config.json")}
         if key_required(settings.serving):  # the service module refuses to load without one; the build needs any
             key = settings.serving.api_key
-            env[API_KEY_ENV] = key.get_secret_value() if key else "build-time-placeholder"
+            env[SERVING_API_KEY_ENV] = key.get_secret_value() if key else "build-time-placeholder"
         proc = subprocess.run(
             [sys.executable, "-m", "aiinfra_dagster.serving.bento", str(spec)],
             env=env,

@@ -54,13 +54,10 @@ class ServingConfig(BaseModel):
 
     def api_key(self) -> str | None:
         """The key requests must send; refuses to serve when the Bento requires one and none is set."""
-        key = os.environ.get(API_KEY_ENV) or None
+        key = os.environ.get(SERVING_API_KEY_ENV) or None
         if self.api_key_required and key is None:
-            raise RuntimeError(f"{self.bento_tag} requires an API key: set {API_KEY_ENV} (serving.api_key)")
+            raise RuntimeError(f"{self.bento_tag} requires an API key: set {SERVING_API_KEY_ENV} (serving.api_key)")
         return key
-
-
-API_KEY_ENV = SERVING_API_KEY_ENV
 
 
 def portable_settings(settings: Settings) -> Settings:

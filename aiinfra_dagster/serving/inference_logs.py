@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
-from deltalake import DeltaTable
 
 from aiinfra_dagster.lakehouse import DeltaStore, WriteResult
 from aiinfra_dagster.serving.retention import delete_older_than, protect_text_columns, retention_cutoff, vacuum
@@ -113,7 +112,7 @@ def compact_inference_log(
 def _compact(store: DeltaStore, name: str, partition_filters: list[tuple[str, str, list[str]]] | None = None) -> int:
     """Merge small files (the service's frequent appends); 0 when a concurrent commit won, tried next time."""
     try:
-        table = DeltaTable(store.uri(name), storage_options=store.storage_options or None)
+        table = store.table(name)
         metrics = table.optimize.compact(partition_filters=partition_filters)
     except Exception as exc:  # a concurrent append won the commit: harmless, the next run compacts
         logger.warning("compacting %s skipped: %s", name, exc)
@@ -125,7 +124,7 @@ def partition_values(store: DeltaStore) -> list[str]:
     """The `date` partitions present in `inference_logs`."""
     if not store.exists(INFERENCE_LOGS.name):
         return []
-    dt = DeltaTable(store.uri(INFERENCE_LOGS.name), storage_options=store.storage_options or None)
+    dt = store.table(INFERENCE_LOGS.name)
     actions = pl.DataFrame(dt.get_add_actions(flatten=True))
     column = f"partition.{PARTITION_COLUMN}"
     return sorted({str(v) for v in actions[column].to_list()}) if actions.height and column in actions.columns else []

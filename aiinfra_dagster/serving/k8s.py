@@ -24,8 +24,8 @@ from aiinfra_dagster.k8s.validation import (
     validate_schema,
 )
 from aiinfra_dagster.serving.bento import thread_env
-from aiinfra_dagster.serving.config import API_KEY_ENV
 from aiinfra_dagster.settings import K8sSettings, ServingPeer, ServingSettings
+from aiinfra_dagster.settings.secrets import SERVING_API_KEY_ENV
 
 BENTO_PORT = 3000
 API_KEY_SECRET_KEY = "api-key"
@@ -63,7 +63,8 @@ def api_key_secret(bento_name: str, *, serving: ServingSettings, k8s: K8sSetting
 
 def create_secret_command(secret: str, namespace: str) -> str:
     """The kubectl command that makes the key Secret from $AIINFRA_SERVING__API_KEY (the value stays in the env)."""
-    return f'kubectl -n {namespace} create secret generic {secret} --from-literal={API_KEY_SECRET_KEY}="${API_KEY_ENV}"'
+    literal = f'{API_KEY_SECRET_KEY}="${SERVING_API_KEY_ENV}"'
+    return f"kubectl -n {namespace} create secret generic {secret} --from-literal={literal}"
 
 
 def serving_manifests(bento_tag: str, *, serving: ServingSettings, k8s: K8sSettings) -> list[dict[str, Any]]:
@@ -78,7 +79,7 @@ def serving_manifests(bento_tag: str, *, serving: ServingSettings, k8s: K8sSetti
         {"name": "HF_HUB_OFFLINE", "value": "1"},
         *({"name": k, "value": v} for k, v in thread_env(serving).items()),
         # Not optional: without the Secret (or its key) the pod does not start, rather than serve without a key.
-        {"name": API_KEY_ENV, "valueFrom": {"secretKeyRef": {"name": secret, "key": API_KEY_SECRET_KEY}}},
+        {"name": SERVING_API_KEY_ENV, "valueFrom": {"secretKeyRef": {"name": secret, "key": API_KEY_SECRET_KEY}}},
     ]
     probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "failureThreshold": 3}
     container: dict[str, Any] = {
@@ -199,12 +200,12 @@ def serving_security_problems(manifests: list[dict[str, Any]]) -> list[str]:
     pod_labels = deployment["spec"]["template"]["metadata"].get("labels") or {}
     problems = []
     for container in deployment["spec"]["template"]["spec"]["containers"]:
-        key = next((e for e in container.get("env") or [] if e.get("name") == API_KEY_ENV), None)
+        key = next((e for e in container.get("env") or [] if e.get("name") == SERVING_API_KEY_ENV), None)
         ref = ((key or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
         if not ref.get("name") or ref.get("optional"):
             problems.append(
-                f"container {container.get('name')!r}: {API_KEY_ENV} must come from a Secret (secretKeyRef, not "
-                "optional): set serving.api_key or serving.api_key_secret"
+                f"container {container.get('name')!r}: {SERVING_API_KEY_ENV} must come from a Secret "
+                "(secretKeyRef, not optional): set serving.api_key or serving.api_key_secret"
             )
     namespace = deployment["metadata"].get("namespace")
     policies = [

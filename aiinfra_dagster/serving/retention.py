@@ -31,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-from deltalake import DeltaTable
 
 from aiinfra_dagster.lakehouse import DeltaStore, TableSchema
 from aiinfra_dagster.lakehouse.delta import retry_commit
@@ -73,10 +72,10 @@ def protect_text_columns(store: DeltaStore, schema: TableSchema, *, create: bool
     if not create and not store.exists(schema.name):
         return
     store.no_change(schema)
-    dt = _table(store, schema.name)
+    dt = store.table(schema.name)
     wanted = stats_columns(schema)
     if dt.metadata().configuration.get(STATS_PROPERTY) != wanted:
-        retry_commit(lambda: _table(store, schema.name).alter.set_table_properties({STATS_PROPERTY: wanted}))
+        retry_commit(lambda: store.table(schema.name).alter.set_table_properties({STATS_PROPERTY: wanted}))
 
 
 def delete_older_than(store: DeltaStore, schema: TableSchema, cutoff: datetime) -> int:
@@ -95,7 +94,7 @@ def vacuum(store: DeltaStore, name: str, retention_hours: int) -> int:
     """Delete the files commits removed longer than `retention_hours` ago; how many went."""
     if not store.exists(name):
         return 0
-    deleted = _table(store, name).vacuum(
+    deleted = store.table(name).vacuum(
         retention_hours=retention_hours,
         dry_run=False,
         # Lifted only when asked for less than Delta's default: readers of versions that old lose their files.
@@ -157,12 +156,12 @@ def purge_log(store: DeltaStore, name: str) -> None:
     zero for one commit, whose clean-up removes them, then restored)."""
     if not store.exists(name):
         return
-    dt = _table(store, name)
+    dt = store.table(name)
     dt.create_checkpoint()
     previous = dt.metadata().configuration.get(LOG_RETENTION_PROPERTY) or DELTA_LOG_RETENTION
-    retry_commit(lambda: _table(store, name).alter.set_table_properties({LOG_RETENTION_PROPERTY: "interval 0 seconds"}))
-    _table(store, name).cleanup_metadata()
-    retry_commit(lambda: _table(store, name).alter.set_table_properties({LOG_RETENTION_PROPERTY: previous}))
+    retry_commit(lambda: store.table(name).alter.set_table_properties({LOG_RETENTION_PROPERTY: "interval 0 seconds"}))
+    store.table(name).cleanup_metadata()
+    retry_commit(lambda: store.table(name).alter.set_table_properties({LOG_RETENTION_PROPERTY: previous}))
 
 
 def record_erasure(erasure: Erasure, audit_dir: Path) -> Erasure:
@@ -188,12 +187,8 @@ def _delete_ids(store: DeltaStore, schema: TableSchema, ids: list[str]) -> int:
 
 
 def _delete(store: DeltaStore, schema: TableSchema, predicate: str) -> int:
-    metrics = retry_commit(lambda: _table(store, schema.name).delete(predicate))
+    metrics = retry_commit(lambda: store.table(schema.name).delete(predicate))
     return int(metrics.get("num_deleted_rows", 0))
-
-
-def _table(store: DeltaStore, name: str) -> DeltaTable:
-    return DeltaTable(store.uri(name), storage_options=store.storage_options or None)
 
 
 def _user() -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 Profile = Literal["quick", "demo", "full"]
 PROFILES: tuple[Profile, ...] = ("quick", "demo", "full")
@@ -19,6 +20,11 @@ SECRET_FIELDS = frozenset({"api_key", "storage_options", "password", "token"})
 def is_secret_field(dotted: str) -> bool:
     """Whether a dotted settings name (e.g. `storage.storage_options.aws_secret_access_key`) holds a secret."""
     return any(part in SECRET_FIELDS or "secret" in part for part in dotted.lower().split("."))
+
+
+def revealed(options: Mapping[str, SecretStr]) -> dict[str, str]:
+    """Secret storage options in clear, for the one consumer that needs them (deltalake / a child's environment)."""
+    return {name: value.get_secret_value() for name, value in options.items()}
 
 
 class SettingsError(ValueError):

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from aiinfra_dagster.settings.base import Section
+from aiinfra_dagster.settings.base import Section, revealed
 
 DEFAULT_SOURCE_GLOBS: tuple[str, ...] = (
     "**/*.md",
@@ -75,7 +75,7 @@ class StorageSettings(Section):
 
     def delta_options(self) -> dict[str, str]:
         """The storage options in clear, for deltalake only."""
-        return {name: value.get_secret_value() for name, value in self.storage_options.items()}
+        return revealed(self.storage_options)
 
     @property
     def lake_root(self) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import SecretStr
 from pydantic_settings import EnvSettingsSource
 
+from aiinfra_dagster.settings.base import revealed
 from aiinfra_dagster.settings.model import Settings
 
 SERVING_API_KEY_ENV = "AIINFRA_SERVING__API_KEY"
@@ -133,7 +134,7 @@ def secret_environment(secrets: Secrets) -> dict[str, str]:
     if secrets.qdrant_api_key:
         env[QDRANT_API_KEY_ENV] = secrets.qdrant_api_key.get_secret_value()
     if secrets.storage_options:
-        env[STORAGE_OPTIONS_ENV] = json.dumps({k: v.get_secret_value() for k, v in secrets.storage_options.items()})
+        env[STORAGE_OPTIONS_ENV] = json.dumps(revealed(secrets.storage_options))
     return env
 
 
